@@ -1,0 +1,112 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every Swift target gets the same language settings: explicit `any`, imports that must be
+/// declared where members are used, and imports that stay internal unless marked `public`.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "media-library",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mediad", targets: ["mediad"]),
+        .executable(name: "mediaq", targets: ["mediaq"]),
+        .library(name: "MediaCore", targets: ["MediaCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    ],
+    targets: [
+        // Native libraries, reached through pkg-config.
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // libvips' option API is variadic, which Swift cannot call: this C target wraps it.
+        .target(name: "CMediaShim", dependencies: ["CVips"]),
+
+        // The library's decisions and its adapters to PostgreSQL and the filesystem. It knows
+        // nothing of inotify, terminals or systemd.
+        .target(
+            name: "MediaCore",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedMigrations"]),
+        // libvips and FFmpeg behind small Swift types that own their handles.
+        .target(
+            name: "MediaCodecs",
+            dependencies: ["CMediaShim", "CFFmpeg"],
+            swiftSettings: strictSettings),
+        // sd_notify and the journal, for the daemon only.
+        .target(
+            name: "SystemdSupport",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+        // What both executables share: the command-line view of configuration and exit codes.
+        .target(
+            name: "MediaCommandSupport",
+            dependencies: [
+                "MediaCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+
+        .executableTarget(
+            name: "mediad",
+            dependencies: [
+                "MediaCore", "MediaCodecs", "SystemdSupport", "MediaCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "mediaq",
+            dependencies: [
+                "MediaCore", "MediaCodecs", "MediaCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+
+        // Build-time: turns migrations/*.sql into Swift so the binaries carry their schema.
+        .executableTarget(name: "embed-migrations"),
+        .plugin(
+            name: "EmbedMigrations", capability: .buildTool(),
+            dependencies: ["embed-migrations"]),
+
+        .testTarget(
+            name: "MediaCoreTests",
+            dependencies: [
+                "MediaCore", "MediaCodecs", "SystemdSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,36 @@
+public import ArgumentParser
+public import MediaCore
+
+/// The options both executables take to find the library. Each overrides the environment and
+/// the configuration file; none has a default here, so the layers below it still apply.
+public struct LibraryOptions: ParsableArguments, Sendable {
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "JSON configuration file (default: $MEDIA_CONFIG, else /etc/media-library/config.json when present).",
+        valueName: "file"))
+    public var configFile: String?
+
+    @Option(help: ArgumentHelp("Library root (overrides LIBRARY_ROOT).", valueName: "path"))
+    public var libraryRoot: String?
+
+    @Option(help: ArgumentHelp(
+        "PostgreSQL URL (overrides DATABASE_URL); without one, the embedded cluster in <library-root>/.db.",
+        valueName: "url"))
+    public var databaseURL: String?
+
+    @Option(help: ArgumentHelp("Drop directory (overrides MEDIA_DROP_DIR).", valueName: "path"))
+    public var dropDir: String?
+
+    @Option(help: ArgumentHelp("Storage budget, e.g. 300GB (overrides MEDIA_BUDGET_BYTES).", valueName: "size"))
+    public var budget: String?
+
+    public init() {}
+
+    public func load() async throws(MediaError) -> LibraryConfiguration {
+        var flags: [ConfigurationKey: String] = [:]
+        flags[.libraryRoot] = libraryRoot
+        flags[.databaseURL] = databaseURL
+        flags[.dropDirectory] = dropDir
+        flags[.budgetBytes] = budget
+        return try await LibraryConfiguration.load(flags: flags, configFile: configFile)
+    }
+}

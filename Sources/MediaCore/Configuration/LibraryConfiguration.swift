@@ -1,0 +1,195 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The settings every part of the library reads, resolved once at start.
+///
+/// Each value is looked up, first match wins, in: a command-line flag, the environment, the
+/// configuration file, the built-in default.
+///
+/// | key (file)          | environment          | flag              | type  | default |
+/// |---------------------|----------------------|-------------------|-------|---------|
+/// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it exists and is writable, else `./cache/library` |
+/// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
+/// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
+/// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
+///
+/// The file is JSON (see `config/media-library.example.json`), found at `--config`, else
+/// `MEDIA_CONFIG`, else `/etc/media-library/config.json` when that exists. A file that is named
+/// explicitly must exist. Relative paths are resolved against the working directory.
+/// Sizes take a unit (`300GB`, `1.5TiB`, `512MiB`) or are plain bytes.
+public struct LibraryConfiguration: Sendable, Equatable {
+    /// Absolute, normalised path of LIBRARY_ROOT.
+    public var libraryRoot: String
+    /// `nil` selects the embedded cluster.
+    public var databaseURL: DatabaseURL?
+    public var dropDirectory: String
+    public var budgetBytes: Int64
+    /// The configuration file that was read, if any.
+    public var configFile: String?
+
+    public static let defaultBudgetBytes: Int64 = 300_000_000_000
+    public static let defaultMountedRoot = "/media/videos"
+    public static let developmentRoot = "cache/library"
+    public static let systemConfigFile = "/etc/media-library/config.json"
+
+    public init(
+        libraryRoot: String, databaseURL: DatabaseURL?, dropDirectory: String? = nil,
+        budgetBytes: Int64 = defaultBudgetBytes, configFile: String? = nil
+    ) {
+        self.libraryRoot = libraryRoot
+        self.databaseURL = databaseURL
+        self.dropDirectory = dropDirectory ?? libraryRoot + "/drop"
+        self.budgetBytes = budgetBytes
+        self.configFile = configFile
+    }
+}
+
+/// The keys of `LibraryConfiguration`, spelled as the configuration file spells them.
+public enum ConfigurationKey: String, Sendable, CaseIterable {
+    case libraryRoot = "library.root"
+    case databaseURL = "database.url"
+    case dropDirectory = "media.dropDir"
+    case budgetBytes = "media.budgetBytes"
+
+    /// The environment variable the key maps to.
+    public var environmentName: String {
+        switch self {
+        case .libraryRoot: "LIBRARY_ROOT"
+        case .databaseURL: "DATABASE_URL"
+        case .dropDirectory: "MEDIA_DROP_DIR"
+        case .budgetBytes: "MEDIA_BUDGET_BYTES"
+        }
+    }
+}
+
+extension LibraryConfiguration {
+    /// Resolves the configuration from its layers.
+    /// - Parameters:
+    ///   - flags: values given on the command line, by key; they win over everything.
+    ///   - configFile: the `--config` flag, if given.
+    ///   - environment: the process environment (injectable for tests).
+    ///   - workingDirectory: what relative paths are resolved against.
+    public static func load(
+        flags: [ConfigurationKey: String] = [:],
+        configFile: String? = nil,
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil
+    ) async throws(MediaError) -> LibraryConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let workingDirectory = workingDirectory ?? FileManager.default.currentDirectoryPath
+        let explicitFile = configFile ?? environment["MEDIA_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        var filePath: String?
+        if let explicitFile {
+            filePath = absolute(explicitFile, in: workingDirectory)
+        } else if FileManager.default.fileExists(atPath: systemConfigFile) {
+            filePath = systemConfigFile
+        }
+
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            flagValues[AbsoluteConfigKey(ConfigKey(key.rawValue))] = ConfigValue(.string(value), isSecret: key == .databaseURL)
+        }
+        var environmentValues: [String: String] = [:]
+        for key in ConfigurationKey.allCases {
+            if let value = environment[key.environmentName], !value.isEmpty {
+                environmentValues[key.environmentName] = value
+            }
+        }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "command line", values: flagValues),
+            EnvironmentVariablesProvider(
+                environmentVariables: environmentValues,
+                secretsSpecifier: .specific([ConfigurationKey.databaseURL.environmentName])),
+        ]
+        if let filePath {
+            guard FileManager.default.isReadableFile(atPath: filePath) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "configuration file \(filePath) does not exist or is not readable")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(filePath)))
+            } catch {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "configuration file \(filePath) is not valid JSON configuration: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+
+        let root: String
+        if let configured = try string(reader, .libraryRoot) {
+            root = absolute(configured, in: workingDirectory)
+        } else if FileManager.default.isWritableFile(atPath: defaultMountedRoot) {
+            root = defaultMountedRoot
+        } else {
+            root = absolute(developmentRoot, in: workingDirectory)
+        }
+
+        var databaseURL: DatabaseURL?
+        if let text = try string(reader, .databaseURL) {
+            databaseURL = try DatabaseURL.parse(text, defaultUser: currentUserName())
+        }
+
+        let drop = try string(reader, .dropDirectory).map { absolute($0, in: workingDirectory) }
+
+        var budget = defaultBudgetBytes
+        if let bytes = try size(reader, .budgetBytes) {
+            guard bytes > 0 else {
+                throw MediaError(.invalidConfiguration, "media.budgetBytes (MEDIA_BUDGET_BYTES) must be more than 0")
+            }
+            budget = bytes
+        }
+        return LibraryConfiguration(
+            libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
+            budgetBytes: budget, configFile: filePath)
+    }
+
+    private static func string(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> String? {
+        do {
+            let value = try reader.requiredString(forKey: ConfigKey(key.rawValue))
+            return value.isEmpty ? nil : value
+        } catch {
+            if isMissing(error) { return nil }
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) must be a string: \(error)")
+        }
+    }
+
+    /// A size may be a JSON number of bytes or a string with a unit.
+    private static func size(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> Int64? {
+        if let bytes = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)) {
+            return Int64(bytes)
+        }
+        guard let text = try string(reader, key) else { return nil }
+        guard let bytes = ByteCount.parse(text) else {
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a size; "
+                    + "write bytes or a number with a unit, e.g. 300GB or 1.5TiB")
+        }
+        return bytes
+    }
+
+    private static func isMissing(_ error: any Error) -> Bool {
+        String(describing: error).hasPrefix("Missing required config value")
+    }
+
+    static func absolute(_ path: String, in directory: String) -> String {
+        let joined = path.hasPrefix("/") ? path : directory + "/" + path
+        return FilePath(joined).lexicallyNormalized().string
+    }
+
+    static func currentUserName() -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        return ProcessInfo.processInfo.environment["USER"] ?? "postgres"
+    }
+}

@@ -1,0 +1,61 @@
+import Synchronization
+
+/// Runs `operation` and returns its result, or throws `timeoutError` once `seconds` have passed,
+/// whichever comes first, without waiting for an operation that ignores cancellation (a network
+/// peer that never answers must not hold a caller past its deadline). The operation is
+/// cancelled when the deadline wins.
+public func withDeadline<Value: Sendable>(
+    seconds: Double,
+    timeoutError: @escaping @Sendable () -> MediaError,
+    _ operation: @escaping @Sendable () async throws -> Value
+) async throws -> Value {
+    let race = DeadlineRace<Value>()
+    // Whoever finishes first, the other task has nothing left to do.
+    defer { race.cancelTasks() }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation: continuation, seconds: seconds, timeoutError: timeoutError, operation: operation)
+        }
+    } onCancel: {
+        race.cancelTasks()
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The shared state of one `withDeadline` call: the continuation, resumed exactly once, and the
+/// two tasks racing to resume it.
+private final class DeadlineRace<Value: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Value, any Error>?>(nil)
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    func start(
+        continuation: CheckedContinuation<Value, any Error>, seconds: Double,
+        timeoutError: @escaping @Sendable () -> MediaError,
+        operation: @escaping @Sendable () async throws -> Value
+    ) {
+        self.continuation.withLock { $0 = continuation }
+        let work = Task {
+            do { self.finish(.success(try await operation())) } catch { self.finish(.failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            if !Task.isCancelled {
+                work.cancel()
+                self.finish(.failure(timeoutError()))
+            }
+        }
+        tasks.withLock { $0 = [work, timer] }
+    }
+
+    func finish(_ outcome: Result<Value, any Error>) {
+        let waiting = continuation.withLock { current -> CheckedContinuation<Value, any Error>? in
+            defer { current = nil }
+            return current
+        }
+        waiting?.resume(with: outcome)
+    }
+
+    func cancelTasks() {
+        tasks.withLock { $0.forEach { $0.cancel() } }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Logging
+import MediaCodecs
+import MediaCommandSupport
+import MediaCore
+
+@main
+struct Mediaq: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mediaq",
+        abstract: "Query and maintain the local stock-media library.",
+        discussion: """
+            The library is found through --library-root / LIBRARY_ROOT and --database-url / \
+            DATABASE_URL (see docs/configuration.md). Without a database URL, mediaq uses the \
+            embedded PostgreSQL cluster in <library-root>/.db, creating or starting it as needed.
+
+            Exit codes: 0 ok; 1 other failure; 2 usage or configuration error; 65 bad input; \
+            75 temporary failure (database or library root unavailable: retry later).
+            """,
+        version: MediaLibraryVersion.current,
+        subcommands: [DatabaseCommand.self, VersionCommand.self])
+}
+
+/// Options every subcommand takes.
+struct CommonOptions: ParsableArguments {
+    @OptionGroup var library: LibraryOptions
+
+    @Flag(help: "Print the result as JSON on standard output.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Log progress to standard error.")
+    var verbose = false
+
+    func makeLogger() -> Logger {
+        let level: Logger.Level = verbose ? .info : .warning
+        return Logger(label: "mediaq") { label in StandardErrorLogHandler(label: label, level: level) }
+    }
+}
+
+struct VersionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Show the versions of mediaq and the native libraries it links.")
+
+    @Flag(help: "Print the result as JSON on standard output.")
+    var json = false
+
+    struct Report: Encodable {
+        let mediaq: String
+        let libvips: String
+        let ffmpeg: String
+        let libavformat: String
+        let libavcodec: String
+        let libswscale: String
+    }
+
+    func run() async throws {
+        let native = NativeLibraries.versions()
+        let report = Report(
+            mediaq: MediaLibraryVersion.current, libvips: native.libvips, ffmpeg: native.ffmpeg,
+            libavformat: native.libavformat, libavcodec: native.libavcodec, libswscale: native.libswscale)
+        if json {
+            JSONOutput.print(report)
+        } else {
+            print("mediaq \(report.mediaq)")
+            print("libvips \(report.libvips)")
+            print("FFmpeg \(report.ffmpeg) (libavformat \(report.libavformat), libavcodec \(report.libavcodec), libswscale \(report.libswscale))")
+        }
+    }
+}

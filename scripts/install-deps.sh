@@ -9,7 +9,8 @@ packages=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libsystemd-dev
   postgresql postgresql-client
-  util-linux        # runuser: the embedded cluster runs unprivileged when we are root
+  util-linux        # runuser, mount: the embedded cluster runs unprivileged when we are root
+  systemd           # systemd-analyze checks the unit file in the tests
 )
 
 missing=()

@@ -11,6 +11,8 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 @main
 struct Mediad: AsyncParsableCommand {
+    static func main() async { await mainWithDocumentedExitCodes() }
+
     static let configuration = CommandConfiguration(
         commandName: "mediad",
         abstract: "The media library daemon: keeps the library open and reports to systemd.",
@@ -41,7 +43,7 @@ struct Mediad: AsyncParsableCommand {
             logger.info(
                 "library open",
                 metadata: [
-                    "id": "\(opened.libraryId)", "root": "\(opened.root.path)",
+                    "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
                     "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])

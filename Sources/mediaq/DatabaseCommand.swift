@@ -65,7 +65,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         struct Report: Encodable {
             struct Library: Encodable {
-                let id: UUID
+                let id: String
                 let root: String
                 let rootVersion: Int
             }
@@ -104,7 +104,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                     ok: status.blockingProblems.isEmpty,
                     database: embedded ? "embedded PostgreSQL, \(connector.endpointDescription)" : "\(connector.url)",
                     embedded: embedded,
-                    library: library.map { .init(id: $0.id, root: $0.root, rootVersion: $0.version) },
+                    library: library.map { .init(id: $0.id.lowercased, root: $0.root, rootVersion: $0.version) },
                     current: status.isCurrent,
                     migrations: status.entries.map {
                         .init(
@@ -127,7 +127,7 @@ struct DatabaseCommand: AsyncParsableCommand {
         private func printText(_ report: Report, problems: [MediaError]) {
             print("database:  \(report.database)")
             if let library = report.library {
-                print("library:   \(library.id) at \(library.root) (root version \(library.rootVersion))")
+                print("library:   \(library.id.lowercased) at \(library.root) (root version \(library.rootVersion))")
             } else {
                 print("library:   none recorded yet")
             }
@@ -156,7 +156,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         struct Report: Encodable {
             let ok: Bool
-            let libraryId: UUID
+            let libraryId: String
             let root: String
             let applied: [String]
         }
@@ -169,11 +169,11 @@ struct DatabaseCommand: AsyncParsableCommand {
                 try? await connection.close()
                 let applied = library.appliedMigrations.map(\.fileName)
                 if options.json {
-                    JSONOutput.print(Report(ok: true, libraryId: library.libraryId, root: library.root.path, applied: applied))
+                    JSONOutput.print(Report(ok: true, libraryId: library.libraryId.lowercased, root: library.root.path, applied: applied))
                 } else if applied.isEmpty {
-                    print("schema already current; library \(library.libraryId) at \(library.root.path)")
+                    print("schema already current; library \(library.libraryId.lowercased) at \(library.root.path)")
                 } else {
-                    print("applied \(applied.joined(separator: ", ")); library \(library.libraryId) at \(library.root.path)")
+                    print("applied \(applied.joined(separator: ", ")); library \(library.libraryId.lowercased) at \(library.root.path)")
                 }
             } catch {
                 throw fail(error, program: "mediaq db migrate", json: options.json)

@@ -6,6 +6,8 @@ import MediaCore
 
 @main
 struct Mediaq: AsyncParsableCommand {
+    static func main() async { await mainWithDocumentedExitCodes() }
+
     static let configuration = CommandConfiguration(
         commandName: "mediaq",
         abstract: "Query and maintain the local stock-media library.",

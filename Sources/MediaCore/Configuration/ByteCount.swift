@@ -34,7 +34,9 @@ public enum ByteCount {
         let units: [(String, Double)] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)]
         for (name, size) in units where Double(bytes) >= size {
             let value = Double(bytes) / size
-            let text = value == value.rounded() ? String(Int64(value)) : String(format: "%.1f", value)
+            let tenths = (value * 10).rounded()
+            let text = tenths.truncatingRemainder(dividingBy: 10) == 0
+                ? String(Int64(tenths / 10)) : "\(Int64(tenths) / 10).\(Int64(tenths) % 10)"
             return "\(text) \(name)"
         }
         return "\(bytes) B"

@@ -126,11 +126,14 @@ public struct DatabaseConnector: Sendable {
         if let channel = error as? ChannelError, case .connectTimeout = channel {
             return "timed out"
         }
+        if let connection = error as? NIOConnectionError {
+            if let first = connection.connectionErrors.first { return reason(of: first.error) }
+            if let dns = connection.dnsAAAAError ?? connection.dnsAError {
+                return "cannot resolve \(connection.host): \(dns)"
+            }
+        }
         let text = String(describing: error)
         if text.contains("connectTimeout") { return "timed out" }
-        if let range = text.range(of: "connection reset") ?? text.range(of: "Connection refused") {
-            return String(text[range]).lowercased()
-        }
         return text
     }
 

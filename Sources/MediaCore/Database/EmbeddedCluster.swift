@@ -50,9 +50,12 @@ public struct EmbeddedCluster: Sendable {
     /// Waits at most `timeout` seconds for another process that is starting it.
     public func ensureRunning(timeout: Double = 60) async throws(MediaError) {
         try checkSocketPathLength()
+        // The common case costs a few stat calls, not a process: a command that runs many
+        // times a minute must not pay for pg_ctl each time.
+        if isEvidentlyReady { return }
         let account = try clusterAccount()
         try prepareDirectory(owner: account)
-        let lock = try acquireLock(timeout: timeout)
+        let lock = try await acquireLock(timeout: timeout)
         defer { releaseLock(lock) }
 
         if !isInitialized {
@@ -61,7 +64,25 @@ public struct EmbeddedCluster: Sendable {
         if try !isRunning(as: account) {
             try start(as: account)
         }
-        try await createLibraryDatabase()
+        if !FileManager.default.fileExists(atPath: readyMarkerPath) {
+            try await createLibraryDatabase()
+            _ = FileManager.default.createFile(atPath: readyMarkerPath, contents: Data())
+        }
+    }
+
+    /// Written once the library database exists; with a live postmaster and its socket, the
+    /// cluster needs nothing more.
+    var readyMarkerPath: String { directory + "/library-database-created" }
+
+    /// The postmaster named in `postmaster.pid` is alive, its socket is there, and the library
+    /// database was made.
+    var isEvidentlyReady: Bool {
+        guard FileManager.default.fileExists(atPath: readyMarkerPath),
+            FileManager.default.fileExists(atPath: socketPath),
+            let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+            let line = text.split(separator: "\n").first, let pid = Int32(line)
+        else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Stops the cluster if it runs. Returns whether it was running.
@@ -113,6 +134,7 @@ public struct EmbeddedCluster: Sendable {
             max_connections = 60
             logging_collector = off
             log_min_messages = warning
+            jit = off
 
             """
         do {
@@ -247,7 +269,9 @@ public struct EmbeddedCluster: Sendable {
         }
     }
 
-    private func acquireLock(timeout: Double) throws(MediaError) -> Int32 {
+    /// Waits for the starters' lock without blocking a thread: a task of this process that holds
+    /// it may need the cooperative pool to finish.
+    private func acquireLock(timeout: Double) async throws(MediaError) -> Int32 {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw MediaError(.embeddedDatabaseFailed, "cannot open \(lockPath): \(LibraryRoot.errnoText())")
@@ -260,7 +284,7 @@ public struct EmbeddedCluster: Sendable {
                     .embeddedDatabaseFailed,
                     "another process has been starting the embedded PostgreSQL in \(directory) for over \(Int(timeout)) s")
             }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return fd
     }

@@ -95,7 +95,7 @@ public struct HealthCheck: Sendable {
             return (
                 Result(
                     name: "library root", ok: true,
-                    message: "LIBRARY_ROOT \(root.path) is present, marked (library \(marker.libraryId)) and writable",
+                    message: "LIBRARY_ROOT \(root.path) is present, marked (library \(marker.libraryId.lowercased)) and writable",
                     code: nil),
                 marker
             )
@@ -113,10 +113,12 @@ public struct HealthCheck: Sendable {
             url = configured
         } else {
             let cluster = EmbeddedCluster(libraryRoot: root.path, logger: logger)
-            guard rootUsable, cluster.isInitialized else {
+            // A root with a problem may still hold a working cluster (a read-only remount, a
+            // lost marker): report on it too, so every problem shows in one run.
+            guard cluster.isInitialized else {
                 let why = rootUsable
                     ? "the embedded PostgreSQL in \(cluster.directory) has not been created yet; mediad or any mediaq command creates it"
-                    : "the embedded PostgreSQL lives in \(cluster.directory), and LIBRARY_ROOT is not usable"
+                    : "no DATABASE_URL is set and the embedded PostgreSQL would live in \(cluster.directory), which does not exist"
                 return [failure("database", MediaError(.databaseUnavailable, why))]
             }
             do {
@@ -160,7 +162,7 @@ public struct HealthCheck: Sendable {
                 if let rootMarker, rootMarker.libraryId != row.id {
                     results.append(failure("library", MediaError(
                         .libraryMismatch,
-                        "LIBRARY_ROOT holds library \(rootMarker.libraryId), but the database holds library \(row.id)")))
+                        "LIBRARY_ROOT holds library \(rootMarker.libraryId.lowercased), but the database holds library \(row.id.lowercased)")))
                 } else if rootMarker != nil, row.root != LibraryOpener.canonical(root.path) {
                     results.append(failure("library", MediaError(
                         .libraryMoved,

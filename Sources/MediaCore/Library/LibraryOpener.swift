@@ -102,7 +102,7 @@ public struct LibraryOpener: Sendable {
         case .unmarkedWithContent(let entries):
             throw MediaError(
                 .libraryRootNotEmpty,
-                "LIBRARY_ROOT \(root.path) holds files (\(entries.joined(separator: ", ")), …) but no library "
+                "LIBRARY_ROOT \(root.path) holds files (\(entries.joined(separator: ", "))) but no library "
                     + "marker (\(LibraryRoot.markerName)); point LIBRARY_ROOT at an empty or new folder, "
                     + "or at the library's real location")
         case .marked:
@@ -125,6 +125,8 @@ public struct LibraryOpener: Sendable {
             throw connector.describe(error, action: "cannot read the library row")
         }
         let canonicalRoot = Self.canonical(root.path)
+        // Look again: another process may have created the library since the first look.
+        let state = (try? root.inspect()) ?? state
 
         guard let recorded else {
             // First open with this database: adopt the root's marker, or make one.
@@ -148,7 +150,7 @@ public struct LibraryOpener: Sendable {
                 guard row.id == marker.libraryId else {
                     throw mismatch(root: root, markerId: marker.libraryId, databaseId: row.id)
                 }
-                logger.info("library created", metadata: ["id": "\(row.id)", "root": "\(canonicalRoot)"])
+                logger.info("library created", metadata: ["id": "\(row.id.lowercased)", "root": "\(canonicalRoot)"])
                 return (row.id, row.version)
             } catch let error as MediaError {
                 throw error
@@ -161,13 +163,13 @@ public struct LibraryOpener: Sendable {
         case .missing:
             throw MediaError(
                 .libraryRootMissing,
-                "LIBRARY_ROOT \(root.path) does not exist, but the database holds library \(recorded.id) "
+                "LIBRARY_ROOT \(root.path) does not exist, but the database holds library \(recorded.id.lowercased) "
                     + "last opened at \(recorded.root); is its drive mounted?")
         case .emptyUnmarked, .unmarkedWithContent, .notADirectory:
             throw MediaError(
                 .libraryRootUnmarked,
                 "LIBRARY_ROOT \(root.path) has no library marker (\(LibraryRoot.markerName)), but the database "
-                    + "holds library \(recorded.id); is its drive mounted? Nothing was written there")
+                    + "holds library \(recorded.id.lowercased); is its drive mounted? Nothing was written there")
         case .marked(let marker):
             guard marker.libraryId == recorded.id else {
                 throw mismatch(root: root, markerId: marker.libraryId, databaseId: recorded.id)
@@ -190,7 +192,7 @@ public struct LibraryOpener: Sendable {
     private func mismatch(root: LibraryRoot, markerId: UUID, databaseId: UUID) -> MediaError {
         MediaError(
             .libraryMismatch,
-            "LIBRARY_ROOT \(root.path) holds library \(markerId), but the database holds library \(databaseId); "
+            "LIBRARY_ROOT \(root.path) holds library \(markerId.lowercased), but the database holds library \(databaseId.lowercased); "
                 + "check LIBRARY_ROOT and DATABASE_URL point at the same library")
     }
 

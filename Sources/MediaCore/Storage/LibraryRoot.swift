@@ -46,6 +46,15 @@ public struct LibraryRoot: Sendable {
             self.createdAt = createdAt
             self.format = format
         }
+
+        enum CodingKeys: String, CodingKey { case libraryId, createdAt, format }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(libraryId.lowercased, forKey: .libraryId)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(format, forKey: .format)
+        }
     }
 
     public func inspect() throws(MediaError) -> State {
@@ -72,7 +81,8 @@ public struct LibraryRoot: Sendable {
         }
         // A marker left half-made by a crash (".tmp-…") does not make the root "in use".
         let meaningful = entries.filter { !Self.ignorableEntries.contains($0) && !$0.hasPrefix(".tmp-") }.sorted()
-        return meaningful.isEmpty ? .emptyUnmarked : .unmarkedWithContent(firstEntries: Array(meaningful.prefix(3)))
+        guard !meaningful.isEmpty else { return .emptyUnmarked }
+        return .unmarkedWithContent(firstEntries: Array(meaningful.prefix(3)) + (meaningful.count > 3 ? ["…"] : []))
     }
 
     public func readMarker() throws(MediaError) -> LibraryMarker {

@@ -4,37 +4,42 @@ import Foundation
 import Glibc
 #endif
 
-/// Runs a program to completion with `posix_spawn` and `waitpid`, its standard output and error
-/// captured in an unlinked temporary file.
+/// Runs a program with `posix_spawn` and `waitpid`, its standard output and error captured in
+/// unlinked temporary files.
 ///
 /// Not Foundation's `Process`: its `waitUntilExit` was seen to hang here after `pg_ctl start`
 /// had exited, and a pipe would not reach end-of-file while a daemonised grandchild might still
 /// hold its write end. A file has neither problem.
-struct ChildProcess {
-    struct Outcome {
+public struct ChildProcess: Sendable {
+    public struct Outcome: Sendable {
         /// The exit status, or 128 + signal number when the child was killed.
-        let status: Int32
-        let output: String
+        public let status: Int32
+        public let standardOutput: String
+        public let standardError: String
+        /// Both streams, output first.
+        public var output: String { standardOutput + standardError }
     }
 
-    enum Failure: Error, CustomStringConvertible {
-        case spawn(String, Int32)
-        var description: String {
-            switch self {
-            case .spawn(let program, let code): "cannot run \(program): \(String(cString: strerror(code)))"
-            }
-        }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func run(
+    public let pid: Int32
+    private let outputFD: Int32
+    private let errorFD: Int32
+
+    /// Starts `arguments[0]` (an absolute path) without waiting for it.
+    public static func spawn(
         _ arguments: [String], workingDirectory: String? = nil, environment: [String: String]
-    ) throws(Failure) -> Outcome {
-        var template = Array("/tmp/media-library-child-XXXXXX".utf8CString)
-        let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard outputFD >= 0 else { throw .spawn(arguments[0], errno) }
-        _ = fcntl(outputFD, F_SETFD, FD_CLOEXEC)
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        defer { close(outputFD) }
+    ) throws(Failure) -> ChildProcess {
+        let outputFD = try temporaryFile()
+        let errorFD: Int32
+        do {
+            errorFD = try temporaryFile()
+        } catch {
+            close(outputFD)
+            throw error
+        }
         // posix_spawn has no portable chdir action; coreutils' env changes directory, then execs.
         let command = workingDirectory.map { ["/usr/bin/env", "-C", $0] + arguments } ?? arguments
 
@@ -43,7 +48,8 @@ struct ChildProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        posix_spawn_file_actions_adddup2(&actions, errorFD, 2)
+
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -52,20 +58,58 @@ struct ChildProcess {
         }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
-        guard spawned == 0 else { throw .spawn(arguments[0], spawned) }
+        guard spawned == 0 else {
+            close(outputFD)
+            close(errorFD)
+            throw Failure(description: "cannot run \(command[0]): \(String(cString: strerror(spawned)))")
+        }
+        return ChildProcess(pid: pid, outputFD: outputFD, errorFD: errorFD)
+    }
 
+    /// Runs `arguments[0]` to completion.
+    public static func run(
+        _ arguments: [String], workingDirectory: String? = nil, environment: [String: String]
+    ) throws(Failure) -> Outcome {
+        try spawn(arguments, workingDirectory: workingDirectory, environment: environment).wait()
+    }
+
+    /// Waits for the child to end and collects what it wrote. Call once.
+    public func wait() -> Outcome {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitCode: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        defer {
+            close(outputFD)
+            close(errorFD)
+        }
+        return Outcome(status: exitCode, standardOutput: Self.readAll(outputFD), standardError: Self.readAll(errorFD))
+    }
 
+    /// Sends `signal` to the child.
+    public func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    private static func temporaryFile() throws(Failure) -> Int32 {
+        var template = Array("/tmp/media-library-child-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw Failure(description: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    private static func readAll(_ fd: Int32) -> String {
         var data = Data()
-        lseek(outputFD, 0, SEEK_SET)
+        lseek(fd, 0, SEEK_SET)
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
-            let count = read(outputFD, &buffer, buffer.count)
+            let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
             data.append(contentsOf: buffer[0..<count])
         }
-        return Outcome(status: exitCode, output: String(decoding: data, as: UTF8.self))
+        return String(decoding: data, as: UTF8.self)
     }
 }

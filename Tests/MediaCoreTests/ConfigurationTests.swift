@@ -1,0 +1,110 @@
+import Foundation
+@testable import MediaCore
+import Testing
+
+@Suite struct ConfigurationTests {
+    let folder: TemporaryFolder
+
+    init() throws {
+        folder = try TemporaryFolder()
+    }
+
+    func writeFile(_ json: String) throws -> String {
+        let path = folder.path + "/config-\(UUID().uuidString.prefix(6)).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func precedenceIsFlagThenEnvironmentThenFileThenDefault() async throws {
+        defer { folder.remove() }
+        let file = try writeFile("""
+            {"library": {"root": "/from/file"}, "media": {"dropDir": "/file/drop", "budgetBytes": 1000},
+             "database": {"url": "postgres://file@localhost/file"}}
+            """)
+        let environment = ["LIBRARY_ROOT": "/from/env", "MEDIA_DROP_DIR": "/env/drop"]
+
+        let fileOnly = try await LibraryConfiguration.load(configFile: file, environment: [:], workingDirectory: "/w")
+        #expect(fileOnly.libraryRoot == "/from/file")
+        #expect(fileOnly.dropDirectory == "/file/drop")
+        #expect(fileOnly.budgetBytes == 1000)
+        #expect(fileOnly.databaseURL?.user == "file")
+        #expect(fileOnly.configFile == file)
+
+        let withEnvironment = try await LibraryConfiguration.load(configFile: file, environment: environment, workingDirectory: "/w")
+        #expect(withEnvironment.libraryRoot == "/from/env")
+        #expect(withEnvironment.dropDirectory == "/env/drop")
+        #expect(withEnvironment.budgetBytes == 1000)
+
+        let withFlags = try await LibraryConfiguration.load(
+            flags: [.libraryRoot: "relative/root", .budgetBytes: "2GB"], configFile: file,
+            environment: environment, workingDirectory: "/w")
+        #expect(withFlags.libraryRoot == "/w/relative/root")
+        #expect(withFlags.dropDirectory == "/env/drop")
+        #expect(withFlags.budgetBytes == 2_000_000_000)
+    }
+
+    @Test func defaultsWithoutAnySource() async throws {
+        defer { folder.remove() }
+        let configuration = try await LibraryConfiguration.load(environment: [:], workingDirectory: folder.path)
+        let expectedRoot = FileManager.default.isWritableFile(atPath: "/media/videos")
+            ? "/media/videos" : folder.path + "/cache/library"
+        #expect(configuration.libraryRoot == expectedRoot)
+        #expect(configuration.dropDirectory == expectedRoot + "/drop")
+        #expect(configuration.databaseURL == nil)
+        #expect(configuration.budgetBytes == 300_000_000_000)
+    }
+
+    @Test func configFileFromEnvironmentAndSizeWithUnitInFile() async throws {
+        defer { folder.remove() }
+        let file = try writeFile(#"{"media": {"budgetBytes": "1.5TiB"}}"#)
+        let configuration = try await LibraryConfiguration.load(
+            environment: ["MEDIA_CONFIG": file, "LIBRARY_ROOT": "/lib"], workingDirectory: "/")
+        #expect(configuration.budgetBytes == 1_649_267_441_664)
+        #expect(configuration.configFile == file)
+    }
+
+    @Test func badValuesNameTheKey() async throws {
+        defer { folder.remove() }
+        await #expect(throws: MediaError.self) {
+            try await LibraryConfiguration.load(environment: ["MEDIA_BUDGET_BYTES": "lots"], workingDirectory: "/")
+        }
+        do {
+            _ = try await LibraryConfiguration.load(environment: ["MEDIA_BUDGET_BYTES": "lots"], workingDirectory: "/")
+        } catch {
+            #expect(error.message.contains("MEDIA_BUDGET_BYTES"))
+            #expect(error.message.contains("'lots'"))
+            #expect(error.code.disposition == .usage)
+        }
+        do {
+            _ = try await LibraryConfiguration.load(configFile: folder.path + "/missing.json", environment: [:], workingDirectory: "/")
+            Issue.record("a named configuration file that is missing must be an error")
+        } catch {
+            #expect(error.message.contains("missing.json"))
+        }
+        let broken = try writeFile("{ not json")
+        do {
+            _ = try await LibraryConfiguration.load(configFile: broken, environment: [:], workingDirectory: "/")
+            Issue.record("a malformed configuration file must be an error")
+        } catch {
+            #expect(error.message.contains(broken))
+        }
+        do {
+            _ = try await LibraryConfiguration.load(environment: ["DATABASE_URL": "mysql://x"], workingDirectory: "/")
+            Issue.record("a bad DATABASE_URL must be an error")
+        } catch {
+            #expect(error.message.contains("DATABASE_URL"))
+        }
+    }
+
+    @Test func exampleConfigurationFileLoads() async throws {
+        defer { folder.remove() }
+        let example = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config/media-library.example.json").path
+        let configuration = try await LibraryConfiguration.load(configFile: example, environment: [:], workingDirectory: "/")
+        #expect(configuration.libraryRoot == "/media/videos")
+        #expect(configuration.dropDirectory == "/media/videos/drop")
+        #expect(configuration.budgetBytes == 300_000_000_000)
+        #expect(configuration.databaseURL == nil)
+    }
+}

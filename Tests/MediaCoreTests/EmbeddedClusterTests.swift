@@ -1,0 +1,171 @@
+import Foundation
+@testable import MediaCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded default: no DATABASE_URL, a private cluster in `<root>/.db`.
+@Suite(.serialized) struct EmbeddedClusterTests {
+    func postmasterPID(_ root: String) -> String? {
+        (try? String(contentsOfFile: root + "/.db/data/postmaster.pid", encoding: .utf8))?
+            .split(separator: "\n").first.map(String.init)
+    }
+
+    @Test func startsFromNothingIsReusedAndStops() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let root = folder.path + "/library"
+
+        let made = try Executables.mediaq(["db", "migrate", "--library-root", root])
+        try #require(made.status == 0, "\(made.transcript)")
+        #expect(made.standardOutput.contains("applied 0001_initial.sql"))
+        let cluster = EmbeddedCluster(libraryRoot: root, logger: testLogger)
+        #expect(cluster.isInitialized)
+        #expect(try cluster.isRunning())
+        #expect(FileManager.default.fileExists(atPath: root + "/" + LibraryRoot.markerName))
+        let pid = try #require(postmasterPID(root))
+
+        // A second process finds the running cluster and uses it.
+        let status = try Executables.mediaq(["db", "status", "--library-root", root, "--json"])
+        #expect(status.status == 0, "\(status.transcript)")
+        #expect(status.standardOutput.contains("\"embedded\" : true"))
+        #expect(postmasterPID(root) == pid)
+        let check = try Executables.mediaq(["db", "check", "--library-root", root])
+        #expect(check.status == 0, "\(check.transcript)")
+
+        // It listens on its own socket only: no TCP port.
+        let settings = try Executables.mediaq(["db", "status", "--library-root", root])
+        #expect(settings.standardOutput.contains(root + "/.db/.s.PGSQL.5432"))
+
+        let stop = try Executables.mediaq(["db", "stop", "--library-root", root])
+        #expect(stop.status == 0, "\(stop.transcript)")
+        #expect(stop.standardOutput.contains("stopped the embedded PostgreSQL"))
+        #expect(try !cluster.isRunning())
+        let again = try Executables.mediaq(["db", "stop", "--library-root", root])
+        #expect(again.standardOutput.contains("was not running"))
+
+        // Started on demand by the next command that needs it.
+        let reopened = try Executables.mediaq(["db", "migrate", "--library-root", root])
+        #expect(reopened.status == 0, "\(reopened.transcript)")
+        #expect(reopened.standardOutput.contains("schema already current"))
+        #expect(try cluster.isRunning())
+    }
+
+    @Test func processesStartingAtOnceShareOneCluster() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let root = folder.path + "/library"
+        let environment = Executables.cleanEnvironment([:])
+        let children = try (0..<4).map { _ in
+            try ChildProcess.spawn(
+                [Executables.path("mediaq"), "db", "migrate", "--json", "--library-root", root], environment: environment)
+        }
+        let outcomes = children.map { $0.wait() }
+        for outcome in outcomes {
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+        }
+        struct Report: Decodable { let libraryId: UUID; let applied: [String] }
+        let reports = outcomes.compactMap { try? JSONDecoder().decode(Report.self, from: Data($0.standardOutput.utf8)) }
+        #expect(reports.count == 4)
+        #expect(Set(reports.map(\.libraryId)).count == 1)
+        // The schema was applied by exactly one of them.
+        #expect(reports.filter { !$0.applied.isEmpty }.count == 1)
+    }
+
+    @Test func stopWithADatabaseURLIsAUsageError() throws {
+        let outcome = try Executables.mediaq(
+            ["db", "stop", "--library-root", "/nonexistent", "--database-url", "postgres://x@127.0.0.1:1/x"])
+        #expect(outcome.status == 2, "\(outcome.transcript)")
+        #expect(outcome.standardError.contains("no embedded cluster"))
+    }
+}
+
+/// `mediad` under a stand-in service manager: a real NOTIFY_SOCKET datagram socket.
+@Suite(.serialized) struct DaemonReadinessTests {
+    @Test func reportsReadyAfterOpeningAndStopsCleanlyOnSIGTERM() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let root = folder.path + "/library"
+        let notify = try NotifySocket(path: folder.path + "/notify.sock")
+        defer { notify.close() }
+
+        let daemon = try ChildProcess.spawn(
+            [Executables.path("mediad"), "--library-root", root],
+            environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path]))
+        let ready = notify.receive(until: { $0.contains("READY=1") }, timeout: 120)
+        guard let ready else {
+            daemon.signal(SIGKILL)
+            Issue.record("no READY=1 within 120 s: \(daemon.wait().transcript)")
+            return
+        }
+        #expect(ready.contains("STATUS=library \(root) open"))
+        #expect(ready.contains("MAINPID=\(daemon.pid)"))
+        // Ready means ready: the library is marked and the schema is there.
+        #expect(FileManager.default.fileExists(atPath: root + "/" + LibraryRoot.markerName))
+        let check = try Executables.mediaq(["db", "check", "--library-root", root])
+        #expect(check.status == 0, "\(check.transcript)")
+
+        daemon.signal(SIGTERM)
+        let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 30)
+        #expect(stopping != nil)
+        let outcome = daemon.wait()
+        #expect(outcome.status == 0, "\(outcome.transcript)")
+    }
+
+    @Test func exitsRetryableWhenTheDatabaseIsDown() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let outcome = try ChildProcess.run(
+            [Executables.path("mediad"), "--library-root", folder.path + "/library",
+             "--database-url", "postgres://media@127.0.0.1:1/media"],
+            environment: Executables.cleanEnvironment([:]))
+        #expect(outcome.status == 75, "\(outcome.transcript)")
+        #expect(outcome.standardError.contains("connection refused"))
+    }
+}
+
+/// The receiving end of sd_notify: a unix datagram socket, as systemd binds for a unit.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            let bytes = Array(path.utf8)
+            buffer.copyBytes(from: bytes.prefix(buffer.count - 1))
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        self.fd = fd
+    }
+
+    /// Datagrams until one satisfies `predicate`, which is returned; nil after `timeout` seconds.
+    func receive(until predicate: (String) -> Bool, timeout: Double) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 200) > 0 else { continue }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { continue }
+            let message = String(decoding: buffer[0..<count], as: UTF8.self)
+            if predicate(message) { return message }
+        }
+        return nil
+    }
+
+    func close() {
+        _ = Glibc.close(fd)
+        unlink(path)
+    }
+}

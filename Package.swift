@@ -57,12 +57,12 @@ let package = Package(
         // libvips and FFmpeg behind small Swift types that own their handles.
         .target(
             name: "MediaCodecs",
-            dependencies: ["CMediaShim", "CFFmpeg"],
+            dependencies: ["MediaCore", "CMediaShim", "CFFmpeg"],
             swiftSettings: strictSettings),
         // sd_notify and the journal, for the daemon only.
         .target(
             name: "SystemdSupport",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd"],
             swiftSettings: strictSettings),
         // What both executables share: the command-line view of configuration and exit codes.
         .target(
@@ -94,12 +94,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // `swift run -c release media-bench`: ingest throughput against the command-line tools.
+        .executableTarget(
+            name: "media-bench",
+            dependencies: [
+                "MediaCore", "MediaCodecs",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings),
+
         // Build-time: turns migrations/*.sql into Swift so the binaries carry their schema.
         .executableTarget(name: "embed-migrations"),
         .plugin(
             name: "EmbedMigrations", capability: .buildTool(),
             dependencies: ["embed-migrations"]),
 
+        .testTarget(
+            name: "MediaCodecsTests",
+            dependencies: ["MediaCodecs", "MediaCore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCoreTests",
             dependencies: [

@@ -11,6 +11,8 @@ packages=(
   postgresql postgresql-client
   util-linux        # runuser, mount: the embedded cluster runs unprivileged when we are root
   systemd           # systemd-analyze checks the unit file in the tests
+  ffmpeg imagemagick  # the tests make their sample videos and images with these command-line tools
+  libvips-tools       # vipsthumbnail: the benchmark's baseline
 )
 
 missing=()

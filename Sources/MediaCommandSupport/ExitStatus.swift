@@ -59,3 +59,10 @@ public struct ErrorReport: Encodable, Sendable {
     public let ok: Bool
     public let error: Detail
 }
+
+/// Writes `text` to standard error as it is, without a newline (for redrawn progress lines).
+public func printErrorRaw(_ text: String) {
+    text.utf8CString.withUnsafeBufferPointer { buffer in
+        _ = write(STDERR_FILENO, buffer.baseAddress, buffer.count - 1)
+    }
+}

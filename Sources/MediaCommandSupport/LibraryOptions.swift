@@ -23,6 +23,10 @@ public struct LibraryOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Storage budget, e.g. 300GB (overrides MEDIA_BUDGET_BYTES).", valueName: "size"))
     public var budget: String?
 
+    @Option(help: ArgumentHelp(
+        "Largest image accepted, in pixels (overrides MEDIA_PIXEL_LIMIT; default 100000000).", valueName: "count"))
+    public var pixelLimit: String?
+
     public init() {}
 
     public func load() async throws(MediaError) -> LibraryConfiguration {
@@ -31,6 +35,7 @@ public struct LibraryOptions: ParsableArguments, Sendable {
         flags[.databaseURL] = databaseURL
         flags[.dropDirectory] = dropDir
         flags[.budgetBytes] = budget
+        flags[.pixelLimit] = pixelLimit
         return try await LibraryConfiguration.load(flags: flags, configFile: configFile)
     }
 }

@@ -33,7 +33,9 @@ struct Mediad: AsyncParsableCommand {
 
     func run() async throws {
         let level = logLevel
-        let logger = Logger(label: "mediad") { label in JournalLogHandler(label: label, level: level) }
+        let logger = Logger(label: "mediad") { label in
+            StandardErrorLogHandler(label: label, level: level, timestamps: true)
+        }
         let notifier = SystemdNotifier()
         do {
             let configuration = try await library.load()

@@ -20,7 +20,7 @@ struct Mediaq: AsyncParsableCommand {
             75 temporary failure (database or library root unavailable: retry later).
             """,
         version: MediaLibraryVersion.current,
-        subcommands: [DatabaseCommand.self, VersionCommand.self])
+        subcommands: [IngestCommand.self, ShowCommand.self, DatabaseCommand.self, VersionCommand.self])
 }
 
 /// Options every subcommand takes.
@@ -33,8 +33,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log progress to standard error.")
     var verbose = false
 
+    /// Notices (such as "starting the embedded PostgreSQL") always show: they explain a pause.
     func makeLogger() -> Logger {
-        let level: Logger.Level = verbose ? .info : .warning
+        let level: Logger.Level = verbose ? .info : .notice
         return Logger(label: "mediaq") { label in StandardErrorLogHandler(label: label, level: level) }
     }
 }
@@ -56,6 +57,13 @@ struct VersionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Starting libvips proves the library loads and initialises, not only that it links.
+        do {
+            try NativeLibraries.startVips()
+        } catch {
+            printError("mediaq version: libvips did not start: \(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
         let native = NativeLibraries.versions()
         let report = Report(
             mediaq: MediaLibraryVersion.current, libvips: native.libvips, ffmpeg: native.ffmpeg,

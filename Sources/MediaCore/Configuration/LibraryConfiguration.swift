@@ -17,6 +17,7 @@ import Glibc
 /// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
+/// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
 ///
 /// The file is JSON (see `config/media-library.example.json`), found at `--config`, else
 /// `MEDIA_CONFIG`, else `/etc/media-library/config.json` when that exists. A file that is named
@@ -29,22 +30,26 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var databaseURL: DatabaseURL?
     public var dropDirectory: String
     public var budgetBytes: Int64
+    /// The largest image, in pixels (width × height), that ingest accepts; checked from the header.
+    public var pixelLimit: Int64
     /// The configuration file that was read, if any.
     public var configFile: String?
 
     public static let defaultBudgetBytes: Int64 = 300_000_000_000
+    public static let defaultPixelLimit: Int64 = 100_000_000
     public static let defaultMountedRoot = "/media/videos"
     public static let developmentRoot = "cache/library"
     public static let systemConfigFile = "/etc/media-library/config.json"
 
     public init(
         libraryRoot: String, databaseURL: DatabaseURL?, dropDirectory: String? = nil,
-        budgetBytes: Int64 = defaultBudgetBytes, configFile: String? = nil
+        budgetBytes: Int64 = defaultBudgetBytes, pixelLimit: Int64 = defaultPixelLimit, configFile: String? = nil
     ) {
         self.libraryRoot = libraryRoot
         self.databaseURL = databaseURL
         self.dropDirectory = dropDirectory ?? libraryRoot + "/drop"
         self.budgetBytes = budgetBytes
+        self.pixelLimit = pixelLimit
         self.configFile = configFile
     }
 }
@@ -55,6 +60,7 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
     case databaseURL = "database.url"
     case dropDirectory = "media.dropDir"
     case budgetBytes = "media.budgetBytes"
+    case pixelLimit = "media.pixelLimit"
 
     /// The environment variable the key maps to.
     public var environmentName: String {
@@ -63,6 +69,7 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         case .databaseURL: "DATABASE_URL"
         case .dropDirectory: "MEDIA_DROP_DIR"
         case .budgetBytes: "MEDIA_BUDGET_BYTES"
+        case .pixelLimit: "MEDIA_PIXEL_LIMIT"
         }
     }
 }
@@ -145,9 +152,13 @@ extension LibraryConfiguration {
             }
             budget = bytes
         }
+        var pixelLimit = defaultPixelLimit
+        if let limit = try count(reader, .pixelLimit) {
+            pixelLimit = limit
+        }
         return LibraryConfiguration(
             libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
-            budgetBytes: budget, configFile: filePath)
+            budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
     }
 
     private static func string(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> String? {
@@ -177,11 +188,25 @@ extension LibraryConfiguration {
         return bytes
     }
 
+    /// A positive whole number: a JSON number or a string of digits.
+    private static func count(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> Int64? {
+        if let value = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)), value > 0 {
+            return Int64(value)
+        }
+        guard let text = try string(reader, key) else { return nil }
+        guard let value = Int64(text.replacingOccurrences(of: "_", with: "")), value > 0 else {
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a positive whole number")
+        }
+        return value
+    }
+
     private static func isMissing(_ error: any Error) -> Bool {
         String(describing: error).hasPrefix("Missing required config value")
     }
 
-    static func absolute(_ path: String, in directory: String) -> String {
+    public static func absolute(_ path: String, in directory: String) -> String {
         let joined = path.hasPrefix("/") ? path : directory + "/" + path
         return FilePath(joined).lexicallyNormalized().string
     }

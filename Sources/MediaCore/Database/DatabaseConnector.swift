@@ -44,21 +44,6 @@ public struct DatabaseConnector: Sendable {
         return configuration
     }
 
-    public func clientConfiguration() throws(MediaError) -> PostgresClient.Configuration {
-        var configuration: PostgresClient.Configuration
-        switch url.endpoint {
-        case .tcp(let host, let port):
-            configuration = .init(
-                host: host, port: port, username: url.user, password: url.password,
-                database: url.database, tls: try clientTLS())
-        case .unixSocket(let path):
-            configuration = .init(
-                unixSocketPath: path, username: url.user, password: url.password, database: url.database)
-        }
-        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
-        return configuration
-    }
-
     /// One connection, or a `MediaError` within `connectTimeout` (plus a small margin).
     public func connect() async throws(MediaError) -> PostgresConnection {
         let configuration = try connectionConfiguration()
@@ -146,14 +131,6 @@ public struct DatabaseConnector: Sendable {
         case .disable: return .disable
         case .prefer: return .prefer(try sslContext())
         case .require: return .require(try sslContext())
-        }
-    }
-
-    private func clientTLS() throws(MediaError) -> PostgresClient.Configuration.TLS {
-        switch url.tlsMode {
-        case .disable: return .disable
-        case .prefer: return .prefer(try tlsConfiguration())
-        case .require: return .require(try tlsConfiguration())
         }
     }
 

@@ -73,6 +73,7 @@ public struct LibraryOpener: Sendable {
                 throw connector.describe(error, action: "cannot bring the database schema up to date")
             }
             let (id, version) = try await bindLibrary(root: root, state: state, connection: connection, connector: connector)
+            _ = try await IngestRecovery(root: root.path, logger: logger).run(on: connection)
             let library = OpenLibrary(
                 configuration: configuration, root: root, libraryId: id, rootVersion: version,
                 databaseURL: url, usesEmbeddedDatabase: embedded, appliedMigrations: applied)

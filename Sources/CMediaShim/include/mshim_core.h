@@ -1,5 +1,5 @@
-#ifndef CMEDIASHIM_H
-#define CMEDIASHIM_H
+#ifndef MSHIM_CORE_H
+#define MSHIM_CORE_H
 
 #include <stddef.h>
 

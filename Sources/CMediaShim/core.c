@@ -1,4 +1,4 @@
-#include "CMediaShim.h"
+#include "mshim_core.h"
 
 #include <string.h>
 #include <vips/vips.h>

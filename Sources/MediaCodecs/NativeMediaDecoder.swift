@@ -1,0 +1,55 @@
+public import MediaCore
+
+/// The core's `MediaDecoder`, over libvips for images and FFmpeg's libraries for videos.
+public struct NativeMediaDecoder: MediaDecoder {
+    public init() {}
+
+    public func probe(path: String, format: MediaFormat) throws(DecodeFailure) -> ProbedMedia {
+        switch format.kind {
+        case .image:
+            do {
+                let info = try ImageProbe.probe(path: path)
+                var probed = ProbedMedia(width: info.width, height: info.height)
+                probed.pageCount = info.pageCount
+                return probed
+            } catch {
+                throw DecodeFailure(.undecodable, error.message)
+            }
+        case .video:
+            do {
+                let info = try VideoProbe.probe(path: path)
+                var probed = ProbedMedia(width: info.width, height: info.height)
+                probed.durationMs = info.durationMs
+                probed.fps = info.fps
+                probed.videoCodec = info.videoCodec
+                probed.audioCodec = info.audioCodec
+                probed.bitrate = info.bitrate
+                probed.hasAudio = info.hasAudio
+                return probed
+            } catch {
+                throw DecodeFailure(error.kind == .noVideoStream ? .noVideoStream : .undecodable, error.message)
+            }
+        }
+    }
+
+    public func writeThumbnail(
+        of path: String, kind: MediaFormat.Kind, to jpegPath: String
+    ) throws(DecodeFailure) -> ThumbnailSize {
+        switch kind {
+        case .image:
+            do {
+                let size = try ImageThumbnailer.writeThumbnail(imagePath: path, jpegPath: jpegPath)
+                return ThumbnailSize(width: size.width, height: size.height)
+            } catch {
+                throw DecodeFailure(.failed, error.message)
+            }
+        case .video:
+            do {
+                let size = try PosterExtractor.writePoster(videoPath: path, jpegPath: jpegPath)
+                return ThumbnailSize(width: size.width, height: size.height)
+            } catch {
+                throw DecodeFailure(.failed, error.message)
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finishes what a crashed ingest left: files it placed without committing their rows, and its
+/// temporary files. Only the leftovers of processes that no longer run (or of any process, a
+/// day on) are touched, so a concurrent ingest in another process is never disturbed.
+public struct IngestRecovery: Sendable {
+    public let store: ContentStore
+    public let logger: Logger
+    /// Intents older than this are recovered even when their process id is alive again (reused).
+    public static let abandonedAfter: Duration = .seconds(86_400)
+
+    public init(root: String, logger: Logger) {
+        self.store = ContentStore(root: root)
+        self.logger = logger
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var removedFiles: [String] = []
+        public var keptFiles: [String] = []
+        public var removedTemporaries: [String] = []
+    }
+
+    public func run(on connection: PostgresConnection) async throws(MediaError) -> Report {
+        var report = Report()
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT i.path, i.owner_pid, i.created_at < now() - interval '1 day',
+                       EXISTS (SELECT 1 FROM asset a WHERE a.path = i.path)
+                       OR EXISTS (SELECT 1 FROM thumbnail t WHERE t.path = i.path)
+                FROM file_intent i WHERE i.action = 'create'
+                """, logger: logger)
+            var done: [String] = []
+            for try await (path, pid, old, recorded) in rows.decode((String, Int?, Bool, Bool).self) {
+                guard old || !Self.isAlive(pid) else { continue }
+                if recorded {
+                    report.keptFiles.append(path)
+                } else {
+                    try? store.remove(path)
+                    report.removedFiles.append(path)
+                }
+                done.append(path)
+            }
+            if !done.isEmpty {
+                try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(done)::text[])", logger: logger)
+                logger.notice("recovered an interrupted ingest", metadata: [
+                    "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
+                ])
+            }
+        } catch {
+            throw AssetRepository.describe(error, "cannot recover interrupted ingests")
+        }
+        // Temporary files are named "<pid>-…": those of dead processes are leftovers.
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
+        for name in entries {
+            guard let pid = name.split(separator: "-").first.flatMap({ Int($0) }), !Self.isAlive(pid) else { continue }
+            unlink(store.temporaryDirectory + "/" + name)
+            report.removedTemporaries.append(name)
+        }
+        return report
+    }
+
+    static func isAlive(_ pid: Int?) -> Bool {
+        guard let pid, pid > 0 else { return false }
+        return kill(pid_t(pid), 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// One file to add to the library, with what is known of it.
+public struct IngestRequest: Sendable {
+    public var path: String
+    /// Raw tags; the ingest normalises them.
+    public var tags: [String]
+    public var provider: String?
+    public var sourceURL: String?
+    public var providerAssetId: String?
+    /// Mark the asset used now (gather downloaded it for a video).
+    public var markUsed: Bool
+
+    public init(
+        path: String, tags: [String] = [], provider: String? = nil, sourceURL: String? = nil,
+        providerAssetId: String? = nil, markUsed: Bool = false
+    ) {
+        self.path = path
+        self.tags = tags
+        self.provider = provider
+        self.sourceURL = sourceURL
+        self.providerAssetId = providerAssetId
+        self.markUsed = markUsed
+    }
+}
+
+/// What became of one file.
+public struct IngestResult: Sendable, Encodable {
+    public enum Status: String, Sendable, Encodable {
+        case ingested, duplicate, rejected
+    }
+
+    public struct Failure: Sendable, Encodable {
+        public let code: String
+        public let message: String
+    }
+
+    public let file: String
+    public let status: Status
+    public var id: Int64?
+    public var sha256: String?
+    public var kind: MediaFormat.Kind?
+    /// Relative to LIBRARY_ROOT.
+    public var path: String?
+    public var thumbPath: String?
+    public var width: Int?
+    public var height: Int?
+    public var durationMs: Int64?
+    public var error: Failure?
+
+    static func rejected(_ file: String, _ error: MediaError) -> IngestResult {
+        IngestResult(file: file, status: .rejected, error: .init(code: error.code.name, message: error.message))
+    }
+}
+
+extension MediaError.Code {
+    // Rejections: the file itself is wrong; it is refused with nothing left behind.
+    public static let emptyFile = Self("empty_file", .badInput)
+    public static let notARegularFile = Self("not_regular_file", .badInput)
+    public static let unreadable = Self("unreadable", .badInput)
+    public static let unknownFormat = Self("unknown_format", .badInput)
+    public static let notMedia = Self("not_media", .badInput)
+    public static let extensionMismatch = Self("extension_mismatch", .badInput)
+    public static let tooManyPixels = Self("too_many_pixels", .badInput)
+    public static let undecodable = Self("undecodable", .badInput)
+    public static let noVideoStream = Self("no_video_stream", .badInput)
+    // Not the file's fault: try again later.
+    public static let sourceChanged = Self("source_changed", .retryable)
+    public static let libraryWriteFailed = Self("library_write_failed", .retryable)
+}

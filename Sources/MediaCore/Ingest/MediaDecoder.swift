@@ -1,0 +1,59 @@
+/// What the core needs from the native media libraries. The core decides; an implementation
+/// (MediaCodecs' `NativeMediaDecoder`, over libvips and FFmpeg) reads and draws.
+public protocol MediaDecoder: Sendable {
+    /// Reads the file's header: displayed size, pages, and for videos duration and streams.
+    /// Must not decode a whole image: the pixel limit is checked on what this returns.
+    func probe(path: String, format: MediaFormat) throws(DecodeFailure) -> ProbedMedia
+
+    /// Writes the library's JPEG thumbnail (an image) or poster frame (a video) of `path`.
+    func writeThumbnail(of path: String, kind: MediaFormat.Kind, to jpegPath: String) throws(DecodeFailure) -> ThumbnailSize
+}
+
+public struct ThumbnailSize: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+}
+
+/// A decoder's verdict on a file it cannot use.
+public struct DecodeFailure: Error, Sendable, CustomStringConvertible {
+    public enum Reason: Sendable {
+        /// The bytes are not a valid file of the format (truncated, corrupt).
+        case undecodable
+        /// A container with no video stream that can be decoded.
+        case noVideoStream
+        /// Reading or writing failed for a reason outside the file (a thumbnail could not be written).
+        case failed
+    }
+
+    public let reason: Reason
+    public let message: String
+    public var description: String { message }
+
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+}
+
+/// A file's measurements, in displayed terms.
+public struct ProbedMedia: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var pageCount: Int = 1
+    public var durationMs: Int64?
+    public var fps: Double?
+    public var videoCodec: String?
+    public var audioCodec: String?
+    public var bitrate: Int64?
+    public var hasAudio: Bool?
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import MediaCodecs
+import MediaCore
+import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `swift run -c release media-bench [--images N] [--videos N] [--big-video-mb M] [--out FILE]`
+///
+/// Ingests N generated images and N generated videos through the library's ingest function and,
+/// in the same run on the same files, times the command-line pipeline that does the same work:
+/// `sha256sum` + `cp` + `vipsthumbnail` per image, `sha256sum` + `cp` + one `ffmpeg` poster
+/// frame per video. Then ingests one large video to show that memory does not grow with file
+/// size. Prints a table and writes the figures as JSON. The database is the embedded cluster in
+/// a scratch library unless BENCH_DATABASE_URL names a server.
+@main
+struct IngestBenchmark {
+    struct Figure: Encodable {
+        let name: String
+        let value: Double
+        let unit: String
+        let baseline: Double?
+        let baselineName: String?
+    }
+
+    static func main() async throws {
+        var images = 40
+        var videos = 10
+        var bigVideoMB = 300
+        var output = "bench/ingest-results.json"
+        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        while let argument = arguments.next() {
+            switch argument {
+            case "--images": images = Int(arguments.next() ?? "") ?? images
+            case "--videos": videos = Int(arguments.next() ?? "") ?? videos
+            case "--big-video-mb": bigVideoMB = Int(arguments.next() ?? "") ?? bigVideoMB
+            case "--out": output = arguments.next() ?? output
+            default:
+                print("usage: media-bench [--images N] [--videos N] [--big-video-mb M] [--out FILE]")
+                exit(2)
+            }
+        }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+
+        let scratch = "/tmp/media-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: scratch + "/samples", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        chmod(scratch, 0o755)
+        defer { cleanUp(scratch, logger: logger) }
+
+        print("making \(images) images and \(videos) videos …")
+        let imageFiles = try (0..<images).map { index in
+            let path = "\(scratch)/samples/image-\(index).jpg"
+            try run(["/usr/bin/convert", "-seed", "\(index + 1)", "-size", "1920x1080", "plasma:", "-quality", "90", path])
+            return path
+        }
+        let videoFiles = try (0..<videos).map { index in
+            let path = "\(scratch)/samples/video-\(index).mp4"
+            try run([
+                "/usr/bin/ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+                "-i", "testsrc2=size=1280x720:rate=30:duration=6,hue=h=\(index * 30)",
+                "-f", "lavfi", "-i", "sine=frequency=\(300 + index * 20):duration=6",
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path,
+            ])
+            return path
+        }
+
+        // The command-line pipeline, per file, on the same files.
+        let baselineOut = scratch + "/baseline"
+        try FileManager.default.createDirectory(atPath: baselineOut, withIntermediateDirectories: true)
+        let imageBaseline = try time {
+            for (index, file) in imageFiles.enumerated() {
+                try run(["/usr/bin/sha256sum", file])
+                try run(["/bin/cp", file, "\(baselineOut)/i\(index).jpg"])
+                try run(["/usr/bin/vipsthumbnail", file, "--size", "400x1600", "-o", "\(baselineOut)/i\(index)-thumb.jpg[Q=85,strip]"])
+            }
+        }
+        let videoBaseline = try time {
+            for (index, file) in videoFiles.enumerated() {
+                try run(["/usr/bin/sha256sum", file])
+                try run(["/bin/cp", file, "\(baselineOut)/v\(index).mp4"])
+                try run([
+                    "/usr/bin/ffmpeg", "-v", "error", "-y", "-ss", "1", "-i", file, "-frames:v", "1",
+                    "-vf", "scale=400:-2", "-q:v", "3", "\(baselineOut)/v\(index)-poster.jpg",
+                ])
+            }
+        }
+
+        // The library's ingest, in process.
+        let root = scratch + "/library"
+        var configuration = LibraryConfiguration(libraryRoot: root, databaseURL: nil)
+        if let url = ProcessInfo.processInfo.environment["BENCH_DATABASE_URL"], !url.isEmpty {
+            configuration.databaseURL = try DatabaseURL.parse(url, defaultUser: "postgres")
+        }
+        let (_, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+        let ingestor = Ingestor(root: root, decoder: NativeMediaDecoder(), logger: logger)
+        func ingestAll(_ files: [String]) async throws -> Double {
+            let started = ContinuousClock.now
+            for file in files {
+                let result = try await ingestor.ingest(IngestRequest(path: file, tags: ["bench"]), on: connection)
+                guard result.status == .ingested else {
+                    throw MediaError(.databaseError, "\(file): \(result.status) \(result.error?.message ?? "")")
+                }
+            }
+            return seconds(ContinuousClock.now - started)
+        }
+        let imageIngest = try await ingestAll(imageFiles)
+        let videoIngest = try await ingestAll(videoFiles)
+
+        // Memory against file size: a small video, then a large one.
+        let rssBefore = peakResidentMB()
+        var bigFigures: [Figure] = []
+        if bigVideoMB > 0 {
+            // Uncompressed video: its size is exactly what was asked for, and every byte is decoded as video.
+            let big = "\(scratch)/samples/big.avi"
+            print("making a \(bigVideoMB) MB video …")
+            let frameBytes = 1920 * 1080 * 3 / 2
+            let frames = max(30, bigVideoMB * 1_000_000 / frameBytes)
+            try run([
+                "/usr/bin/ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
+                "-frames:v", "\(frames)", "-c:v", "rawvideo", "-pix_fmt", "yuv420p", big,
+            ])
+            let size = Double(try FileManager.default.attributesOfItem(atPath: big)[.size] as? Int ?? 0) / 1_000_000
+            let bigTime = try await ingestAll([big])
+            let rssAfter = peakResidentMB()
+            bigFigures = [
+                Figure(name: "large video ingest (\(Int(size)) MB)", value: bigTime, unit: "s", baseline: nil, baselineName: nil),
+                Figure(name: "peak RSS before the large video", value: rssBefore, unit: "MB", baseline: nil, baselineName: nil),
+                Figure(name: "peak RSS after the large video", value: rssAfter, unit: "MB", baseline: rssBefore,
+                       baselineName: "peak RSS before it"),
+            ]
+        }
+        try await connection.close()
+
+        let figures = [
+            Figure(name: "image ingest", value: Double(images) / imageIngest, unit: "files/s",
+                   baseline: Double(images) / imageBaseline, baselineName: "sha256sum + cp + vipsthumbnail"),
+            Figure(name: "video ingest", value: Double(videos) / videoIngest, unit: "files/s",
+                   baseline: Double(videos) / videoBaseline, baselineName: "sha256sum + cp + ffmpeg poster"),
+        ] + bigFigures
+        print("")
+        print("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "value".padding(toLength: 16, withPad: " ", startingAt: 0) + "baseline (same run)")
+        for figure in figures {
+            let value = "\(round2(figure.value)) \(figure.unit)"
+            var line = figure.name.padding(toLength: 44, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
+            if let baseline = figure.baseline, let name = figure.baselineName {
+                line += "\(round2(baseline)) \(figure.unit) (\(name)); ratio \(round2(figure.value / baseline))"
+            }
+            print(line)
+        }
+        let directory = (output as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(figures).write(to: URL(fileURLWithPath: output))
+        print("\nwrote \(output)")
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let outcome = try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
+        guard outcome.status == 0 else {
+            throw MediaError(.databaseError, "\(arguments.joined(separator: " ")) failed: \(outcome.output)")
+        }
+    }
+
+    static func time(_ body: () throws -> Void) throws -> Double {
+        let started = ContinuousClock.now
+        try body()
+        return seconds(ContinuousClock.now - started)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func round2(_ value: Double) -> String {
+        let scaled = (value * 100).rounded() / 100
+        return "\(scaled)"
+    }
+
+    static func peakResidentMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    static func cleanUp(_ scratch: String, logger: Logger) {
+        _ = try? EmbeddedCluster(libraryRoot: scratch + "/library", logger: logger).stop()
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+}

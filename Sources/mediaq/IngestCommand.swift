@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MediaCodecs
+import MediaCommandSupport
+import MediaCore
+import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Add image and video files to the library; the files themselves stay where they are.",
+        discussion: """
+            Each file is sniffed from its bytes (a name that disagrees is a rejection), probed, \
+            copied into the library with its SHA-256 verified after the copy, given a 400 px \
+            thumbnail or poster frame, and recorded with its tags and source. A file whose bytes \
+            are already in the library is a duplicate: its tags and source are added to the \
+            existing asset.
+
+            With --json, one JSON object per file, one per line: {"file", "status": \
+            "ingested"|"duplicate"|"rejected", "id", "sha256", "kind", "path", "thumbPath", \
+            "width", "height", "durationMs", "error": {"code", "message"}}; paths are relative \
+            to LIBRARY_ROOT.
+
+            Exit codes: 0 every file ingested or a duplicate; 65 at least one rejected; 75 the \
+            database or the library root is unavailable (the file at hand was not stored, the \
+            ones before it were); 2 usage.
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    @Argument(help: ArgumentHelp("Image or video files.", valueName: "file"))
+    var files: [String]
+
+    @Option(help: ArgumentHelp("Tags for every file, comma-separated; may repeat.", valueName: "tags"))
+    var tags: [String] = []
+
+    @Option(help: ArgumentHelp("Where the files came from, e.g. pexels (default: local).", valueName: "name"))
+    var provider: String?
+
+    @Option(help: ArgumentHelp("The page or file URL the files came from.", valueName: "url"))
+    var sourceURL: String?
+
+    @Option(name: .customLong("provider-id"), help: ArgumentHelp("The provider's own id for the asset.", valueName: "id"))
+    var providerId: String?
+
+    @Flag(help: "Mark the assets used now.")
+    var used = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one file") }
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let program = "mediaq ingest"
+        let configuration: LibraryConfiguration
+        let connection: PostgresConnection
+        let library: OpenLibrary
+        do {
+            configuration = try await options.library.load()
+            (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+        } catch {
+            throw fail(error, program: program, json: options.json)
+        }
+        defer { Task { try? await connection.close() } }
+        let ingestor = Ingestor(
+            root: library.root.path, decoder: NativeMediaDecoder(), logger: logger,
+            pixelLimit: configuration.pixelLimit)
+        let progress = ProgressLine(total: files.count, enabled: !options.json && isatty(STDERR_FILENO) == 1)
+        var counts: [IngestResult.Status: Int] = [:]
+        for (index, file) in files.enumerated() {
+            progress.show(index: index, name: (file as NSString).lastPathComponent)
+            let request = IngestRequest(
+                path: LibraryConfiguration.absolute(file, in: FileManager.default.currentDirectoryPath),
+                tags: tags, provider: provider, sourceURL: sourceURL, providerAssetId: providerId, markUsed: used)
+            let result: IngestResult
+            do {
+                result = try await ingestor.ingest(request, on: connection)
+            } catch {
+                progress.clear()
+                printSummary(counts, interrupted: true)
+                throw fail(error, program: program, json: options.json)
+            }
+            counts[result.status, default: 0] += 1
+            progress.clear()
+            report(result, as: file)
+        }
+        progress.clear()
+        printSummary(counts, interrupted: false)
+        if counts[.rejected, default: 0] > 0 { throw ExitCode(ExitStatus.badInput) }
+    }
+
+    private func report(_ result: IngestResult, as file: String) {
+        if options.json {
+            print(JSONOutput.encodeLine(result))
+            return
+        }
+        switch result.status {
+        case .ingested, .duplicate:
+            let size = [result.width, result.height].compactMap { $0 }.map(String.init).joined(separator: "×")
+            let duration = result.durationMs.map { " \($0 / 1000).\($0 % 1000 / 100)s" } ?? ""
+            let label = result.status == .ingested ? "ingested " : "duplicate"
+            print("\(label) #\(result.id ?? 0) \(result.kind?.rawValue ?? "") \(size)\(duration)  \(file) → \(result.path ?? "")")
+        case .rejected:
+            print("rejected  \(result.error?.code ?? ""): \(result.error?.message ?? file)")
+        }
+    }
+
+    private func printSummary(_ counts: [IngestResult.Status: Int], interrupted: Bool) {
+        guard !options.json else { return }
+        let parts = [IngestResult.Status.ingested, .duplicate, .rejected].map { "\(counts[$0, default: 0]) \($0.rawValue)" }
+        printError("\(parts.joined(separator: ", "))\(interrupted ? " (stopped early)" : "")")
+    }
+}
+
+/// A one-line progress display on standard error, redrawn in place; off when not a terminal.
+final class ProgressLine {
+    let total: Int
+    let enabled: Bool
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func show(index: Int, name: String) {
+        guard enabled else { return }
+        let width = 24
+        let filled = total == 0 ? 0 : width * index / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        printErrorRaw("\r\u{1B}[2K[\(bar)] \(index + 1)/\(total) \(name.prefix(60))")
+    }
+
+    func clear() {
+        guard enabled else { return }
+        printErrorRaw("\r\u{1B}[2K")
+    }
+}

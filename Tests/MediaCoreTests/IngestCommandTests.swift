@@ -1,0 +1,70 @@
+import Foundation
+@testable import MediaCore
+import Testing
+
+/// `mediaq ingest` and `mediaq show` as the pipeline runs them: a separate process, JSON out.
+@Suite struct IngestCommandTests {
+    struct Line: Decodable {
+        struct Failure: Decodable { let code: String; let message: String }
+        let file: String
+        let status: String
+        let id: Int64?
+        let kind: String?
+        let path: String?
+        let thumbPath: String?
+        let error: Failure?
+    }
+
+    func lines(_ output: String) -> [Line] {
+        output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+    }
+
+    @Test func ingestsReportsAndExitsByOutcome() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try await TestDatabase.withFresh { url in
+            let root = folder.path + "/library"
+            let photo = folder.path + "/photo.jpg"
+            let copy = folder.path + "/copy.jpg"
+            try SampleMedia.image(photo)
+            try FileManager.default.copyItem(atPath: photo, toPath: copy)
+            let common = ["--library-root", root, "--database-url", url.urlString, "--json"]
+
+            let good = try Executables.mediaq(["ingest", photo, copy, "--tags", "Sea, sky", "--provider", "pexels", "--provider-id", "77"] + common)
+            #expect(good.status == 0, "\(good.transcript)")
+            let results = lines(good.standardOutput)
+            #expect(results.map(\.status) == ["ingested", "duplicate"])
+            #expect(results[0].id == results[1].id)
+            #expect(results[0].kind == "image")
+            #expect(results[0].path?.hasPrefix("images/original/") == true)
+            #expect(FileManager.default.fileExists(atPath: root + "/" + (results[0].thumbPath ?? "-")))
+
+            let shown = try Executables.mediaq(["show", String(results[0].id ?? 0)] + common)
+            #expect(shown.status == 0, "\(shown.transcript)")
+            struct Shown: Decodable { let tags: [String]; let sources: [Source]; struct Source: Decodable { let provider: String; let providerId: String? } }
+            let asset = try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8))
+            #expect(asset.tags == ["sea", "sky"])
+            #expect(asset.sources.first?.providerId == "77")
+
+            let page = folder.path + "/page.mp4"
+            try "<html><body>Forbidden</body></html>".write(toFile: page, atomically: true, encoding: .utf8)
+            let bad = try Executables.mediaq(["ingest", page] + common)
+            #expect(bad.status == 65, "\(bad.transcript)")
+            #expect(lines(bad.standardOutput).first?.error?.code == "not_media")
+            #expect(FileManager.default.fileExists(atPath: page), "a rejected source stays where it was")
+        }
+    }
+
+    @Test func anUnavailableDatabaseIsRetryableAndWritesNothing() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let photo = folder.path + "/photo.jpg"
+        try SampleMedia.image(photo)
+        let root = folder.path + "/library"
+        let outcome = try Executables.mediaq(
+            ["ingest", photo, "--library-root", root, "--database-url", "postgres://media@127.0.0.1:1/media", "--json"])
+        #expect(outcome.status == 75, "\(outcome.transcript)")
+        #expect(outcome.standardOutput.contains("\"code\" : \"database_unavailable\""))
+        #expect(!FileManager.default.fileExists(atPath: root), "nothing was written")
+    }
+}

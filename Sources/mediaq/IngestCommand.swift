@@ -13,7 +13,7 @@ import Glibc
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Add image and video files to the library; the files themselves stay where they are.",
+        abstract: "Add image and video files to the library; the files stay where they are unless --move.",
         discussion: """
             Each file is sniffed from its bytes (a name that disagrees is a rejection), probed, \
             copied into the library with its SHA-256 verified after the copy, given a 400 px \
@@ -51,6 +51,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "Mark the assets used now.")
     var used = false
 
+    @Flag(help: "Take the files instead of copying them: on the library's filesystem they are linked in without a copy; stored files leave their folder, rejected ones stay.")
+    var move = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one file") }
     }
@@ -77,10 +80,11 @@ struct IngestCommand: AsyncParsableCommand {
             progress.show(index: index, name: (file as NSString).lastPathComponent)
             let request = IngestRequest(
                 path: LibraryConfiguration.absolute(file, in: FileManager.default.currentDirectoryPath),
-                tags: tags, provider: provider, sourceURL: sourceURL, providerAssetId: providerId, markUsed: used)
+                tags: tags, provider: provider, sourceURL: sourceURL, providerAssetId: providerId, markUsed: used,
+                moveSource: move)
             let result: IngestResult
             do {
-                result = try await ingestor.ingest(request, on: connection)
+                result = try await ingestWithRetry(ingestor, request, on: connection)
             } catch {
                 progress.clear()
                 printSummary(counts, interrupted: true)
@@ -93,6 +97,21 @@ struct IngestCommand: AsyncParsableCommand {
         progress.clear()
         printSummary(counts, interrupted: false)
         if counts[.rejected, default: 0] > 0 { throw ExitCode(ExitStatus.badInput) }
+    }
+
+    /// A file still being written is tried again a few times before the command gives up on it.
+    private func ingestWithRetry(
+        _ ingestor: Ingestor, _ request: IngestRequest, on connection: PostgresConnection
+    ) async throws(MediaError) -> IngestResult {
+        var attempt = 1
+        while true {
+            do {
+                return try await ingestor.ingest(request, on: connection)
+            } catch where error.code == .sourceChanged && attempt < 4 {
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     private func report(_ result: IngestResult, as file: String) {

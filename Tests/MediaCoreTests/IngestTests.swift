@@ -236,6 +236,19 @@ enum SampleMedia {
             try SampleMedia.image(webp)
             #expect(try await library.ingest(webp).status == .ingested)
 
+            // HEIF and AVIF, written by libvips' own command-line tool.
+            for (name, format) in [("pic.avif", "avif"), ("pic.heic", "heic")] {
+                let path = library.sample(name)
+                let jpeg = library.sample("for-\(format).jpg")
+                try SampleMedia.image(jpeg)
+                try SampleMedia.make(["/usr/bin/vips", "copy", jpeg, path])
+                let result = try await library.ingest(path)
+                #expect(result.status == .ingested, "\(name): \(String(describing: result.error))")
+                #expect(result.path?.hasSuffix("." + format) == true)
+                #expect(result.width == 1600 && result.height == 1200)
+                #expect(try ImageProbe.probe(path: library.root + "/" + (result.thumbPath ?? "")).width == 400)
+            }
+
             let animated = library.sample("anim.gif")
             try SampleMedia.make([SampleMedia.convert, "-delay", "10", "-size", "300x150", "xc:red", "xc:lime", "xc:blue", animated])
             let g = try await library.ingest(animated)
@@ -285,6 +298,76 @@ enum SampleMedia {
             #expect(details.videoCodec == "h264")
             #expect(details.audioCodec == "aac")
             #expect(details.hasAudio == true)
+        }
+    }
+
+    @Test func movingOnTheSameFilesystemStoresTheVeryFileWithoutACopy() async throws {
+        try await withLibrary { library in
+            let file = library.sample("drop.jpg")
+            try SampleMedia.image(file)
+            var before = stat()
+            #expect(stat(file, &before) == 0)
+            let result = try await library.ingestor.ingest(
+                IngestRequest(path: file, tags: ["moved"], moveSource: true), on: library.connection)
+            #expect(result.status == .ingested)
+            #expect(!FileManager.default.fileExists(atPath: file), "the source name is gone")
+            var after = stat()
+            #expect(stat(library.root + "/" + (result.path ?? ""), &after) == 0)
+            #expect(after.st_ino == before.st_ino, "the same inode: nothing was copied")
+            #expect(after.st_nlink == 1)
+            #expect(library.storedFiles().count == 2, "\(library.storedFiles())")
+
+            // A duplicate dropped again is taken too; a rejected file stays.
+            let again = library.sample("again.jpg")
+            try SampleMedia.image(again)
+            #expect(try await library.ingestor.ingest(IngestRequest(path: again, moveSource: true), on: library.connection).status == .duplicate)
+            #expect(!FileManager.default.fileExists(atPath: again))
+            let page = library.sample("page.mp4")
+            try "<html></html>".write(toFile: page, atomically: true, encoding: .utf8)
+            #expect(try await library.ingestor.ingest(IngestRequest(path: page, moveSource: true), on: library.connection).status == .rejected)
+            #expect(FileManager.default.fileExists(atPath: page))
+        }
+    }
+
+    @Test func aFileThatChangesWhileReadIsNotStored() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let file = folder.path + "/growing.jpg"
+        try SampleMedia.image(file)
+        let source = try OpenSource(path: file)
+        // The writer appends after the file was opened.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 7, count: 1000))
+        try handle.close()
+        let store = ContentStore(root: folder.path + "/library")
+        #expect {
+            _ = try store.copyIn(from: source)
+        } throws: { error in
+            guard case .sourceChanged(let message) = error as? ContentStore.StoreFailure else { return false }
+            return message.contains("growing.jpg changed while it was read")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)
+        #expect(leftovers.isEmpty, "no half copy is left: \(leftovers)")
+    }
+
+    @Test func aVideoWhoseFramesCannotBeDecodedIsStoredWithItsThumbnailMarkedMissing() async throws {
+        try await withLibrary { library in
+            let clip = library.sample("damaged.mp4")
+            try SampleMedia.video(clip, seconds: 3, extra: ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            // Keep the index (moov, first with faststart), zero the coded pictures after it.
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: clip)))
+            let mdat = try #require(MediaFormat.find(Array("mdat".utf8), in: bytes))
+            for index in (mdat + 8)..<bytes.count { bytes[index] = 0 }
+            try Data(bytes).write(to: URL(fileURLWithPath: clip))
+            let result = try await library.ingest(clip)
+            #expect(result.status == .ingested, "\(String(describing: result.error))")
+            #expect(result.thumbPath == nil)
+            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
+                .details(idOrSHA256: result.sha256 ?? ""))
+            #expect(details.thumbnail?.status == "missing")
+            #expect(details.thumbnail?.reason?.isEmpty == false)
+            #expect(library.storedFiles() == [result.path!], "the original only, no thumbnail and no temporaries")
         }
     }
 

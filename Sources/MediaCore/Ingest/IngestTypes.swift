@@ -10,11 +10,16 @@ public struct IngestRequest: Sendable {
     public var providerAssetId: String?
     /// Mark the asset used now (gather downloaded it for a video).
     public var markUsed: Bool
+    /// Take the file rather than copy it: on the library's filesystem it is linked in without a
+    /// copy, elsewhere copied; either way its name is removed once it is stored (ingested or a
+    /// duplicate). A rejected file stays where it is.
+    public var moveSource: Bool
 
     public init(
         path: String, tags: [String] = [], provider: String? = nil, sourceURL: String? = nil,
-        providerAssetId: String? = nil, markUsed: Bool = false
+        providerAssetId: String? = nil, markUsed: Bool = false, moveSource: Bool = false
     ) {
+        self.moveSource = moveSource
         self.path = path
         self.tags = tags
         self.provider = provider

@@ -58,7 +58,11 @@ public struct Ingestor: Sendable {
 
         let copy: ContentStore.StoredCopy
         do {
-            copy = try store.copyIn(from: source)
+            if request.moveSource, let linked = try store.moveIn(from: source) {
+                copy = linked
+            } else {
+                copy = try store.copyIn(from: source)
+            }
         } catch {
             throw Self.storeError(error)
         }
@@ -71,6 +75,7 @@ public struct Ingestor: Sendable {
 
         if let existing = try await repository.asset(sha256: copy.sha256) {
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
+            if request.moveSource { store.removeSourceName(source) }
             return existing.result(file: file, status: .duplicate)
         }
 
@@ -92,6 +97,7 @@ public struct Ingestor: Sendable {
         } catch {
             placed.forEach { try? store.remove($0) }
             try? await repository.forgetIntents([originalPath, thumbnailPath])
+            if request.moveSource { store.restoreSourceMode(source) }
             throw Self.storeError(error)
         }
 
@@ -105,6 +111,7 @@ public struct Ingestor: Sendable {
             switch outcome {
             case .inserted(let id):
                 logger.info("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
+                if request.moveSource { store.removeSourceName(source) }
                 var result = IngestResult(file: file, status: .ingested)
                 result.id = id
                 result.sha256 = copy.sha256
@@ -122,12 +129,14 @@ public struct Ingestor: Sendable {
                     try? store.remove(thumbnailPath)
                 }
                 try await repository.forgetIntents([originalPath, thumbnailPath])
+                if request.moveSource { store.removeSourceName(source) }
                 return existing.result(file: file, status: .duplicate)
             }
         } catch {
             // The rows did not commit: take back the files this call placed.
             placed.forEach { try? store.remove($0) }
             try? await repository.forgetIntents([originalPath, thumbnailPath])
+            if request.moveSource { store.restoreSourceMode(source) }
             throw error
         }
     }

@@ -103,6 +103,65 @@ public struct ContentStore: Sendable {
         return StoredCopy(temporaryPath: path, sha256: digest, bytes: total)
     }
 
+    /// Takes the open `source` into `.tmp` without copying when it is on the library's
+    /// filesystem: one read to hash it, then a hard link of the very file that was read (by its
+    /// descriptor, not its name). Returns nil when the source is elsewhere: copy it instead.
+    /// The source's own name is removed later, with `removeSourceName`, once the asset is recorded.
+    public func moveIn(from source: OpenSource) throws(StoreFailure) -> StoredCopy? {
+        try createDirectory(temporaryDirectory)
+        var library = stat()
+        guard stat(temporaryDirectory, &library) == 0 else {
+            throw .libraryWrite("cannot examine \(temporaryDirectory): \(Self.errnoText())")
+        }
+        guard library.st_dev == source.device else { return nil }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(source.fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .badSource("cannot read \(source.path): \(Self.errnoText())")
+            }
+            if count == 0 { break }
+            hasher.update(data: buffer[0..<count])
+            total += Int64(count)
+            offset += off_t(count)
+        }
+        try source.checkUnchanged(bytesRead: total)
+        let path = temporaryPath(suffix: ".part")
+        guard linkat(AT_FDCWD, source.stablePath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
+            let code = errno
+            if code == EXDEV { return nil }
+            throw .libraryWrite("cannot link \(source.path) into \(temporaryDirectory): \(Self.errnoText(code))")
+        }
+        do {
+            try source.checkUnchanged(bytesRead: total)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return StoredCopy(temporaryPath: path, sha256: Self.hex(hasher.finalize()), bytes: total)
+    }
+
+    /// Removes the name the source was dropped under, if it still names the file that was
+    /// ingested (a new file of the same name is left alone).
+    public func removeSourceName(_ source: OpenSource) {
+        var info = stat()
+        guard lstat(source.path, &info) == 0, info.st_dev == source.device, info.st_ino == source.inode else { return }
+        unlink(source.path)
+        LibraryRoot.syncDirectory((source.path as NSString).deletingLastPathComponent)
+    }
+
+    /// Gives a moved-in source back its permissions when its ingest failed after the shared file
+    /// was made read-only for the library.
+    public func restoreSourceMode(_ source: OpenSource) {
+        var info = stat()
+        guard lstat(source.path, &info) == 0, info.st_dev == source.device, info.st_ino == source.inode else { return }
+        chmod(source.path, source.mode)
+    }
+
     /// Moves a verified temporary file to `relativePath`, read-only, unless a file is already
     /// there (same name, same content: a concurrent ingest of the same bytes won). Returns
     /// whether this call placed the file. The directory entry is fsynced.
@@ -191,6 +250,9 @@ public final class OpenSource: Sendable {
     let fd: Int32
     public let size: Int64
     let modified: timespec
+    let device: dev_t
+    let inode: ino_t
+    let mode: mode_t
 
     public init(path: String) throws(ContentStore.StoreFailure) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
@@ -212,6 +274,9 @@ public final class OpenSource: Sendable {
         self.fd = fd
         self.size = Int64(info.st_size)
         self.modified = info.st_mtim
+        self.device = info.st_dev
+        self.inode = info.st_ino
+        self.mode = info.st_mode & 0o7777
     }
 
     deinit { close(fd) }

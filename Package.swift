@@ -64,6 +64,12 @@ let package = Package(
             name: "SystemdSupport",
             dependencies: ["CSystemd"],
             swiftSettings: strictSettings),
+        // The daemon's parts that are not the core's business: the inotify drop watcher and,
+        // built on it, drop processing.
+        .target(
+            name: "MediaDaemon",
+            dependencies: ["MediaCore"],
+            swiftSettings: strictSettings),
         // What both executables share: the command-line view of configuration and exit codes.
         .target(
             name: "MediaCommandSupport",
@@ -110,6 +116,10 @@ let package = Package(
             name: "EmbedMigrations", capability: .buildTool(),
             dependencies: ["embed-migrations"]),
 
+        .testTarget(
+            name: "MediaDaemonTests",
+            dependencies: ["MediaDaemon", "MediaCore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCodecsTests",
             dependencies: ["MediaCodecs", "MediaCore"],

@@ -55,6 +55,37 @@ import Testing
         }
     }
 
+    @Test func twoProcessesIngestingTheSameBytesAtOnceAgree() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try await TestDatabase.withFresh { url in
+            let root = folder.path + "/library"
+            let file = folder.path + "/same.mp4"
+            try SampleMedia.video(file, seconds: 2, extra: ["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            let made = try Executables.mediaq(["db", "migrate", "--library-root", root, "--database-url", url.urlString])
+            try #require(made.status == 0, "\(made.transcript)")
+            let environment = Executables.cleanEnvironment([:])
+            let children = try ["red", "blue"].map { tag in
+                try ChildProcess.spawn(
+                    [Executables.path("mediaq"), "ingest", file, "--tags", tag, "--json",
+                     "--library-root", root, "--database-url", url.urlString], environment: environment)
+            }
+            let outcomes = children.map { $0.wait() }
+            for outcome in outcomes { #expect(outcome.status == 0, "\(outcome.transcript)") }
+            let statuses = outcomes.flatMap { lines($0.standardOutput) }.map(\.status).sorted()
+            #expect(statuses == ["duplicate", "ingested"], "one stores, the other finds it stored")
+            #expect(Set(outcomes.flatMap { lines($0.standardOutput) }.compactMap(\.id)).count == 1)
+            let shown = try Executables.mediaq(["show", "1", "--json", "--library-root", root, "--database-url", url.urlString])
+            struct Shown: Decodable { let tags: [String] }
+            #expect(try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8)).tags == ["blue", "red"])
+            let originals = FileManager.default.enumerator(atPath: root + "/videos/original")?.compactMap { $0 as? String }
+                .filter { $0.hasSuffix(".mp4") } ?? []
+            #expect(originals.count == 1)
+            let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/.tmp")) ?? []
+            #expect(temporaries.isEmpty, "\(temporaries)")
+        }
+    }
+
     @Test func anUnavailableDatabaseIsRetryableAndWritesNothing() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -106,3 +106,57 @@ import Testing
         #expect(MediaFormat.tiff.canonicalExtension == "tif")
     }
 }
+
+@Suite struct SidecarTests {
+    func parse(_ json: String) throws(MediaError) -> Sidecar {
+        try Sidecar.parse(Data(json.utf8), file: "/drop/a.jpg.json")
+    }
+
+    @Test func readsEveryField() throws {
+        let sidecar = try parse(#"""
+            {"tags": ["beach", "Sunset"], "provider": "pexels", "sourceUrl": "https://p.test/1",
+             "providerId": "12345", "used": true, "pin": "RUN-7", "somethingNew": {"x": 1}}
+            """#)
+        #expect(sidecar.tags == ["beach", "Sunset"])
+        #expect(sidecar.provider == "pexels")
+        #expect(sidecar.sourceURL == "https://p.test/1")
+        #expect(sidecar.providerId == "12345")
+        #expect(sidecar.used)
+        #expect(sidecar.pin == "RUN-7")
+    }
+
+    @Test func acceptsTheLooserForms() throws {
+        let sidecar = try parse(#"{"tags": "beach, sunset", "providerId": 987, "used": false}"#)
+        #expect(sidecar.tags == ["beach, sunset"])
+        #expect(sidecar.providerId == "987")
+        #expect(!sidecar.used)
+        #expect(try parse("{}") == Sidecar())
+        #expect(try parse(#"{"tags": null, "provider": null}"#) == Sidecar())
+    }
+
+    @Test(arguments: [
+        ("not json at all", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        (#"{"tags": 5}"#, "\"tags\" must be a list"),
+        (#"{"tags": ["a", 3]}"#, "\"tags\" must hold strings only"),
+        (#"{"used": "yes"}"#, "\"used\" must be true or false"),
+        (#"{"used": 1}"#, "\"used\" must be true or false"),
+        (#"{"providerId": true}"#, "\"providerId\" must be a string or a number"),
+        (#"{"provider": ["x"]}"#, "\"provider\" must be a string"),
+    ])
+    func refusesWithAReason(_ json: String, _ reason: String) {
+        do {
+            _ = try parse(json)
+            Issue.record("\(json) should be refused")
+        } catch {
+            #expect(error.code == .badSidecar)
+            #expect(error.message.hasPrefix("sidecar /drop/a.jpg.json was refused: "))
+            #expect(error.message.contains(reason), "\(error.message)")
+        }
+    }
+
+    @Test func refusesAnOversizedSidecar() {
+        let big = Data(("{\"tags\": \"" + String(repeating: "a", count: Sidecar.maximumBytes) + "\"}").utf8)
+        #expect(throws: MediaError.self) { try Sidecar.parse(big, file: "x.json") }
+    }
+}

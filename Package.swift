@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "MediaCoreTests",
             dependencies: [
-                "MediaCore", "MediaCodecs", "SystemdSupport",
+                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -212,7 +212,7 @@ public struct AssetRepository: Sendable {
         }
     }
 
-    static func describe(_ error: any Error, _ action: String) -> MediaError {
+    public static func describe(_ error: any Error, _ action: String) -> MediaError {
         if let psql = error as? PSQLError {
             if let message = psql.serverInfo?[.message] {
                 return MediaError(.databaseError, "\(action): \(message)")
@@ -340,5 +340,17 @@ extension AssetRepository {
             return .init(status: status, path: path, width: width, height: height, reason: reason)
         }
         return nil
+    }
+}
+
+extension AssetRepository {
+    /// Adds tags, a source and a use to an asset that is already stored (a sidecar that came
+    /// after its media). Tags must already be normalised.
+    public func addDetails(
+        assetId: Int64, tags: [String], provider: String?, providerAssetId: String?, sourceURL: String?, markUsed: Bool
+    ) async throws(MediaError) {
+        let provenance = try Provenance(IngestRequest(
+            path: "", provider: provider, sourceURL: sourceURL, providerAssetId: providerAssetId))
+        try await merge(into: assetId, tags: tags, provenance: provenance, markUsed: markUsed)
     }
 }

@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "mediad",
             dependencies: [
-                "MediaCore", "MediaCodecs", "SystemdSupport", "MediaCommandSupport",
+                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport", "MediaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -14,8 +14,12 @@ import Glibc
 /// stream says `.overflow`, and the caller rescans with `existingFiles(under:)`.
 public final class DropWatcher: Sendable {
     public enum Event: Sendable, Equatable {
-        /// An absolute path to a file that may be complete.
+        /// An absolute path to a file that may be complete: closed after writing, or renamed in.
         case fileReady(String)
+        /// A file that appeared by other means, such as a hard link made into the folder (how
+        /// Foundation's atomic write works on Linux: an unnamed file, linked in when complete).
+        /// No close event may follow, so the caller waits until the file has been quiet a while.
+        case fileCreated(String)
         /// Events were lost: rescan.
         case overflow
     }
@@ -194,6 +198,8 @@ public final class DropWatcher: Sendable {
         }
         if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)) != 0 {
             continuation.yield(.fileReady(path))
+        } else if mask & UInt32(IN_CREATE) != 0 {
+            continuation.yield(.fileCreated(path))
         }
     }
 

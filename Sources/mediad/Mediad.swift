@@ -1,7 +1,10 @@
 public import ArgumentParser
+import Foundation
 public import Logging
+import MediaCodecs
 import MediaCommandSupport
 import MediaCore
+import MediaDaemon
 import PostgresNIO
 import ServiceLifecycle
 import SystemdSupport
@@ -15,11 +18,15 @@ struct Mediad: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "mediad",
-        abstract: "The media library daemon: keeps the library open and reports to systemd.",
+        abstract: "The media library daemon: ingests what gather drops into the drop folder.",
         discussion: """
             On start it checks LIBRARY_ROOT, opens the database (the embedded cluster in \
-            <library-root>/.db when DATABASE_URL is unset), applies pending migrations and tells \
-            systemd READY=1. SIGTERM or SIGINT stops it cleanly (STOPPING=1, exit 0).
+            <library-root>/.db when DATABASE_URL is unset), applies pending migrations, watches \
+            the drop folder (MEDIA_DROP_DIR, default <library-root>/drop), queues what is already \
+            there and tells systemd READY=1. Each drop (a media file and its NAME.EXT.json \
+            sidecar) is ingested and gets a receipt in <drop>/.receipts, or moves to \
+            <drop>/.rejected with its reason (docs/drop-contract.md). SIGTERM or SIGINT stops it \
+            cleanly (STOPPING=1, in-flight drops finish, exit 0).
 
             Exit codes: 0 stopped cleanly; 1 other failure; 2 usage or configuration error; \
             75 temporary failure (database or library root unavailable: systemd's Restart= retries).
@@ -31,12 +38,25 @@ struct Mediad: AsyncParsableCommand {
     @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: ArgumentHelp("How long a media file waits for its sidecar, in milliseconds.", valueName: "ms"))
+    var sidecarGraceMs: Int = 2000
+
+    @Option(help: ArgumentHelp("Drops handled at once (default: the number of cores).", valueName: "n"))
+    var workers: Int?
+
+    func validate() throws {
+        if sidecarGraceMs < 0 { throw ValidationError("--sidecar-grace-ms must be 0 or more") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
     func run() async throws {
         let level = logLevel
         let logger = Logger(label: "mediad") { label in
             StandardErrorLogHandler(label: label, level: level, timestamps: true)
         }
         let notifier = SystemdNotifier()
+        let reporter = StatusReporter(notifier: notifier)
+        defer { reporter.stop() }
         do {
             let configuration = try await library.load()
             notifier.status("opening the library at \(configuration.libraryRoot)")
@@ -49,9 +69,12 @@ struct Mediad: AsyncParsableCommand {
                     "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])
-            let service = DaemonService(library: opened, notifier: notifier, logger: logger)
+            let service = try makeDropService(configuration: configuration, library: opened, reporter: reporter, logger: logger)
+            // The watch is installed; now what was dropped while we were down joins the queue.
+            await service.scan()
+            let daemon = DaemonService(library: opened, drops: service, notifier: notifier, logger: logger)
             let group = ServiceGroup(
-                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             logger.info("stopped")
         } catch let error as MediaError {
@@ -60,21 +83,58 @@ struct Mediad: AsyncParsableCommand {
             throw error.exitCode
         }
     }
+
+    private func makeDropService(
+        configuration: LibraryConfiguration, library: OpenLibrary, reporter: StatusReporter, logger: Logger
+    ) throws(MediaError) -> DropService {
+        let drop = configuration.dropDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+        } catch {
+            throw MediaError(.libraryRootNotWritable, "cannot create the drop folder \(drop): \(error.localizedDescription)")
+        }
+        let watcher: DropWatcher
+        do {
+            watcher = try DropWatcher(directory: drop)
+        } catch {
+            throw MediaError(.libraryRootNotWritable, "cannot watch the drop folder \(drop): \(error.description)")
+        }
+        let ingestor = Ingestor(
+            root: library.root.path, decoder: NativeMediaDecoder(), logger: logger, pixelLimit: configuration.pixelLimit)
+        var settings = DropService.Settings()
+        settings.sidecarGrace = .milliseconds(sidecarGraceMs)
+        if let workers { settings.workers = workers }
+        return DropService(
+            watcher: watcher, processor: DropProcessor(dropDirectory: drop, ingestor: ingestor, logger: logger),
+            connector: DatabaseConnector(url: library.databaseURL, logger: logger), settings: settings, logger: logger
+        ) { totals in
+            var status = "queue \(totals.queued); ingested \(totals.ingested), duplicates \(totals.duplicates), rejected \(totals.rejected)"
+            if let reason = totals.waitingReason { status += "; waiting: \(reason)" }
+            reporter.update(status)
+        }
+    }
 }
 
-/// The daemon's main loop. At this stage it holds the library open until asked to stop; the
-/// drop-folder watcher joins it later.
+/// Runs the drop service until SIGTERM/SIGINT, then lets in-flight drops finish.
 struct DaemonService: Service {
     let library: OpenLibrary
+    let drops: DropService
     let notifier: SystemdNotifier
     let logger: Logger
 
     func run() async throws {
-        // Everything the daemon needs is open and checked: only now is it ready.
-        notifier.ready(status: "library \(library.root.path) open, schema current")
-        logger.info("ready")
-        try? await gracefulShutdown()
-        notifier.stopping(status: "stopping")
+        // Everything is open and checked, the watch is installed and the backlog queued: ready.
+        let backlog = await drops.totals().queued
+        notifier.ready(status: "watching; queue \(backlog)")
+        logger.info("ready", metadata: ["root": "\(library.root.path)", "queued": "\(backlog)"])
+        let notifier = notifier
+        let drops = drops
+        await withGracefulShutdownHandler {
+            await drops.run()
+        } onGracefulShutdown: {
+            notifier.stopping(status: "stopping: finishing in-flight drops")
+            drops.stop()
+        }
         logger.info("stopping")
     }
 }

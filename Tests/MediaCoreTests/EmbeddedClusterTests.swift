@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaDaemon
 import Testing
 
 #if canImport(Glibc)
@@ -100,7 +101,7 @@ import Glibc
             Issue.record("no READY=1 within 120 s: \(daemon.wait().transcript)")
             return
         }
-        #expect(ready.contains("STATUS=library \(root) open"))
+        #expect(ready.contains("STATUS=watching; queue 0"))
         #expect(ready.contains("MAINPID=\(daemon.pid)"))
         // Ready means ready: the library is marked and the schema is there.
         #expect(FileManager.default.fileExists(atPath: root + "/" + LibraryRoot.markerName))
@@ -112,6 +113,78 @@ import Glibc
         #expect(stopping != nil)
         let outcome = daemon.wait()
         #expect(outcome.status == 0, "\(outcome.transcript)")
+    }
+
+    @Test func ingestsDropsWithSidecarsEarlyLateAndNever() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try await TestDatabase.withFresh { url in
+            let root = folder.path + "/library"
+            let drop = folder.path + "/drop"
+            let notify = try NotifySocket(path: folder.path + "/notify.sock")
+            defer { notify.close() }
+            // Left before the start: found by the start-up scan.
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+            try SampleMedia.image(drop + "/before.jpg")
+            let daemon = try ChildProcess.spawn(
+                [Executables.path("mediad"), "--library-root", root, "--database-url", url.urlString,
+                 "--drop-dir", drop, "--sidecar-grace-ms", "300", "--workers", "2"],
+                environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path]))
+            guard notify.receive(until: { $0.contains("READY=1") }, timeout: 60) != nil else {
+                daemon.signal(SIGKILL)
+                Issue.record("no READY=1: \(daemon.wait().transcript)")
+                return
+            }
+            let staging = folder.path + "/staging"
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            // Sidecar first, then the media renamed in.
+            try #"{"tags": ["early"], "provider": "pexels", "providerId": "1"}"#.write(toFile: drop + "/early.png.json", atomically: true, encoding: .utf8)
+            try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:blue", staging + "/early.png"])
+            #expect(rename(staging + "/early.png", drop + "/early.png") == 0)
+            // Media first, sidecar after the grace period: applied late.
+            try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:green", drop + "/late.png"])
+            // In a subfolder made while running, no sidecar ever.
+            try FileManager.default.createDirectory(atPath: drop + "/run-2", withIntermediateDirectories: true)
+            try SampleMedia.video(drop + "/run-2/clip.mp4", seconds: 2, extra: ["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            // A bad sidecar.
+            try "{ nope".write(toFile: drop + "/bad.png.json", atomically: true, encoding: .utf8)
+            try SampleMedia.make([SampleMedia.convert, "-size", "30x20", "xc:red", drop + "/bad.png"])
+
+            let receipts = ["before.jpg", "early.png", "late.png", "run-2/clip.mp4"].map { drop + "/.receipts/" + $0 + ".json" }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && !receipts.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for receipt in receipts { #expect(FileManager.default.fileExists(atPath: receipt), "\(receipt)") }
+            try #"{"tags": ["late"]}"#.write(toFile: drop + "/late.png.json", atomically: true, encoding: .utf8)
+            let rejected = drop + "/.rejected/bad.png.error.json"
+            while Date() < deadline
+                && (FileManager.default.fileExists(atPath: drop + "/late.png.json") || !FileManager.default.fileExists(atPath: rejected))
+            {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(!FileManager.default.fileExists(atPath: drop + "/late.png.json"), "the late sidecar was applied and removed")
+            #expect(FileManager.default.fileExists(atPath: rejected))
+            #expect(DropWatcher.existingFiles(under: drop).isEmpty, "nothing is left waiting")
+            let status = notify.receive(until: { $0.contains("ingested 4") && $0.contains("rejected 1") }, timeout: 10)
+            #expect(status != nil, "STATUS= counts the drops")
+
+            daemon.signal(SIGTERM)
+            #expect(notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 30) != nil)
+            let outcome = daemon.wait()
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+            #expect(outcome.standardError.contains("late sidecar applied"), "\(outcome.standardError)")
+
+            let shown = try Executables.mediaq(["show", "--json", "--library-root", root, "--database-url", url.urlString,
+                                                 try receiptId(drop + "/.receipts/late.png.json")])
+            struct Shown: Decodable { let tags: [String] }
+            #expect(try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8)).tags == ["late"])
+        }
+    }
+
+    func receiptId(_ path: String) throws -> String {
+        struct Receipt: Decodable { let id: Int64 }
+        return String(try JSONDecoder().decode(Receipt.self, from: Data(contentsOf: URL(fileURLWithPath: path))).id)
     }
 
     @Test func exitsRetryableWhenTheDatabaseIsDown() throws {

@@ -27,6 +27,7 @@ import Glibc
                 for await event in events {
                     switch event {
                     case .fileReady(let path): seen.insert(path)
+                    case .fileCreated: continue
                     case .overflow: overflow = true
                     }
                     if expected.isEmpty ? overflow : expected.isSubset(of: seen) { break }
@@ -119,6 +120,33 @@ import Glibc
         try write(folder.path + "/.receipts/a.jpg.json")
         try write(folder.path + "/c.jpg.part")
         #expect(DropWatcher.existingFiles(under: folder.path) == [folder.path + "/a.jpg", folder.path + "/sub/b.mp4"])
+    }
+
+    @Test func reportsAFileLinkedIntoTheFolderAsCreated() async throws {
+        let folder = try Folder()
+        let staging = try Folder()
+        let watcher = try DropWatcher(directory: folder.path)
+        watcher.start()
+        try write(staging.path + "/made-elsewhere.jpg")
+        let linked = folder.path + "/linked.jpg"
+        #expect(link(staging.path + "/made-elsewhere.jpg", linked) == 0)
+        let events = watcher.events
+        let created = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await event in events where event == .fileCreated(linked) { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                watcher.stop()
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            watcher.stop()
+            return first
+        }
+        #expect(created)
     }
 
     @Test func aMissingFolderIsAClearError() {

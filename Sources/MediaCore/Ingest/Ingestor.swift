@@ -110,7 +110,7 @@ public struct Ingestor: Sendable {
                 markUsed: request.markUsed, intents: [originalPath, thumbnailPath])
             switch outcome {
             case .inserted(let id):
-                logger.info("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
+                logger.debug("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
                 if request.moveSource { store.removeSourceName(source) }
                 var result = IngestResult(file: file, status: .ingested)
                 result.id = id

@@ -1,0 +1,251 @@
+import Foundation
+public import Logging
+public import MediaCore
+import PostgresNIO
+
+/// The daemon's work loop: files reported by the watcher (and found by scans) become drops that
+/// wait for their sidecar a short grace period, then a worker hands them to the DropProcessor.
+/// A drop that cannot be handled now (database down, library unwritable, file still changing)
+/// stays in the drop folder and is tried again with a growing delay.
+public final class DropService: Sendable {
+    public struct Settings: Sendable {
+        /// How long a media file without a sidecar waits for one.
+        public var sidecarGrace: Duration = .seconds(2)
+        public var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Longest wait between tries of a drop that failed for a retryable reason.
+        public var maximumBackoff: Duration = .seconds(60)
+        /// A file that only appeared (linked in, no close event) is taken once it has not been
+        /// modified for this long.
+        public var quietPeriod: Duration = .seconds(3)
+
+        public init() {}
+    }
+
+    /// Counts for STATUS= and logs.
+    public struct Totals: Sendable, Equatable {
+        public var queued = 0
+        public var ingested = 0
+        public var duplicates = 0
+        public var rejected = 0
+        public var waitingReason: String?
+    }
+
+    let watcher: DropWatcher
+    let processor: DropProcessor
+    let connector: DatabaseConnector
+    let settings: Settings
+    let logger: Logger
+    let queue = DropQueue()
+    let onStatus: @Sendable (Totals) -> Void
+
+    public init(
+        watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, settings: Settings = .init(),
+        logger: Logger, onStatus: @escaping @Sendable (Totals) -> Void = { _ in }
+    ) {
+        self.watcher = watcher
+        self.processor = processor
+        self.connector = connector
+        self.settings = settings
+        self.logger = logger
+        self.onStatus = onStatus
+    }
+
+    /// Queues whatever is already in the drop folder (left from before the start, or missed in an
+    /// overflow). The watch is installed before this runs, so nothing falls between.
+    public func scan() async {
+        for path in DropWatcher.existingFiles(under: watcher.directory) {
+            await enqueue(path, scanned: true)
+        }
+    }
+
+    /// Runs until the task is cancelled or the watcher stops: reads events, runs the workers.
+    public func run() async {
+        watcher.start()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.readEvents() }
+            for index in 0..<settings.workers {
+                group.addTask { await self.work(index) }
+            }
+            await group.next()  // the event stream ended: stop the workers too
+            await queue.close()
+            await group.waitForAll()
+        }
+    }
+
+    public func stop() {
+        watcher.stop()
+    }
+
+    public func totals() async -> Totals { await queue.totals }
+
+    // MARK: - Events
+
+    private func readEvents() async {
+        for await event in watcher.events {
+            logger.debug("drop folder event", metadata: ["event": "\(event)"])
+            switch event {
+            case .fileReady(let path): await enqueue(path, scanned: false)
+            case .fileCreated(let path): await queue.scheduleWhenQuiet(path, at: .now + settings.quietPeriod)
+            case .overflow:
+                logger.warning("inotify queue overflowed; rescanning the drop folder")
+                await scan()
+            }
+        }
+    }
+
+    private func enqueue(_ path: String, scanned: Bool) async {
+        if DropProcessor.isSidecar(path) {
+            let media = String(path.dropLast(Sidecar.suffix.count))
+            if await queue.isWaiting(media) {
+                await queue.schedule(media, at: .now)  // its sidecar is here: no need to wait longer
+            } else {
+                await queue.schedule(path, at: .now)  // maybe a late sidecar of a stored drop
+            }
+            return
+        }
+        let hasSidecar = FileManager.default.fileExists(atPath: DropProcessor.sidecarPath(for: path))
+        await queue.schedule(path, at: hasSidecar || scanned ? .now : .now + settings.sidecarGrace)
+        onStatus(await queue.totals)
+    }
+
+    // MARK: - Workers
+
+    private func work(_ index: Int) async {
+        var connection: PostgresConnection?
+        defer { if let connection { Task { try? await connection.close() } } }
+        while let item = await queue.take() {
+            if connection == nil {
+                do {
+                    connection = try await connector.connect()
+                } catch {
+                    await retry(item, reason: error.message)
+                    continue
+                }
+            }
+            guard let live = connection else { continue }
+            if item.whenQuiet, let age = Self.timeSinceModified(item.path), age < settings.quietPeriod {
+                // Still being written, or written a moment ago: look again when it has been quiet.
+                await queue.retry(item, at: .now + (settings.quietPeriod - age), countsAsAttempt: false)
+                continue
+            }
+            do {
+                if DropProcessor.isSidecar(item.path) {
+                    let media = String(item.path.dropLast(Sidecar.suffix.count))
+                    let applied = try await processor.applyLateSidecar(item.path, on: live)
+                    if !applied, await queue.isHeld(media), item.attempts < 20 {
+                        // Its media is being stored right now: look again once that is done.
+                        await queue.retry(item, at: .now + .milliseconds(100))
+                        continue
+                    }
+                    // Applied; or its media has not come yet, and will read it when it does.
+                    await queue.finish(item.path, outcome: nil)
+                } else if FileManager.default.fileExists(atPath: item.path) {
+                    let outcome = try await processor.process(mediaPath: item.path, on: live)
+                    await queue.finish(item.path, outcome: outcome)
+                } else {
+                    await queue.finish(item.path, outcome: nil)  // gone: handled by an earlier event
+                }
+                await queue.setWaitingReason(nil)
+            } catch {
+                if error.code == .databaseUnavailable || error.code == .databaseTimeout || error.code == .databaseError {
+                    try? await live.close()
+                    connection = nil
+                }
+                await retry(item, reason: error.message)
+            }
+            onStatus(await queue.totals)
+        }
+    }
+
+    static func timeSinceModified(_ path: String) -> Duration? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let modified = attributes[.modificationDate] as? Date
+        else { return nil }
+        return .milliseconds(Int64(max(0, Date().timeIntervalSince(modified)) * 1000))
+    }
+
+    private func retry(_ item: DropQueue.Item, reason: String) async {
+        let delay = min(settings.maximumBackoff, .seconds(1) * (1 << min(item.attempts, 6)))
+        logger.warning("drop waits", metadata: ["file": "\(item.path)", "reason": "\(reason)", "retryIn": "\(delay)"])
+        await queue.setWaitingReason(reason)
+        await queue.retry(item, at: .now + delay)
+        onStatus(await queue.totals)
+    }
+}
+
+/// Drops waiting to be handled, each with the moment it becomes due. One worker at a time
+/// holds a drop; a drop reported again while queued or held is not queued twice.
+actor DropQueue {
+    struct Item: Sendable {
+        let path: String
+        var due: ContinuousClock.Instant
+        var attempts: Int
+        /// Reported only by its creation: taken once it has not changed for a while.
+        var whenQuiet = false
+    }
+
+    private var waiting: [String: Item] = [:]
+    private var held: Set<String> = []
+    private var closed = false
+    private(set) var totals = DropService.Totals()
+
+    func isWaiting(_ path: String) -> Bool { waiting[path] != nil }
+
+    func isHeld(_ path: String) -> Bool { held.contains(path) }
+
+    func schedule(_ path: String, at due: ContinuousClock.Instant) {
+        if held.contains(path) { return }
+        if var item = waiting[path] {
+            item.due = min(item.due, due)
+            item.whenQuiet = false  // a close or rename says the file is complete
+            waiting[path] = item
+        } else {
+            waiting[path] = Item(path: path, due: due, attempts: 0)
+        }
+        totals.queued = waiting.count + held.count
+    }
+
+    /// Queues a file that only appeared; a close or rename event for it overrides the wait.
+    func scheduleWhenQuiet(_ path: String, at due: ContinuousClock.Instant) {
+        guard waiting[path] == nil, !held.contains(path) else { return }
+        waiting[path] = Item(path: path, due: due, attempts: 0, whenQuiet: true)
+        totals.queued = waiting.count + held.count
+    }
+
+    func retry(_ item: Item, at due: ContinuousClock.Instant, countsAsAttempt: Bool = true) {
+        held.remove(item.path)
+        var again = item
+        again.due = due
+        if countsAsAttempt { again.attempts += 1 }
+        waiting[item.path] = again
+        totals.queued = waiting.count + held.count
+    }
+
+    func finish(_ path: String, outcome: DropProcessor.Outcome?) {
+        held.remove(path)
+        switch outcome {
+        case .stored(let receipt): receipt.status == "duplicate" ? (totals.duplicates += 1) : (totals.ingested += 1)
+        case .rejected: totals.rejected += 1
+        case nil: break
+        }
+        totals.queued = waiting.count + held.count
+    }
+
+    func setWaitingReason(_ reason: String?) { totals.waitingReason = reason }
+
+    func close() { closed = true }
+
+    /// The next due drop, waiting for one; nil once closed.
+    func take() async -> Item? {
+        while !closed {
+            let now = ContinuousClock.now
+            if let next = waiting.values.filter({ $0.due <= now }).min(by: { $0.due < $1.due }) {
+                waiting[next.path] = nil
+                held.insert(next.path)
+                return next
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+}

@@ -3,6 +3,10 @@ public import Logging
 public import MediaCore
 import PostgresNIO
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The daemon's work loop: files reported by the watcher (and found by scans) become drops that
 /// wait for their sidecar a short grace period, then a worker hands them to the DropProcessor.
 /// A drop that cannot be handled now (database down, library unwritable, file still changing)
@@ -17,6 +21,8 @@ public final class DropService: Sendable {
         /// A file that only appeared (linked in, no close event) is taken once it has not been
         /// modified for this long.
         public var quietPeriod: Duration = .seconds(3)
+        /// Receipts older than this are removed (checked at start and hourly).
+        public var receiptRetention: Duration = .seconds(7 * 86_400)
 
         public init() {}
     }
@@ -63,11 +69,13 @@ public final class DropService: Sendable {
         watcher.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.readEvents() }
+            group.addTask { await self.pruneReceiptsPeriodically() }
             for index in 0..<settings.workers {
                 group.addTask { await self.work(index) }
             }
             await group.next()  // the event stream ended: stop the workers too
             await queue.close()
+            group.cancelAll()  // the pruner sleeps; the workers finish their drop and see the close
             await group.waitForAll()
         }
     }
@@ -106,6 +114,32 @@ public final class DropService: Sendable {
         let hasSidecar = FileManager.default.fileExists(atPath: DropProcessor.sidecarPath(for: path))
         await queue.schedule(path, at: hasSidecar || scanned ? .now : .now + settings.sidecarGrace)
         onStatus(await queue.totals)
+    }
+
+    // MARK: - Receipts
+
+    private func pruneReceiptsPeriodically() async {
+        while !Task.isCancelled {
+            let removed = Self.pruneReceipts(in: watcher.directory, olderThan: settings.receiptRetention)
+            if removed > 0 { logger.info("pruned old receipts", metadata: ["count": "\(removed)"]) }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// Removes receipts last modified longer ago than `age`; returns how many.
+    public static func pruneReceipts(in dropDirectory: String, olderThan age: Duration) -> Int {
+        let folder = dropDirectory + "/" + DropProcessor.receiptsFolder
+        let cutoff = Date().addingTimeInterval(-Double(age.components.seconds))
+        var removed = 0
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return 0 }
+        for case let relative as String in walker where relative.hasSuffix(".json") {
+            let path = folder + "/" + relative
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                modified < cutoff
+            else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     // MARK: - Workers

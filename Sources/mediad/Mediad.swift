@@ -44,9 +44,13 @@ struct Mediad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Drops handled at once (default: the number of cores).", valueName: "n"))
     var workers: Int?
 
+    @Option(help: ArgumentHelp("Receipts older than this many days are removed.", valueName: "days"))
+    var receiptDays: Int = 7
+
     func validate() throws {
         if sidecarGraceMs < 0 { throw ValidationError("--sidecar-grace-ms must be 0 or more") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if receiptDays < 1 { throw ValidationError("--receipt-days must be at least 1") }
     }
 
     func run() async throws {
@@ -104,6 +108,7 @@ struct Mediad: AsyncParsableCommand {
         var settings = DropService.Settings()
         settings.sidecarGrace = .milliseconds(sidecarGraceMs)
         if let workers { settings.workers = workers }
+        settings.receiptRetention = .seconds(receiptDays * 86_400)
         return DropService(
             watcher: watcher, processor: DropProcessor(dropDirectory: drop, ingestor: ingestor, logger: logger),
             connector: DatabaseConnector(url: library.databaseURL, logger: logger), settings: settings, logger: logger

@@ -34,9 +34,9 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let unit = try unitUnderTest(folder)
-        // --threshold is in tenths: 20 means an exposure level of at most 2.0 ("OK").
+        // --threshold is in tenths: 10 means an exposure level of at most 1.0.
         let outcome = try ChildProcess.run(
-            ["/usr/bin/systemd-analyze", "security", "--offline=true", "--threshold=20", unit],
+            ["/usr/bin/systemd-analyze", "security", "--offline=true", "--threshold=10", unit],
             environment: ProcessInfo.processInfo.environment)
         #expect(outcome.status == 0, "\(outcome.transcript)")
         #expect(outcome.standardOutput.contains("Overall exposure level for mediad.service"))

@@ -153,3 +153,21 @@ import Glibc
         #expect(throws: DropWatchError.self) { try DropWatcher(directory: "/nonexistent/drop") }
     }
 }
+
+@Suite struct ReceiptPruningTests {
+    @Test func removesOnlyReceiptsOlderThanTheRetention() throws {
+        let drop = "/tmp/receipts-" + UUID().uuidString.prefix(8).lowercased()
+        defer { try? FileManager.default.removeItem(atPath: drop) }
+        let folder = drop + "/.receipts/run-1"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let old = folder + "/old.jpg.json"
+        let fresh = drop + "/.receipts/fresh.jpg.json"
+        #expect(FileManager.default.createFile(atPath: old, contents: Data("{}".utf8)))
+        #expect(FileManager.default.createFile(atPath: fresh, contents: Data("{}".utf8)))
+        let eightDaysAgo = Date().addingTimeInterval(-8 * 86_400)
+        try FileManager.default.setAttributes([.modificationDate: eightDaysAgo], ofItemAtPath: old)
+        #expect(DropService.pruneReceipts(in: drop, olderThan: .seconds(7 * 86_400)) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+    }
+}

@@ -86,6 +86,12 @@ public final class DropService: Sendable {
 
     public func totals() async -> Totals { await queue.totals }
 
+    /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
+    /// decoder that hangs) makes this false, and the watchdog ping stops.
+    public func workersResponsive(within limit: Duration) async -> Bool {
+        await queue.longestSinceBeat(workers: settings.workers) <= limit
+    }
+
     // MARK: - Events
 
     private func readEvents() async {
@@ -147,7 +153,7 @@ public final class DropService: Sendable {
     private func work(_ index: Int) async {
         var connection: PostgresConnection?
         defer { if let connection { Task { try? await connection.close() } } }
-        while let item = await queue.take() {
+        while let item = await queue.take(worker: index) {
             if connection == nil {
                 do {
                     connection = try await connector.connect()
@@ -219,6 +225,7 @@ actor DropQueue {
     }
 
     private var waiting: [String: Item] = [:]
+    private var beats: [Int: ContinuousClock.Instant] = [:]
     private var held: Set<String> = []
     private var closed = false
     private(set) var totals = DropService.Totals()
@@ -269,10 +276,17 @@ actor DropQueue {
 
     func close() { closed = true }
 
-    /// The next due drop, waiting for one; nil once closed.
-    func take() async -> Item? {
+    /// The longest time any worker has been away from `take`.
+    func longestSinceBeat(workers: Int) -> Duration {
+        let now = ContinuousClock.now
+        return (0..<workers).map { now - (beats[$0] ?? now) }.max() ?? .zero
+    }
+
+    /// The next due drop, waiting for one; nil once closed. Each call is the worker's heartbeat.
+    func take(worker: Int) async -> Item? {
         while !closed {
             let now = ContinuousClock.now
+            beats[worker] = now
             if let next = waiting.values.filter({ $0.due <= now }).min(by: { $0.due < $1.due }) {
                 waiting[next.path] = nil
                 held.insert(next.path)

@@ -135,11 +135,37 @@ struct DaemonService: Service {
         let notifier = notifier
         let drops = drops
         await withGracefulShutdownHandler {
-            await drops.run()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await drops.run() }
+                if let interval = Self.watchdogInterval() {
+                    group.addTask { await Self.keepWatchdogFed(every: interval / 2, drops: drops, notifier: notifier) }
+                }
+                await group.next()  // the drop service ended: stop feeding the watchdog
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             notifier.stopping(status: "stopping: finishing in-flight drops")
             drops.stop()
         }
         logger.info("stopping")
+    }
+
+    /// systemd's WATCHDOG_USEC, when it is meant for this process.
+    static func watchdogInterval() -> Duration? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let text = environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else { return nil }
+        if let pid = environment["WATCHDOG_PID"], pid != String(getpid()) { return nil }
+        return .microseconds(microseconds)
+    }
+
+    /// WATCHDOG=1 at half the interval, but only while every worker keeps coming back for work:
+    /// a daemon stuck in a drop misses it and systemd restarts it.
+    static func keepWatchdogFed(every period: Duration, drops: DropService, notifier: SystemdNotifier) async {
+        while !Task.isCancelled {
+            if await drops.workersResponsive(within: period * 2) {
+                notifier.notify([("WATCHDOG", "1")])
+            }
+            try? await Task.sleep(for: period)
+        }
     }
 }

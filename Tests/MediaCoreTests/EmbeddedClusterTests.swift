@@ -182,6 +182,28 @@ import Glibc
         }
     }
 
+    @Test func feedsTheWatchdogWhenSystemdAsks() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try await TestDatabase.withFresh { url in
+            let notify = try NotifySocket(path: folder.path + "/notify.sock")
+            defer { notify.close() }
+            let daemon = try ChildProcess.spawn(
+                [Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString],
+                environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]))
+            let ready = notify.receive(until: { $0.contains("READY=1") }, timeout: 60)
+            let pings = [
+                notify.receive(until: { $0.contains("WATCHDOG=1") }, timeout: 3),
+                notify.receive(until: { $0.contains("WATCHDOG=1") }, timeout: 3),
+            ]
+            daemon.signal(SIGTERM)
+            let outcome = daemon.wait()
+            #expect(ready != nil, "\(outcome.transcript)")
+            #expect(pings.allSatisfy { $0 != nil }, "WATCHDOG=1 about every half second")
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+        }
+    }
+
     func receiptId(_ path: String) throws -> String {
         struct Receipt: Decodable { let id: Int64 }
         return String(try JSONDecoder().decode(Receipt.self, from: Data(contentsOf: URL(fileURLWithPath: path))).id)

@@ -99,6 +99,8 @@ public struct DropProcessor: Sendable {
     /// use and pin; then it is removed. Returns false when there is no receipt: the media has not
     /// been stored, and the sidecar waits for it.
     public func applyLateSidecar(_ sidecarFile: String, on connection: PostgresConnection) async throws(MediaError) -> Bool {
+        // Gone already: it was read with its media (a second event for the same sidecar).
+        guard FileManager.default.fileExists(atPath: sidecarFile) else { return true }
         let media = String(sidecarFile.dropLast(Sidecar.suffix.count))
         let receiptFile = mirrored(media, in: Self.receiptsFolder) + ".json"
         guard let data = FileManager.default.contents(atPath: receiptFile),
@@ -191,7 +193,9 @@ public struct DropProcessor: Sendable {
 
     private func readSidecar(_ path: String) throws -> Data {
         var info = stat()
-        guard stat(path, &info) == 0 else { return Data() }
+        guard stat(path, &info) == 0 else {
+            throw MediaError(.sourceChanged, "sidecar \(path) vanished while it was read")
+        }
         if Int(info.st_size) > Sidecar.maximumBytes {
             return Data(count: Int(info.st_size))  // parse refuses it by size without reading it
         }

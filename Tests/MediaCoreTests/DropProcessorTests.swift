@@ -45,6 +45,9 @@ import Testing
             #expect(details.sources.first?.providerId == "42")
             #expect(details.lastUsedAt != nil)
             #expect(try await library.count("SELECT count(*) FROM pin WHERE run_id = 'RUN-1' AND expires_at > now()") == 1)
+            // A second event for the sidecar, after it was read with its media, changes nothing.
+            #expect(try await processor.applyLateSidecar(media + ".json", on: library.connection))
+            #expect(!FileManager.default.fileExists(atPath: drop + "/.rejected"), "no spurious rejection")
         }
     }
 

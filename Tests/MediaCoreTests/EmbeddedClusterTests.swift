@@ -165,6 +165,8 @@ import Glibc
             }
             #expect(!FileManager.default.fileExists(atPath: drop + "/late.png.json"), "the late sidecar was applied and removed")
             #expect(FileManager.default.fileExists(atPath: rejected))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: drop + "/.rejected").sorted()
+                == ["bad.png", "bad.png.error.json", "bad.png.json"], "only the bad drop is rejected")
             #expect(DropWatcher.existingFiles(under: drop).isEmpty, "nothing is left waiting")
             let status = notify.receive(until: { $0.contains("ingested 4") && $0.contains("rejected 1") }, timeout: 10)
             #expect(status != nil, "STATUS= counts the drops")

@@ -196,9 +196,7 @@ public struct DropProcessor: Sendable {
         guard stat(path, &info) == 0 else {
             throw MediaError(.sourceChanged, "sidecar \(path) vanished while it was read")
         }
-        if Int(info.st_size) > Sidecar.maximumBytes {
-            return Data(count: Int(info.st_size))  // parse refuses it by size without reading it
-        }
+        try Sidecar.checkSize(Int(info.st_size), file: path)  // refused without being read
         return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 

@@ -71,15 +71,6 @@ public struct AssetRepository: Sendable {
             """)
     }
 
-    public func asset(id: Int64) async throws(MediaError) -> StoredAsset? {
-        try await one(
-            """
-            SELECT a.id, a.kind::text, a.sha256, a.path, t.path, a.width, a.height, a.duration_ms
-            FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id AND t.status = 'ok'
-            WHERE a.id = \(id)
-            """)
-    }
-
     private func one(_ query: PostgresQuery) async throws(MediaError) -> StoredAsset? {
         do {
             let rows = try await connection.query(query, logger: logger)

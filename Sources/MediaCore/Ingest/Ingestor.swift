@@ -56,6 +56,9 @@ public struct Ingestor: Sendable {
                 "\(file) was rejected: \(probed.width)×\(probed.height) is over the limit of \(pixelLimit / 1_000_000) megapixels"))
         }
 
+        // Checked before the bytes are copied: a bad provider name wastes no I/O.
+        let tags = TagNormalizer.normalize(request.tags)
+        let provenance = try Provenance(request)
         let copy: ContentStore.StoredCopy
         do {
             if request.moveSource, let linked = try store.moveIn(from: source) {
@@ -69,8 +72,6 @@ public struct Ingestor: Sendable {
         var temporaries = [copy.temporaryPath]
         defer { temporaries.forEach { unlink($0) } }
 
-        let tags = TagNormalizer.normalize(request.tags)
-        let provenance = try Provenance(request)
         let repository = AssetRepository(connection: connection, logger: logger)
 
         if let existing = try await repository.asset(sha256: copy.sha256) {

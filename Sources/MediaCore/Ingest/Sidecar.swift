@@ -24,9 +24,7 @@ public struct Sidecar: Sendable, Equatable {
         func refuse(_ why: String) -> MediaError {
             MediaError(.badSidecar, "sidecar \(file) was refused: \(why)")
         }
-        guard data.count <= maximumBytes else {
-            throw refuse("it is \(data.count) bytes, over the limit of 1 MiB")
-        }
+        try checkSize(data.count, file: file)
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -63,6 +61,13 @@ public struct Sidecar: Sendable, Equatable {
         default: throw refuse("\"used\" must be true or false")
         }
         return sidecar
+    }
+
+    /// Refuses a sidecar over the limit; callers check the file's size before reading it.
+    public static func checkSize(_ bytes: Int, file: String) throws(MediaError) {
+        guard bytes <= maximumBytes else {
+            throw MediaError(.badSidecar, "sidecar \(file) was refused: it is \(bytes) bytes, over the limit of 1 MiB")
+        }
     }
 
     private static func string(

@@ -1,4 +1,3 @@
-import Crypto
 public import Foundation
 
 #if canImport(Glibc)
@@ -75,26 +74,18 @@ public struct ContentStore: Sendable {
             close(output)
             if !finished { unlink(path) }
         }
-        var hasher = SHA256()
-        var total: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        guard lseek(source.fd, 0, SEEK_SET) == 0 else { throw .badSource("cannot read \(source.path): \(Self.errnoText())") }
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(source.fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .badSource("cannot read \(source.path): \(Self.errnoText())")
+        let digest: String
+        let total: Int64
+        do {
+            (digest, total) = try FileIO.sha256(streaming: source.fd) { FileIO.writeAll(output, $0) }
+        } catch {
+            switch error {
+            case .read(let code): throw .badSource("cannot read \(source.path): \(Self.errnoText(code))")
+            case .consumer(let code): throw .libraryWrite("cannot write \(path): \(Self.errnoText(code))")
             }
-            if count == 0 { break }
-            hasher.update(data: buffer[0..<count])
-            if let code = Self.writeAll(output, buffer, count: count) {
-                throw .libraryWrite("cannot write \(path): \(Self.errnoText(code))")
-            }
-            total += Int64(count)
         }
         try source.checkUnchanged(bytesRead: total)
         guard fsync(output) == 0 else { throw .libraryWrite("cannot flush \(path) to disk: \(Self.errnoText())") }
-        let digest = Self.hex(hasher.finalize())
         let reread = try Self.sha256(ofFileAt: path)
         guard reread == digest else {
             throw .verifyFailed("the copy of \(source.path) reads back as \(reread.prefix(12)), not \(digest.prefix(12))")
@@ -114,20 +105,12 @@ public struct ContentStore: Sendable {
             throw .libraryWrite("cannot examine \(temporaryDirectory): \(Self.errnoText())")
         }
         guard library.st_dev == source.device else { return nil }
-        var hasher = SHA256()
-        var total: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: off_t = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { pread(source.fd, $0.baseAddress, $0.count, offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .badSource("cannot read \(source.path): \(Self.errnoText())")
-            }
-            if count == 0 { break }
-            hasher.update(data: buffer[0..<count])
-            total += Int64(count)
-            offset += off_t(count)
+        let digest: String
+        let total: Int64
+        do {
+            (digest, total) = try FileIO.sha256(streaming: source.fd)
+        } catch {
+            throw .badSource("cannot read \(source.path): \(Self.errnoText(error.code))")
         }
         try source.checkUnchanged(bytesRead: total)
         let path = temporaryPath(suffix: ".part")
@@ -142,7 +125,7 @@ public struct ContentStore: Sendable {
             unlink(path)
             throw error
         }
-        return StoredCopy(temporaryPath: path, sha256: Self.hex(hasher.finalize()), bytes: total)
+        return StoredCopy(temporaryPath: path, sha256: digest, bytes: total)
     }
 
     /// Removes the name the source was dropped under, if it still names the file that was
@@ -195,41 +178,16 @@ public struct ContentStore: Sendable {
 
     // MARK: - Helpers
 
-    /// Writes the first `count` bytes of `buffer`; returns errno on failure.
-    static func writeAll(_ fd: Int32, _ buffer: [UInt8], count: Int) -> Int32? {
-        buffer.withUnsafeBytes { raw -> Int32? in
-            var offset = 0
-            while offset < count {
-                let written = write(fd, raw.baseAddress! + offset, count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return nil
-        }
-    }
-
     public static func sha256(ofFileAt path: String) throws(StoreFailure) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .libraryWrite("cannot reopen \(path): \(errnoText())") }
         defer { close(fd) }
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .libraryWrite("cannot read back \(path): \(errnoText())")
-            }
-            if count == 0 { break }
-            hasher.update(data: buffer[0..<count])
+        do {
+            return try FileIO.sha256(streaming: fd).sha256
+        } catch {
+            throw .libraryWrite("cannot read back \(path): \(errnoText(error.code))")
         }
-        return hex(hasher.finalize())
     }
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String { Migration.hex(digest) }
 
     func createDirectory(_ path: String) throws(StoreFailure) {
         do {

@@ -157,30 +157,17 @@ public struct LibraryRoot: Sendable {
 
     /// Writes `data` to a new file at `path` and fsyncs it.
     static func writeDurably(_ data: Data, to path: String, mode: mode_t) throws(MediaError) {
-        let temporary = path
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else {
-            throw MediaError(.libraryRootNotWritable, "cannot create \(temporary): \(errnoText())")
+            throw MediaError(.libraryRootNotWritable, "cannot create \(path): \(errnoText())")
         }
-        var failure: String?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errnoText()
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil && fsync(fd) != 0 { failure = errnoText() }
+        var failure = data.withUnsafeBytes { FileIO.writeAll(fd, $0) }
+        if failure == nil && fsync(fd) != 0 { failure = errno }
         close(fd)
         if let failure {
-            unlink(temporary)
-            throw MediaError(.libraryRootNotWritable, "cannot write \(path): \(failure)")
+            unlink(path)
+            throw MediaError(.libraryRootNotWritable, "cannot write \(path): \(errnoText(failure))")
         }
     }
 

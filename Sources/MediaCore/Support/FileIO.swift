@@ -1,0 +1,62 @@
+import Crypto
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The byte loops every file operation of the library shares: write all of a buffer, and read
+/// a file once from its start while hashing it.
+enum FileIO {
+    enum StreamFailure: Error {
+        /// Reading the file failed, with this errno.
+        case read(Int32)
+        /// The consumer of the bytes failed, with this errno.
+        case consumer(Int32)
+
+        var code: Int32 {
+            switch self {
+            case .read(let code), .consumer(let code): code
+            }
+        }
+    }
+
+    /// Writes all of `bytes`; returns errno on failure.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return nil
+    }
+
+    /// Reads `fd` from offset 0 to its end in 1 MiB chunks, hashing each chunk and handing it to
+    /// `consumer` (which returns an errno to stop). Returns the SHA-256 and the byte count.
+    static func sha256(
+        streaming fd: Int32, into consumer: (UnsafeRawBufferPointer) -> Int32? = { _ in nil }
+    ) throws(StreamFailure) -> (sha256: String, bytes: Int64) {
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .read(errno)
+            }
+            if count == 0 { break }
+            let failure = buffer.withUnsafeBytes { raw -> Int32? in
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                hasher.update(bufferPointer: chunk)
+                return consumer(chunk)
+            }
+            if let failure { throw .consumer(failure) }
+            offset += off_t(count)
+        }
+        return (Migration.hex(hasher.finalize()), Int64(offset))
+    }
+}

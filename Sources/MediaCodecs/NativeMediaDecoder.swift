@@ -4,7 +4,18 @@ public import MediaCore
 public struct NativeMediaDecoder: MediaDecoder {
     public init() {}
 
-    public func probe(path: String, format: MediaFormat) throws(DecodeFailure) -> ProbedMedia {
+    public func probe(path: String, format: MediaFormat) async throws(DecodeFailure) -> ProbedMedia {
+        try probeNow(path: path, format: format)
+    }
+
+    public func writeThumbnail(
+        of path: String, kind: MediaFormat.Kind, to jpegPath: String
+    ) async throws(DecodeFailure) -> ThumbnailSize {
+        try writeThumbnailNow(of: path, kind: kind, to: jpegPath)
+    }
+
+    /// `probe` on the calling thread (the isolated decoder's worker process has no other work).
+    public func probeNow(path: String, format: MediaFormat) throws(DecodeFailure) -> ProbedMedia {
         switch format.kind {
         case .image:
             do {
@@ -32,7 +43,8 @@ public struct NativeMediaDecoder: MediaDecoder {
         }
     }
 
-    public func writeThumbnail(
+    /// `writeThumbnail` on the calling thread.
+    public func writeThumbnailNow(
         of path: String, kind: MediaFormat.Kind, to jpegPath: String
     ) throws(DecodeFailure) -> ThumbnailSize {
         switch kind {

@@ -29,8 +29,9 @@ public struct LibraryOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    public func load() async throws(MediaError) -> LibraryConfiguration {
-        var flags: [ConfigurationKey: String] = [:]
+    /// The configuration from its layers; `extraFlags` are a program's own flags (mediad's).
+    public func load(extraFlags: [ConfigurationKey: String] = [:]) async throws(MediaError) -> LibraryConfiguration {
+        var flags = extraFlags
         flags[.libraryRoot] = libraryRoot
         flags[.databaseURL] = databaseURL
         flags[.dropDirectory] = dropDir

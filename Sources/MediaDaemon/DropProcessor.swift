@@ -55,6 +55,7 @@ public struct DropProcessor: Sendable {
     /// Handles the media file at `mediaPath` with its sidecar if one is there now. A retryable
     /// failure is thrown and nothing is moved.
     public func process(mediaPath: String, on connection: PostgresConnection) async throws(MediaError) -> Outcome {
+        let started = ContinuousClock.now
         let sidecarFile = Self.sidecarPath(for: mediaPath)
         var sidecar = Sidecar()
         if FileManager.default.fileExists(atPath: sidecarFile) {
@@ -67,9 +68,10 @@ public struct DropProcessor: Sendable {
                 throw MediaError(.sourceChanged, "cannot read sidecar \(sidecarFile): \(error)")
             }
         }
-        let request = IngestRequest(
+        var request = IngestRequest(
             path: mediaPath, tags: sidecar.tags, provider: sidecar.provider, sourceURL: sidecar.sourceURL,
             providerAssetId: sidecar.providerId, markUsed: sidecar.used, moveSource: true)
+        request.callerRemovesSource = true  // after the receipt: a crash between leaves a duplicate, not a loss
         let result: IngestResult
         do {
             result = try await ingestor.ingest(request, on: connection)
@@ -88,10 +90,16 @@ public struct DropProcessor: Sendable {
         let receipt = Receipt(
             status: result.status.rawValue, id: id, sha256: sha, kind: kind.rawValue, path: path, thumbPath: result.thumbPath)
         try writeJSON(receipt, to: mirrored(mediaPath, in: Self.receiptsFolder) + ".json")
+        result.removeSourceName()
         unlink(sidecarFile)
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         logger.info(
             "\(result.status.rawValue)",
-            metadata: ["file": "\(mediaPath)", "id": "\(id)", "sha256": "\(sha)", "kind": "\(kind.rawValue)"])
+            metadata: [
+                "event": "\(result.status.rawValue)", "file": "\(mediaPath)", "id": "\(id)", "sha256": "\(sha)",
+                "kind": "\(kind.rawValue)", "status": "\(result.status.rawValue)", "durationMs": "\(milliseconds)",
+            ])
         return .stored(receipt)
     }
 
@@ -114,7 +122,8 @@ public struct DropProcessor: Sendable {
             try moveToRejected(sidecarFile)
             try writeJSON(["code": error.code.name, "message": error.message],
                           to: mirrored(sidecarFile, in: Self.rejectedFolder) + ".error.json")
-            logger.warning("sidecar refused", metadata: ["file": "\(sidecarFile)", "reason": "\(error.message)"])
+            logger.warning("sidecar refused", metadata: [
+                "event": "rejected", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)"])
             return true
         } catch {
             throw MediaError(.sourceChanged, "cannot read sidecar \(sidecarFile): \(error)")
@@ -126,18 +135,22 @@ public struct DropProcessor: Sendable {
             try await pinAsset(receipt.id, run: pin, on: connection)
         }
         unlink(sidecarFile)
-        logger.info("late sidecar applied", metadata: ["file": "\(sidecarFile)", "id": "\(receipt.id)"])
+        logger.info("late sidecar applied", metadata: ["event": "sidecarApplied", "file": "\(sidecarFile)", "id": "\(receipt.id)"])
         return true
     }
 
     // MARK: - Steps
 
     private func reject(_ mediaPath: String, code: String, message: String) throws(MediaError) -> Outcome {
+        // The reason first: a crash before the moves leaves the drop to be rejected again.
+        try writeJSON(["code": code, "message": message], to: mirrored(mediaPath, in: Self.rejectedFolder) + ".error.json")
         try moveToRejected(mediaPath)
         let sidecarFile = Self.sidecarPath(for: mediaPath)
         if FileManager.default.fileExists(atPath: sidecarFile) { try moveToRejected(sidecarFile) }
-        try writeJSON(["code": code, "message": message], to: mirrored(mediaPath, in: Self.rejectedFolder) + ".error.json")
-        logger.warning("rejected", metadata: ["file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)"])
+        let quarantined = code == MediaError.Code.decoderQuarantined.name
+        logger.warning(
+            quarantined ? "quarantined" : "rejected",
+            metadata: ["event": quarantined ? "quarantined" : "rejected", "file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)"])
         return .rejected(code: code, message: message)
     }
 
@@ -172,23 +185,26 @@ public struct DropProcessor: Sendable {
         }
     }
 
+    /// Writes a receipt or a reason whole and durably (fsynced, renamed into place, folder
+    /// fsynced): the drop's name is removed only after this, so power loss cannot lose both.
     private func writeJSON(_ value: some Encodable, to path: String) throws(MediaError) {
         try makeParent(of: path)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let temporary = path + ".tmp-\(getpid())"
+        let data: Data
         do {
-            try (try encoder.encode(value) + Data("\n".utf8)).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else {
-                throw MediaError(.libraryWriteFailed, "cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch let error as MediaError {
-            unlink(temporary)
-            throw error
+            data = try encoder.encode(value) + Data("\n".utf8)
         } catch {
-            unlink(temporary)
-            throw MediaError(.libraryWriteFailed, "cannot write \(path): \(error.localizedDescription)")
+            throw MediaError(.libraryWriteFailed, "cannot encode \(path): \(error)")
         }
+        let temporary = path + ".tmp-\(getpid())"
+        try LibraryRoot.writeDurably(data, to: temporary, mode: 0o644)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw MediaError(.libraryWriteFailed, "cannot write \(path): \(reason)")
+        }
+        LibraryRoot.syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
     private func readSidecar(_ path: String) throws -> Data {

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import MediaCore
 import PostgresNIO
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,15 @@ public final class DropService: Sendable {
         public var quietPeriod: Duration = .seconds(3)
         /// Receipts older than this are removed (checked at start and hourly).
         public var receiptRetention: Duration = .seconds(7 * 86_400)
+        /// The decoders' time limit: a drop's own deadline allows for a probe and two thumbnail tries.
+        public var decodeTimeout: Duration = .seconds(60)
+
+        /// Longest one drop may take before its worker gives up on it (the database stopped
+        /// answering mid-ingest) and retries it: the decoders' limits, a copy at 20 MB/s, and
+        /// two minutes for the database.
+        func deadline(forBytes bytes: Int64) -> Duration {
+            decodeTimeout * 3 + .seconds(120) + .milliseconds(bytes / 20_000)
+        }
 
         public init() {}
     }
@@ -37,23 +47,37 @@ public final class DropService: Sendable {
     }
 
     let watcher: DropWatcher
-    let processor: DropProcessor
     let connector: DatabaseConnector
-    let settings: Settings
     let logger: Logger
     let queue = DropQueue()
     let onStatus: @Sendable (Totals) -> Void
+    /// Checked before each drop: the library root still holds the library and can be written.
+    let confirmLibrary: @Sendable () throws(MediaError) -> Void
+    /// Fixed for the life of the service.
+    let workerCount: Int
+    private let current: Mutex<(settings: Settings, processor: DropProcessor)>
+
+    var settings: Settings { current.withLock { $0.settings } }
+    var processor: DropProcessor { current.withLock { $0.processor } }
 
     public init(
         watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, settings: Settings = .init(),
-        logger: Logger, onStatus: @escaping @Sendable (Totals) -> Void = { _ in }
+        logger: Logger, confirmLibrary: @escaping @Sendable () throws(MediaError) -> Void = {},
+        onStatus: @escaping @Sendable (Totals) -> Void = { _ in }
     ) {
         self.watcher = watcher
-        self.processor = processor
         self.connector = connector
-        self.settings = settings
+        self.workerCount = settings.workers
+        self.current = Mutex((settings, processor))
         self.logger = logger
+        self.confirmLibrary = confirmLibrary
         self.onStatus = onStatus
+    }
+
+    /// Applies reloaded settings (all but the worker count) and a processor built from the
+    /// reloaded configuration; drops already being handled finish with the old ones.
+    public func reconfigure(_ settings: Settings, processor: DropProcessor) {
+        current.withLock { $0 = (settings, processor) }
     }
 
     /// Queues whatever is already in the drop folder (left from before the start, or missed in an
@@ -70,7 +94,7 @@ public final class DropService: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.readEvents() }
             group.addTask { await self.pruneReceiptsPeriodically() }
-            for index in 0..<settings.workers {
+            for index in 0..<workerCount {
                 group.addTask { await self.work(index) }
             }
             await group.next()  // the event stream ended: stop the workers too
@@ -89,7 +113,7 @@ public final class DropService: Sendable {
     /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
     /// decoder that hangs) makes this false, and the watchdog ping stops.
     public func workersResponsive(within limit: Duration) async -> Bool {
-        await queue.longestSinceBeat(workers: settings.workers) <= limit
+        await queue.longestSinceBeat(workers: workerCount) <= limit
     }
 
     // MARK: - Events
@@ -138,7 +162,8 @@ public final class DropService: Sendable {
         let cutoff = Date().addingTimeInterval(-Double(age.components.seconds))
         var removed = 0
         guard let walker = FileManager.default.enumerator(atPath: folder) else { return 0 }
-        for case let relative as String in walker where relative.hasSuffix(".json") {
+        // Receipts, and the temporary files of receipts a crash interrupted.
+        for case let relative as String in walker where relative.hasSuffix(".json") || relative.contains(".json.tmp-") {
             let path = folder + "/" + relative
             guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                 modified < cutoff
@@ -154,46 +179,93 @@ public final class DropService: Sendable {
         var connection: PostgresConnection?
         defer { if let connection { Task { try? await connection.close() } } }
         while let item = await queue.take(worker: index) {
-            if connection == nil {
-                do {
-                    connection = try await connector.connect()
-                } catch {
-                    await retry(item, reason: error.message)
-                    continue
-                }
-            }
-            guard let live = connection else { continue }
+            let settings = self.settings
             if item.whenQuiet, let age = Self.timeSinceModified(item.path), age < settings.quietPeriod {
                 // Still being written, or written a moment ago: look again when it has been quiet.
                 await queue.retry(item, at: .now + (settings.quietPeriod - age), countsAsAttempt: false)
                 continue
             }
-            do {
-                if DropProcessor.isSidecar(item.path) {
-                    let media = String(item.path.dropLast(Sidecar.suffix.count))
-                    let applied = try await processor.applyLateSidecar(item.path, on: live)
-                    if !applied, await queue.isHeld(media), item.attempts < 20 {
-                        // Its media is being stored right now: look again once that is done.
-                        await queue.retry(item, at: .now + .milliseconds(100))
-                        continue
+            do throws(MediaError) {
+                try confirmLibrary()
+                if connection == nil {
+                    connection = try await connector.connect()
+                }
+                guard let live = connection else { continue }
+                do throws(MediaError) {
+                    try await handle(item, on: live, within: settings.deadline(forBytes: Self.size(of: item.path)))
+                } catch {
+                    if error.code == .databaseUnavailable || error.code == .databaseTimeout || error.code == .databaseError {
+                        // Not awaited: closing a connection whose server vanished may not return.
+                        Task { try? await live.close() }
+                        connection = nil
                     }
-                    // Applied; or its media has not come yet, and will read it when it does.
-                    await queue.finish(item.path, outcome: nil)
-                } else if FileManager.default.fileExists(atPath: item.path) {
-                    let outcome = try await processor.process(mediaPath: item.path, on: live)
-                    await queue.finish(item.path, outcome: outcome)
-                } else {
-                    await queue.finish(item.path, outcome: nil)  // gone: handled by an earlier event
+                    throw error
                 }
-                await queue.setWaitingReason(nil)
+                await endFault()
             } catch {
-                if error.code == .databaseUnavailable || error.code == .databaseTimeout || error.code == .databaseError {
-                    try? await live.close()
-                    connection = nil
-                }
-                await retry(item, reason: error.message)
+                await retry(item, after: error)
             }
             onStatus(await queue.totals)
+        }
+    }
+
+    /// `handle`, abandoned after `limit` or when the server closes the connection: a query on a
+    /// connection whose server went away was seen never to return (postgres-nio 1.x), and a
+    /// stuck worker would hold its drop, and a clean stop, forever.
+    private func handle(_ item: DropQueue.Item, on connection: PostgresConnection, within limit: Duration) async throws(MediaError) {
+        let seconds = Double(limit.components.seconds)
+        do {
+            try await withDeadline(
+                seconds: seconds,
+                timeoutError: {
+                    MediaError(.databaseTimeout, "\(item.path) was not done within \(Int(seconds)) s; the database may have stopped answering")
+                },
+                abandonWhen: {
+                    // The server closed the connection (stopped, restarted, crashed): a query in
+                    // flight on it may never be answered, so the drop is retried at once.
+                    // Polled, not `closeFuture`: a wait on that could not be cancelled when the
+                    // drop finishes first, and would pile up per drop.
+                    while !connection.isClosed {
+                        do { try await Task.sleep(for: .milliseconds(250)) } catch { return nil }
+                    }
+                    return MediaError(.databaseUnavailable, "the database closed the connection while \(item.path) was handled")
+                }
+            ) {
+                do throws(MediaError) {
+                    try await self.handle(item, on: connection)
+                } catch {
+                    throw error
+                }
+            }
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw MediaError(.databaseTimeout, "\(item.path): \(error)")
+        }
+    }
+
+    static func size(of path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    private func handle(_ item: DropQueue.Item, on connection: PostgresConnection) async throws(MediaError) {
+        let processor = self.processor
+        if DropProcessor.isSidecar(item.path) {
+            let media = String(item.path.dropLast(Sidecar.suffix.count))
+            let applied = try await processor.applyLateSidecar(item.path, on: connection)
+            if !applied, await queue.isHeld(media), item.attempts < 20 {
+                // Its media is being stored right now: look again once that is done.
+                await queue.retry(item, at: .now + .milliseconds(100))
+                return
+            }
+            // Applied; or its media has not come yet, and will read it when it does.
+            await queue.finish(item.path, outcome: nil)
+        } else if FileManager.default.fileExists(atPath: item.path) {
+            let outcome = try await processor.process(mediaPath: item.path, on: connection)
+            await queue.finish(item.path, outcome: outcome)
+        } else {
+            await queue.finish(item.path, outcome: nil)  // gone: handled by an earlier event
         }
     }
 
@@ -204,12 +276,39 @@ public final class DropService: Sendable {
         return .milliseconds(Int64(max(0, Date().timeIntervalSince(modified)) * 1000))
     }
 
-    private func retry(_ item: DropQueue.Item, reason: String) async {
-        let delay = min(settings.maximumBackoff, .seconds(1) * (1 << min(item.attempts, 6)))
-        logger.warning("drop waits", metadata: ["file": "\(item.path)", "reason": "\(reason)", "retryIn": "\(delay)"])
-        await queue.setWaitingReason(reason)
-        await queue.retry(item, at: .now + delay)
+    /// Failures that concern the whole library rather than one file: every drop waits.
+    static func isLibraryWide(_ code: MediaError.Code) -> Bool {
+        [.databaseUnavailable, .databaseTimeout, .databaseError, .embeddedDatabaseFailed, .schemaNotCurrent,
+         .libraryRootMissing, .libraryRootUnmarked, .libraryRootNotWritable, .libraryRootUnmounted,
+         .libraryMismatch, .libraryWriteFailed].contains(code)
+    }
+
+    private func retry(_ item: DropQueue.Item, after error: MediaError) async {
+        let maximum = settings.maximumBackoff
+        if Self.isLibraryWide(error.code) {
+            // The drop stays where it is; all work pauses and one worker probes after the pause.
+            let (pause, started) = await queue.beginFault(error.message, maximum: maximum)
+            if started {
+                logger.warning("drops wait", metadata: [
+                    "event": "waiting", "code": "\(error.code.name)", "reason": "\(error.message)", "retryIn": "\(pause)"])
+            } else {
+                logger.debug("still waiting", metadata: ["file": "\(item.path)", "reason": "\(error.message)"])
+            }
+            await queue.retry(item, at: .now + pause, countsAsAttempt: false)
+        } else {
+            let delay = min(maximum, .seconds(1) * (1 << min(item.attempts, 6)))
+            logger.warning("drop waits", metadata: [
+                "event": "retry", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                "retryIn": "\(delay)"])
+            await queue.retry(item, at: .now + delay)
+        }
         onStatus(await queue.totals)
+    }
+
+    private func endFault() async {
+        if let ended = await queue.endFault() {
+            logger.notice("drops resume", metadata: ["event": "resumed", "waitedFor": "\(ended)"])
+        }
     }
 }
 
@@ -272,7 +371,34 @@ actor DropQueue {
         totals.queued = waiting.count + held.count
     }
 
-    func setWaitingReason(_ reason: String?) { totals.waitingReason = reason }
+    private var faultStreak = 0
+    private var faultStarted: ContinuousClock.Instant?
+    private var pausedUntil: ContinuousClock.Instant?
+
+    /// A library-wide fault: pauses every worker for a growing while (1 s, 2 s, … up to
+    /// `maximum`). Returns the pause and whether this fault is new.
+    func beginFault(_ reason: String, maximum: Duration) -> (Duration, Bool) {
+        let now = ContinuousClock.now
+        // Other workers failing within the same pause do not lengthen the next one.
+        if let pausedUntil, now < pausedUntil { return (pausedUntil - now, false) }
+        let started = faultStarted == nil
+        if started { faultStarted = .now }
+        let pause = min(maximum, .seconds(1) * (1 << min(faultStreak, 6)))
+        faultStreak += 1
+        pausedUntil = .now + pause
+        totals.waitingReason = reason
+        return (pause, started)
+    }
+
+    /// A drop went through: any fault is over. Returns how long it lasted, if there was one.
+    func endFault() -> Duration? {
+        faultStreak = 0
+        pausedUntil = nil
+        totals.waitingReason = nil
+        guard let started = faultStarted else { return nil }
+        faultStarted = nil
+        return .now - started
+    }
 
     func close() { closed = true }
 
@@ -287,6 +413,10 @@ actor DropQueue {
         while !closed {
             let now = ContinuousClock.now
             beats[worker] = now
+            if let pausedUntil, now < pausedUntil {
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
             if let next = waiting.values.filter({ $0.due <= now }).min(by: { $0.due < $1.due }) {
                 waiting[next.path] = nil
                 held.insert(next.path)

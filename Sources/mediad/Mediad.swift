@@ -1,6 +1,6 @@
-public import ArgumentParser
+import ArgumentParser
 import Foundation
-public import Logging
+import Logging
 import MediaCodecs
 import MediaCommandSupport
 import MediaCore
@@ -10,11 +10,22 @@ import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Logger.Level {
+    init(_ level: DaemonSettings.LogLevel) {
+        self = Logger.Level(rawValue: level.rawValue) ?? .info
+    }
+}
 
 @main
 struct Mediad: AsyncParsableCommand {
-    static func main() async { await mainWithDocumentedExitCodes() }
+    static func main() async {
+        // The daemon starts its decoder workers from its own executable (see IsolatedMediaDecoder).
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == DecoderWorkerMode.flag {
+            DecoderWorker.serve(memoryLimit: DecoderWorkerMode.memoryLimit(in: Array(arguments)))
+        }
+        await mainWithDocumentedExitCodes()
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "mediad",
@@ -26,7 +37,11 @@ struct Mediad: AsyncParsableCommand {
             there and tells systemd READY=1. Each drop (a media file and its NAME.EXT.json \
             sidecar) is ingested and gets a receipt in <drop>/.receipts, or moves to \
             <drop>/.rejected with its reason (docs/drop-contract.md). SIGTERM or SIGINT stops it \
-            cleanly (STOPPING=1, in-flight drops finish, exit 0).
+            cleanly (STOPPING=1, in-flight drops finish, exit 0). SIGHUP reads the configuration \
+            again (docs/configuration.md says which settings apply without a restart).
+
+            Images and videos are decoded in worker processes with a time and memory limit: a file \
+            that crashes or hangs a decoder twice is quarantined in <drop>/.rejected.
 
             Exit codes: 0 stopped cleanly; 1 other failure; 2 usage or configuration error; \
             75 temporary failure (database or library root unavailable: systemd's Restart= retries).
@@ -35,61 +50,91 @@ struct Mediad: AsyncParsableCommand {
 
     @OptionGroup var library: LibraryOptions
 
-    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: ArgumentHelp(
+        "Lowest level logged: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
+    var logLevel: String?
 
-    @Option(help: ArgumentHelp("How long a media file waits for its sidecar, in milliseconds.", valueName: "ms"))
-    var sidecarGraceMs: Int = 2000
+    @Option(help: ArgumentHelp("How long a media file waits for its sidecar (default 2000).", valueName: "ms"))
+    var sidecarGraceMs: String?
 
     @Option(help: ArgumentHelp("Drops handled at once (default: the number of cores).", valueName: "n"))
-    var workers: Int?
+    var workers: String?
 
-    @Option(help: ArgumentHelp("Receipts older than this many days are removed.", valueName: "days"))
-    var receiptDays: Int = 7
+    @Option(help: ArgumentHelp("Receipts older than this many days are removed (default 7).", valueName: "days"))
+    var receiptDays: String?
 
-    func validate() throws {
-        if sidecarGraceMs < 0 { throw ValidationError("--sidecar-grace-ms must be 0 or more") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if receiptDays < 1 { throw ValidationError("--receipt-days must be at least 1") }
+    @Option(help: ArgumentHelp(
+        "Longest a decoder may take on one file before it is killed (default 60).", valueName: "seconds"))
+    var decodeTimeoutSeconds: String?
+
+    @Option(help: ArgumentHelp("Address-space limit of each decoder worker (default 4GiB).", valueName: "size"))
+    var decoderMemory: String?
+
+    /// The command-line values of the daemon's own settings; they win over the environment and
+    /// the file, at start and at every reload.
+    var daemonFlags: [ConfigurationKey: String] {
+        var flags: [ConfigurationKey: String] = [:]
+        flags[.logLevel] = logLevel
+        flags[.sidecarGraceMs] = sidecarGraceMs
+        flags[.workers] = workers
+        flags[.receiptDays] = receiptDays
+        flags[.decodeTimeoutSeconds] = decodeTimeoutSeconds
+        flags[.decoderMemoryBytes] = decoderMemory
+        return flags
     }
 
     func run() async throws {
-        let level = logLevel
+        let levelControl = LogLevelBox(.info)
         let logger = Logger(label: "mediad") { label in
-            StandardErrorLogHandler(label: label, level: level, timestamps: true)
+            AdjustableLevelLogHandler(
+                StandardErrorLogHandler(label: label, level: .trace, timestamps: true), level: levelControl)
         }
         let notifier = SystemdNotifier()
         let reporter = StatusReporter(notifier: notifier)
         defer { reporter.stop() }
         do {
-            let configuration = try await library.load()
+            let configuration = try await library.load(extraFlags: daemonFlags)
+            levelControl.level = Logger.Level(configuration.daemon.logLevel)
             notifier.status("opening the library at \(configuration.libraryRoot)")
             let (opened, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
             try? await connection.close()
             logger.info(
                 "library open",
                 metadata: [
-                    "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
+                    "event": "libraryOpened", "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
                     "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])
-            let service = try makeDropService(configuration: configuration, library: opened, reporter: reporter, logger: logger)
+            var decoderSettings = IsolatedMediaDecoder.Settings(
+                command: DecoderWorkerMode.command(memoryLimit: configuration.daemon.decoderMemoryBytes))
+            decoderSettings.timeout = configuration.daemon.decodeTimeout
+            decoderSettings.keptIdle = configuration.daemon.workers
+            let decoder = IsolatedMediaDecoder(settings: decoderSettings)
+            defer { decoder.shutdown() }
+            let service = try makeDropService(
+                configuration: configuration, library: opened, decoder: decoder, reporter: reporter, logger: logger)
             // The watch is installed; now what was dropped while we were down joins the queue.
             await service.scan()
-            let daemon = DaemonService(library: opened, drops: service, notifier: notifier, logger: logger)
+            let reloader = ConfigurationReloader(
+                options: self, running: configuration, drops: service, decoder: decoder, levelControl: levelControl,
+                logger: logger)
+            let daemon = DaemonService(
+                library: opened, drops: service, reloader: reloader, notifier: notifier, logger: logger)
             let group = ServiceGroup(
                 services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
-            logger.info("stopped")
+            await Self.removeLeftovers(of: opened, logger: logger)
+            logger.info("stopped", metadata: ["event": "stopped"])
         } catch let error as MediaError {
-            logger.error("\(error.message)", metadata: ["code": "\(error.code.name)"])
+            logger.error("\(error.message)", metadata: ["event": "failed", "code": "\(error.code.name)"])
             notifier.status("failed: \(error.message)")
             throw error.exitCode
         }
     }
 
     private func makeDropService(
-        configuration: LibraryConfiguration, library: OpenLibrary, reporter: StatusReporter, logger: Logger
+        configuration: LibraryConfiguration, library: OpenLibrary, decoder: IsolatedMediaDecoder,
+        reporter: StatusReporter, logger: Logger
     ) throws(MediaError) -> DropService {
         let drop = configuration.dropDirectory
         do {
@@ -103,20 +148,107 @@ struct Mediad: AsyncParsableCommand {
         } catch {
             throw MediaError(.libraryRootNotWritable, "cannot watch the drop folder \(drop): \(error.description)")
         }
-        let ingestor = Ingestor(
-            root: library.root.path, decoder: NativeMediaDecoder(), logger: logger, pixelLimit: configuration.pixelLimit)
-        var settings = DropService.Settings()
-        settings.sidecarGrace = .milliseconds(sidecarGraceMs)
-        if let workers { settings.workers = workers }
-        settings.receiptRetention = .seconds(receiptDays * 86_400)
+        let root = library.root
+        let libraryId = library.libraryId
         return DropService(
-            watcher: watcher, processor: DropProcessor(dropDirectory: drop, ingestor: ingestor, logger: logger),
-            connector: DatabaseConnector(url: library.databaseURL, logger: logger), settings: settings, logger: logger
+            watcher: watcher,
+            processor: Self.processor(configuration: configuration, library: library, decoder: decoder, logger: logger),
+            connector: DatabaseConnector(url: library.databaseURL, logger: logger),
+            settings: Self.serviceSettings(configuration.daemon), logger: logger,
+            confirmLibrary: { () throws(MediaError) in try root.confirm(libraryId: libraryId) }
         ) { totals in
             var status = "queue \(totals.queued); ingested \(totals.ingested), duplicates \(totals.duplicates), rejected \(totals.rejected)"
             if let reason = totals.waitingReason { status += "; waiting: \(reason)" }
             reporter.update(status)
         }
+    }
+
+    static func processor(
+        configuration: LibraryConfiguration, library: OpenLibrary, decoder: IsolatedMediaDecoder, logger: Logger
+    ) -> DropProcessor {
+        let ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
+        return DropProcessor(dropDirectory: configuration.dropDirectory, ingestor: ingestor, logger: logger)
+    }
+
+    /// A drop given up on mid-way (its database connection died under it) may have left a
+    /// temporary copy and an intent; once the workers have ended they are removed here, not
+    /// left for the next start.
+    static func removeLeftovers(of library: OpenLibrary, logger: Logger) async {
+        do {
+            let connection = try await DatabaseConnector(url: library.databaseURL, logger: logger).connect()
+            defer { Task { try? await connection.close() } }
+            let report = try await IngestRecovery(root: library.root.path, logger: logger).run(on: connection, ownWorkIsOver: true)
+            if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
+                logger.notice("removed what abandoned drops left", metadata: [
+                    "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
+                    "files": "\(report.removedFiles.count)"])
+            }
+        } catch {
+            logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])
+        }
+    }
+
+    static func serviceSettings(_ daemon: DaemonSettings) -> DropService.Settings {
+        var settings = DropService.Settings()
+        settings.sidecarGrace = daemon.sidecarGrace
+        settings.workers = daemon.workers
+        settings.receiptRetention = daemon.receiptRetention
+        settings.decodeTimeout = daemon.decodeTimeout
+        return settings
+    }
+}
+
+/// How `mediad` runs as its own decoder worker: `mediad --decoder-worker --memory-limit BYTES`.
+enum DecoderWorkerMode {
+    static let flag = "--decoder-worker"
+
+    static func command(memoryLimit: Int64) -> [String] {
+        // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
+        ["/proc/self/exe", flag, "--memory-limit", String(memoryLimit)]
+    }
+
+    static func memoryLimit(in arguments: [String]) -> Int64? {
+        guard let index = arguments.firstIndex(of: "--memory-limit"), index + 1 < arguments.count else { return nil }
+        return Int64(arguments[index + 1])
+    }
+}
+
+/// Reads the configuration again on SIGHUP and applies what can change while running.
+struct ConfigurationReloader: Sendable {
+    let options: Mediad
+    let running: LibraryConfiguration
+    let drops: DropService
+    let decoder: IsolatedMediaDecoder
+    let levelControl: LogLevelBox
+    let logger: Logger
+
+    func reload() async {
+        let fresh: LibraryConfiguration
+        do {
+            fresh = try await options.library.load(extraFlags: options.daemonFlags)
+        } catch {
+            logger.error("configuration not reloaded; the running one stays", metadata: [
+                "event": "reloadFailed", "reason": "\(error.message)"])
+            return
+        }
+        levelControl.level = Logger.Level(fresh.daemon.logLevel)
+        decoder.setTimeout(fresh.daemon.decodeTimeout)
+        var settings = Mediad.serviceSettings(fresh.daemon)
+        settings.workers = running.daemon.workers
+        // The processor keeps the library and drop folder it started with; only limits change.
+        let processor = DropProcessor(
+            dropDirectory: running.dropDirectory,
+            ingestor: Ingestor(root: running.libraryRoot, decoder: decoder, logger: logger, pixelLimit: fresh.pixelLimit),
+            logger: logger)
+        drops.reconfigure(settings, processor: processor)
+        let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
+        var metadata: Logger.Metadata = [
+            "event": "reloaded", "logLevel": "\(fresh.daemon.logLevel.rawValue)",
+            "sidecarGraceMs": "\(fresh.daemon.sidecarGrace.components.seconds * 1000 + fresh.daemon.sidecarGrace.components.attoseconds / 1_000_000_000_000_000)",
+            "decodeTimeout": "\(fresh.daemon.decodeTimeout)", "pixelLimit": "\(fresh.pixelLimit)",
+        ]
+        if !pending.isEmpty { metadata["needsRestart"] = "\(pending.joined(separator: ","))" }
+        logger.notice("configuration reloaded", metadata: metadata)
     }
 }
 
@@ -124,6 +256,7 @@ struct Mediad: AsyncParsableCommand {
 struct DaemonService: Service {
     let library: OpenLibrary
     let drops: DropService
+    let reloader: ConfigurationReloader
     let notifier: SystemdNotifier
     let logger: Logger
 
@@ -131,12 +264,21 @@ struct DaemonService: Service {
         // Everything is open and checked, the watch is installed and the backlog queued: ready.
         let backlog = await drops.totals().queued
         notifier.ready(status: "watching; queue \(backlog)")
-        logger.info("ready", metadata: ["root": "\(library.root.path)", "queued": "\(backlog)"])
+        logger.info("ready", metadata: ["event": "ready", "root": "\(library.root.path)", "queued": "\(backlog)"])
         let notifier = notifier
         let drops = drops
+        let reloader = reloader
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await drops.run() }
+                group.addTask {
+                    for await _ in hangups {
+                        notifier.notify([("RELOADING", "1")])
+                        await reloader.reload()
+                        notifier.notify([("READY", "1")])
+                    }
+                }
                 if let interval = Self.watchdogInterval() {
                     group.addTask { await Self.keepWatchdogFed(every: interval / 2, drops: drops, notifier: notifier) }
                 }
@@ -147,7 +289,7 @@ struct DaemonService: Service {
             notifier.stopping(status: "stopping: finishing in-flight drops")
             drops.stop()
         }
-        logger.info("stopping")
+        logger.info("stopping", metadata: ["event": "stopping"])
     }
 
     /// systemd's WATCHDOG_USEC, when it is meant for this process.

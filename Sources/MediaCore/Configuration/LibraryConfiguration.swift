@@ -18,6 +18,15 @@ import Glibc
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
 /// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
+/// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
+/// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
+/// | `daemon.receiptDays` | `MEDIAD_RECEIPT_DAYS` | `--receipt-days` | count | `7` |
+/// | `daemon.logLevel`   | `MEDIAD_LOG_LEVEL`   | `--log-level`     | level | `info` |
+/// | `daemon.decodeTimeoutSeconds` | `MEDIAD_DECODE_TIMEOUT_SECONDS` | `--decode-timeout-seconds` | count | `60` |
+/// | `daemon.decoderMemoryBytes` | `MEDIAD_DECODER_MEMORY_BYTES` | `--decoder-memory` | size | `4GiB` |
+///
+/// `mediad` reads the file and its environment again on SIGHUP; `DaemonSettings` says which
+/// settings take effect without a restart.
 ///
 /// The file is JSON (see `config/media-library.example.json`), found at `--config`, else
 /// `MEDIA_CONFIG`, else `/etc/media-library/config.json` when that exists. A file that is named
@@ -34,6 +43,8 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var pixelLimit: Int64
     /// The configuration file that was read, if any.
     public var configFile: String?
+    /// What only `mediad` reads.
+    public var daemon = DaemonSettings()
 
     public static let defaultBudgetBytes: Int64 = 300_000_000_000
     public static let defaultPixelLimit: Int64 = 100_000_000
@@ -61,6 +72,12 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
     case dropDirectory = "media.dropDir"
     case budgetBytes = "media.budgetBytes"
     case pixelLimit = "media.pixelLimit"
+    case workers = "daemon.workers"
+    case sidecarGraceMs = "daemon.sidecarGraceMs"
+    case receiptDays = "daemon.receiptDays"
+    case logLevel = "daemon.logLevel"
+    case decodeTimeoutSeconds = "daemon.decodeTimeoutSeconds"
+    case decoderMemoryBytes = "daemon.decoderMemoryBytes"
 
     /// The environment variable the key maps to.
     public var environmentName: String {
@@ -70,6 +87,12 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         case .dropDirectory: "MEDIA_DROP_DIR"
         case .budgetBytes: "MEDIA_BUDGET_BYTES"
         case .pixelLimit: "MEDIA_PIXEL_LIMIT"
+        case .workers: "MEDIAD_WORKERS"
+        case .sidecarGraceMs: "MEDIAD_SIDECAR_GRACE_MS"
+        case .receiptDays: "MEDIAD_RECEIPT_DAYS"
+        case .logLevel: "MEDIAD_LOG_LEVEL"
+        case .decodeTimeoutSeconds: "MEDIAD_DECODE_TIMEOUT_SECONDS"
+        case .decoderMemoryBytes: "MEDIAD_DECODER_MEMORY_BYTES"
         }
     }
 }
@@ -156,9 +179,41 @@ extension LibraryConfiguration {
         if let limit = try count(reader, .pixelLimit) {
             pixelLimit = limit
         }
-        return LibraryConfiguration(
+        var configuration = LibraryConfiguration(
             libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
             budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
+        configuration.daemon = try daemonSettings(reader)
+        return configuration
+    }
+
+    private static func daemonSettings(_ reader: ConfigReader) throws(MediaError) -> DaemonSettings {
+        var daemon = DaemonSettings()
+        if let workers = try count(reader, .workers) {
+            guard workers <= 256 else {
+                throw MediaError(.invalidConfiguration, "daemon.workers (MEDIAD_WORKERS) is \(workers); at most 256")
+            }
+            daemon.workers = Int(workers)
+        }
+        if let grace = try count(reader, .sidecarGraceMs, allowingZero: true) { daemon.sidecarGrace = .milliseconds(grace) }
+        if let days = try count(reader, .receiptDays) { daemon.receiptRetention = .seconds(days * 86_400) }
+        if let level = try string(reader, .logLevel) {
+            guard let parsed = DaemonSettings.LogLevel(rawValue: level.lowercased()) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "daemon.logLevel (MEDIAD_LOG_LEVEL) is '\(level)'; use one of "
+                        + DaemonSettings.LogLevel.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            daemon.logLevel = parsed
+        }
+        if let seconds = try count(reader, .decodeTimeoutSeconds) { daemon.decodeTimeout = .seconds(seconds) }
+        if let bytes = try size(reader, .decoderMemoryBytes) {
+            guard bytes >= 256 * 1024 * 1024 else {
+                throw MediaError(
+                    .invalidConfiguration, "daemon.decoderMemoryBytes (MEDIAD_DECODER_MEMORY_BYTES) must be at least 256MiB")
+            }
+            daemon.decoderMemoryBytes = bytes
+        }
+        return daemon
     }
 
     private static func string(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> String? {
@@ -188,16 +243,21 @@ extension LibraryConfiguration {
         return bytes
     }
 
-    /// A positive whole number: a JSON number or a string of digits.
-    private static func count(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> Int64? {
-        if let value = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)), value > 0 {
+    /// A positive (or, with `allowingZero`, non-negative) whole number: a JSON number or a
+    /// string of digits.
+    private static func count(
+        _ reader: ConfigReader, _ key: ConfigurationKey, allowingZero: Bool = false
+    ) throws(MediaError) -> Int64? {
+        let lowest: Int64 = allowingZero ? 0 : 1
+        if let value = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)), Int64(value) >= lowest {
             return Int64(value)
         }
         guard let text = try string(reader, key) else { return nil }
-        guard let value = Int64(text.replacingOccurrences(of: "_", with: "")), value > 0 else {
+        guard let value = Int64(text.replacingOccurrences(of: "_", with: "")), value >= lowest else {
             throw MediaError(
                 .invalidConfiguration,
-                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a positive whole number")
+                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a "
+                    + (allowingZero ? "whole number of 0 or more" : "positive whole number"))
         }
         return value
     }

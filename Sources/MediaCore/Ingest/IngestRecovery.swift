@@ -26,7 +26,11 @@ public struct IngestRecovery: Sendable {
         public var removedTemporaries: [String] = []
     }
 
-    public func run(on connection: PostgresConnection) async throws(MediaError) -> Report {
+    /// - Parameter ownWorkIsOver: this process has stopped ingesting (a daemon at its end): its
+    ///   own intents and temporary files, left by a drop it gave up on, are leftovers too.
+    public func run(on connection: PostgresConnection, ownWorkIsOver: Bool = false) async throws(MediaError) -> Report {
+        let me = Int(getpid())
+        func isLeftover(_ pid: Int?) -> Bool { !Self.isAlive(pid) || (ownWorkIsOver && pid == me) }
         var report = Report()
         do {
             let rows = try await connection.query(
@@ -38,7 +42,7 @@ public struct IngestRecovery: Sendable {
                 """, logger: logger)
             var done: [String] = []
             for try await (path, pid, old, recorded) in rows.decode((String, Int?, Bool, Bool).self) {
-                guard old || !Self.isAlive(pid) else { continue }
+                guard old || isLeftover(pid) else { continue }
                 if recorded {
                     report.keptFiles.append(path)
                 } else {
@@ -59,7 +63,7 @@ public struct IngestRecovery: Sendable {
         // Temporary files are named "<pid>-…": those of dead processes are leftovers.
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
         for name in entries {
-            guard let pid = name.split(separator: "-").first.flatMap({ Int($0) }), !Self.isAlive(pid) else { continue }
+            guard let pid = name.split(separator: "-").first.flatMap({ Int($0) }), isLeftover(pid) else { continue }
             unlink(store.temporaryDirectory + "/" + name)
             report.removedTemporaries.append(name)
         }

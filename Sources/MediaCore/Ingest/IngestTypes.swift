@@ -14,6 +14,10 @@ public struct IngestRequest: Sendable {
     /// copy, elsewhere copied; either way its name is removed once it is stored (ingested or a
     /// duplicate). A rejected file stays where it is.
     public var moveSource: Bool
+    /// With `moveSource`: leave the source's name in place; the caller removes it (with
+    /// `IngestResult.removeSourceName()`) once it has recorded the outcome, so a crash between
+    /// the two leaves the file to be seen again (as a duplicate) rather than gone unrecorded.
+    public var callerRemovesSource = false
 
     public init(
         path: String, tags: [String] = [], provider: String? = nil, sourceURL: String? = nil,
@@ -52,6 +56,18 @@ public struct IngestResult: Sendable, Encodable {
     public var height: Int?
     public var durationMs: Int64?
     public var error: Failure?
+    /// The stored file's identity, when its name is the caller's to remove.
+    var sourceToRemove: OpenSource.Identity?
+
+    /// Removes the stored source's name (see `IngestRequest.callerRemovesSource`), if it still
+    /// names the file that was stored.
+    public func removeSourceName() {
+        if let sourceToRemove { ContentStore.removeName(sourceToRemove) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, status, id, sha256, kind, path, thumbPath, width, height, durationMs, error
+    }
 
     static func rejected(_ file: String, _ error: MediaError) -> IngestResult {
         IngestResult(file: file, status: .rejected, error: .init(code: error.code.name, message: error.message))
@@ -69,7 +85,11 @@ extension MediaError.Code {
     public static let tooManyPixels = Self("too_many_pixels", .badInput)
     public static let undecodable = Self("undecodable", .badInput)
     public static let noVideoStream = Self("no_video_stream", .badInput)
+    /// The decoder crashed or hung on the file twice (see `DecodeFailure.Reason.quarantined`).
+    public static let decoderQuarantined = Self("decoder_quarantined", .badInput)
     // Not the file's fault: try again later.
     public static let sourceChanged = Self("source_changed", .retryable)
     public static let libraryWriteFailed = Self("library_write_failed", .retryable)
+    /// The decoder crashed or hung once on the file: the drop is tried again later.
+    public static let decoderCrashed = Self("decoder_crashed", .retryable)
 }

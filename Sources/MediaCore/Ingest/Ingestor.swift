@@ -45,10 +45,15 @@ public struct Ingestor: Sendable {
         }
         let probed: ProbedMedia
         do {
-            probed = try decoder.probe(path: source.stablePath, format: format)
+            probed = try await decoder.probe(path: source.stablePath, format: format)
         } catch {
-            let code: MediaError.Code = error.reason == .noVideoStream ? .noVideoStream : .undecodable
-            return .rejected(file, MediaError(code, "\(file) was rejected: \(Self.named(error.message, file: file, stable: source.stablePath))"))
+            let message = Self.named(error.message, file: file, stable: source.stablePath)
+            switch error.reason {
+            case .crashed: throw MediaError(.decoderCrashed, "\(file) waits: \(message)")
+            case .quarantined: return .rejected(file, MediaError(.decoderQuarantined, "\(file) was quarantined: \(message)"))
+            case .noVideoStream: return .rejected(file, MediaError(.noVideoStream, "\(file) was rejected: \(message)"))
+            case .undecodable, .failed: return .rejected(file, MediaError(.undecodable, "\(file) was rejected: \(message)"))
+            }
         }
         if format.kind == .image, Int64(probed.width) * Int64(probed.height) > pixelLimit {
             return .rejected(file, MediaError(
@@ -76,14 +81,15 @@ public struct Ingestor: Sendable {
 
         if let existing = try await repository.asset(sha256: copy.sha256) {
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
-            if request.moveSource { store.removeSourceName(source) }
-            return existing.result(file: file, status: .duplicate)
+            var result = existing.result(file: file, status: .duplicate)
+            release(source, for: request, into: &result)
+            return result
         }
 
         let kind = format.kind
         let originalPath = ContentStore.originalPath(sha256: copy.sha256, extension: format.canonicalExtension, kind: kind)
         let thumbnailPath = ContentStore.thumbnailPath(sha256: copy.sha256, kind: kind)
-        let thumbnail = makeThumbnail(of: copy.temporaryPath, kind: kind)
+        let thumbnail = await makeThumbnail(of: copy.temporaryPath, kind: kind)
         if case .made(let path, _, _, _) = thumbnail { temporaries.append(path) }
 
         // Record the intent before touching the library's folders: a crash from here on is
@@ -112,8 +118,8 @@ public struct Ingestor: Sendable {
             switch outcome {
             case .inserted(let id):
                 logger.debug("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
-                if request.moveSource { store.removeSourceName(source) }
                 var result = IngestResult(file: file, status: .ingested)
+                release(source, for: request, into: &result)
                 result.id = id
                 result.sha256 = copy.sha256
                 result.kind = kind
@@ -130,8 +136,9 @@ public struct Ingestor: Sendable {
                     try? store.remove(thumbnailPath)
                 }
                 try await repository.forgetIntents([originalPath, thumbnailPath])
-                if request.moveSource { store.removeSourceName(source) }
-                return existing.result(file: file, status: .duplicate)
+                var result = existing.result(file: file, status: .duplicate)
+                release(source, for: request, into: &result)
+                return result
             }
         } catch {
             // The rows did not commit: take back the files this call placed.
@@ -143,6 +150,16 @@ public struct Ingestor: Sendable {
     }
 
     // MARK: - Steps
+
+    /// A moved source is stored: its name goes now, or is left for the caller to remove.
+    private func release(_ source: OpenSource, for request: IngestRequest, into result: inout IngestResult) {
+        guard request.moveSource else { return }
+        if request.callerRemovesSource {
+            result.sourceToRemove = source.identity
+        } else {
+            store.removeSourceName(source)
+        }
+    }
 
     /// The sniffed format, or the rejection that the bytes or the name call for.
     func inspect(_ source: OpenSource) throws(MediaError) -> Result<MediaFormat, MediaError> {
@@ -202,12 +219,12 @@ public struct Ingestor: Sendable {
     }
 
     /// Tries twice; after that the asset is stored without a thumbnail and the reason is kept.
-    func makeThumbnail(of path: String, kind: MediaFormat.Kind) -> Thumbnail {
+    func makeThumbnail(of path: String, kind: MediaFormat.Kind) async -> Thumbnail {
         var reason = ""
         for attempt in 1...2 {
             let output = store.temporaryPath(suffix: ".jpg")
             do {
-                let size = try decoder.writeThumbnail(of: path, kind: kind, to: output)
+                let size = try await decoder.writeThumbnail(of: path, kind: kind, to: output)
                 var info = stat()
                 let bytes = stat(output, &info) == 0 ? Int64(info.st_size) : 0
                 return .made(path: output, width: size.width, height: size.height, bytes: bytes)

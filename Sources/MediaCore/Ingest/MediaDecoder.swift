@@ -3,13 +3,13 @@
 public protocol MediaDecoder: Sendable {
     /// Reads the file's header: displayed size, pages, and for videos duration and streams.
     /// Must not decode a whole image: the pixel limit is checked on what this returns.
-    func probe(path: String, format: MediaFormat) throws(DecodeFailure) -> ProbedMedia
+    func probe(path: String, format: MediaFormat) async throws(DecodeFailure) -> ProbedMedia
 
     /// Writes the library's JPEG thumbnail (an image) or poster frame (a video) of `path`.
-    func writeThumbnail(of path: String, kind: MediaFormat.Kind, to jpegPath: String) throws(DecodeFailure) -> ThumbnailSize
+    func writeThumbnail(of path: String, kind: MediaFormat.Kind, to jpegPath: String) async throws(DecodeFailure) -> ThumbnailSize
 }
 
-public struct ThumbnailSize: Sendable, Equatable {
+public struct ThumbnailSize: Sendable, Equatable, Codable {
     public let width: Int
     public let height: Int
 
@@ -21,13 +21,18 @@ public struct ThumbnailSize: Sendable, Equatable {
 
 /// A decoder's verdict on a file it cannot use.
 public struct DecodeFailure: Error, Sendable, CustomStringConvertible {
-    public enum Reason: Sendable {
+    public enum Reason: String, Sendable, Codable {
         /// The bytes are not a valid file of the format (truncated, corrupt).
         case undecodable
         /// A container with no video stream that can be decoded.
         case noVideoStream
         /// Reading or writing failed for a reason outside the file (a thumbnail could not be written).
         case failed
+        /// The decoder died or hung on the file (in its own process, so nothing else did).
+        /// Worth one more try later: it may have been starved of memory by other work.
+        case crashed
+        /// The decoder died or hung on this file twice: it is set aside, never tried again.
+        case quarantined
     }
 
     public let reason: Reason
@@ -41,7 +46,7 @@ public struct DecodeFailure: Error, Sendable, CustomStringConvertible {
 }
 
 /// A file's measurements, in displayed terms.
-public struct ProbedMedia: Sendable, Equatable {
+public struct ProbedMedia: Sendable, Equatable, Codable {
     public var width: Int
     public var height: Int
     public var pageCount: Int = 1

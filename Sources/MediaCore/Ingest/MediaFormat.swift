@@ -36,6 +36,16 @@ public struct MediaFormat: Sendable, Equatable, CustomStringConvertible {
     public static let mpegProgramStream = MediaFormat(.video, "MPEG program stream", "video/mpeg", "mpg", ["mpeg", "vob"])
     public static let avi = MediaFormat(.video, "AVI", "video/x-msvideo", "avi")
 
+    /// Every format the library stores.
+    public static let all: [MediaFormat] = [
+        .jpeg, .png, .gif, .webp, .tiff, .heif, .avif, .mp4, .quickTime, .webm, .matroska, .mpegProgramStream, .avi,
+    ]
+
+    /// The stored format with this MIME type.
+    public static func withMimeType(_ mimeType: String) -> MediaFormat? {
+        all.first { $0.mimeType == mimeType }
+    }
+
     /// How many leading bytes `sniff` wants to see.
     public static let sniffLength = 4096
 

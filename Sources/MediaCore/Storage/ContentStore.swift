@@ -131,10 +131,15 @@ public struct ContentStore: Sendable {
     /// Removes the name the source was dropped under, if it still names the file that was
     /// ingested (a new file of the same name is left alone).
     public func removeSourceName(_ source: OpenSource) {
+        Self.removeName(source.identity)
+    }
+
+    /// Unlinks `identity.path` if it still names that file (not one dropped since under the name).
+    static func removeName(_ identity: OpenSource.Identity) {
         var info = stat()
-        guard lstat(source.path, &info) == 0, info.st_dev == source.device, info.st_ino == source.inode else { return }
-        unlink(source.path)
-        LibraryRoot.syncDirectory((source.path as NSString).deletingLastPathComponent)
+        guard lstat(identity.path, &info) == 0, info.st_dev == identity.device, info.st_ino == identity.inode else { return }
+        unlink(identity.path)
+        LibraryRoot.syncDirectory((identity.path as NSString).deletingLastPathComponent)
     }
 
     /// Gives a moved-in source back its permissions when its ingest failed after the shared file
@@ -238,6 +243,15 @@ public final class OpenSource: Sendable {
     }
 
     deinit { close(fd) }
+
+    /// A name and the file it named when opened.
+    struct Identity: Sendable {
+        let path: String
+        let device: dev_t
+        let inode: ino_t
+    }
+
+    var identity: Identity { Identity(path: path, device: device, inode: inode) }
 
     /// A path other libraries can open that names exactly this open file, not whatever the
     /// name points at now.

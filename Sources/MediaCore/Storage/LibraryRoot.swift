@@ -149,6 +149,26 @@ public struct LibraryRoot: Sendable {
         return nil
     }
 
+    /// Checks, before each write, that the root still holds the library opened at start and can
+    /// be written: a drive unmounted under a running daemon leaves a bare mount point that must
+    /// not be filled. Cheap enough to call per drop (one small read, one statvfs).
+    public func confirm(libraryId: UUID) throws(MediaError) {
+        guard FileManager.default.fileExists(atPath: markerPath) else {
+            throw MediaError(
+                .libraryRootUnmounted,
+                "LIBRARY_ROOT \(path) no longer holds the library (no \(Self.markerName)): is its drive mounted?")
+        }
+        let marker = try readMarker()
+        guard marker.libraryId == libraryId else {
+            throw MediaError(
+                .libraryMismatch,
+                "LIBRARY_ROOT \(path) now holds library \(marker.libraryId.lowercased), not \(libraryId.lowercased)")
+        }
+        if let problem = writeProblem() {
+            throw MediaError(.libraryRootNotWritable, "LIBRARY_ROOT \(path) is not writable: \(problem)")
+        }
+    }
+
     // MARK: - Helpers
 
     static func errnoText(_ code: Int32 = errno) -> String {
@@ -156,7 +176,7 @@ public struct LibraryRoot: Sendable {
     }
 
     /// Writes `data` to a new file at `path` and fsyncs it.
-    static func writeDurably(_ data: Data, to path: String, mode: mode_t) throws(MediaError) {
+    public static func writeDurably(_ data: Data, to path: String, mode: mode_t) throws(MediaError) {
         unlink(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else {
@@ -171,7 +191,7 @@ public struct LibraryRoot: Sendable {
         }
     }
 
-    static func syncDirectory(_ directory: String) {
+    public static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)

@@ -4,9 +4,13 @@ import Synchronization
 /// whichever comes first, without waiting for an operation that ignores cancellation (a network
 /// peer that never answers must not hold a caller past its deadline). The operation is
 /// cancelled when the deadline wins.
+///
+/// `abandonWhen`, if given, is raced too: when it returns an error first (say, the database
+/// connection the operation uses was closed by the server), that error is thrown at once.
 public func withDeadline<Value: Sendable>(
     seconds: Double,
     timeoutError: @escaping @Sendable () -> MediaError,
+    abandonWhen: (@Sendable () async -> MediaError?)? = nil,
     _ operation: @escaping @Sendable () async throws -> Value
 ) async throws -> Value {
     let race = DeadlineRace<Value>()
@@ -14,7 +18,9 @@ public func withDeadline<Value: Sendable>(
     defer { race.cancelTasks() }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
-            race.start(continuation: continuation, seconds: seconds, timeoutError: timeoutError, operation: operation)
+            race.start(
+                continuation: continuation, seconds: seconds, timeoutError: timeoutError, abandonWhen: abandonWhen,
+                operation: operation)
         }
     } onCancel: {
         race.cancelTasks()
@@ -31,6 +37,7 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
     func start(
         continuation: CheckedContinuation<Value, any Error>, seconds: Double,
         timeoutError: @escaping @Sendable () -> MediaError,
+        abandonWhen: (@Sendable () async -> MediaError?)?,
         operation: @escaping @Sendable () async throws -> Value
     ) {
         self.continuation.withLock { $0 = continuation }
@@ -44,7 +51,16 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
                 self.finish(.failure(timeoutError()))
             }
         }
-        tasks.withLock { $0 = [work, timer] }
+        var racing = [work, timer]
+        if let abandonWhen {
+            racing.append(Task {
+                if let error = await abandonWhen(), !Task.isCancelled {
+                    work.cancel()
+                    self.finish(.failure(error))
+                }
+            })
+        }
+        tasks.withLock { $0 = racing }
     }
 
     func finish(_ outcome: Result<Value, any Error>) {

@@ -6,7 +6,7 @@ import Glibc
 
 /// The byte loops every file operation of the library shares: write all of a buffer, and read
 /// a file once from its start while hashing it.
-enum FileIO {
+public enum FileIO {
     enum StreamFailure: Error {
         /// Reading the file failed, with this errno.
         case read(Int32)
@@ -21,7 +21,7 @@ enum FileIO {
     }
 
     /// Writes all of `bytes`; returns errno on failure.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
         var offset = 0
         while offset < bytes.count {
             let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)

@@ -104,9 +104,11 @@ enum Executables {
 
     static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        for key in ["LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_CONFIG", "NOTIFY_SOCKET"] {
+        for key in ["LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_CONFIG", "NOTIFY_SOCKET",
+                    "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             environment.removeValue(forKey: key)
         }
+        for key in environment.keys where key.hasPrefix("MEDIAD_") { environment.removeValue(forKey: key) }
         environment.merge(extra) { $1 }
         return environment
     }

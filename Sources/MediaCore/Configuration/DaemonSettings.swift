@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The settings only `mediad` reads (keys `daemon.*`, see `LibraryConfiguration`).
+///
+/// On SIGHUP the daemon loads the configuration again; `reloadable` lists what changes at once.
+/// The library root, the database, the drop folder, the worker count and the decoders' memory
+/// limit are fixed for the life of the process: a change to them is logged as needing a restart.
+public struct DaemonSettings: Sendable, Equatable {
+    public enum LogLevel: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    /// Drops handled at once.
+    public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// How long a media file waits for its sidecar.
+    public var sidecarGrace: Duration = .seconds(2)
+    /// Receipts older than this are removed.
+    public var receiptRetention: Duration = .seconds(7 * 86_400)
+    public var logLevel: LogLevel = .info
+    /// Longest a decoder worker may take on one probe or thumbnail before it is killed.
+    public var decodeTimeout: Duration = .seconds(60)
+    /// The address-space limit of each decoder worker process.
+    public var decoderMemoryBytes: Int64 = 4 * 1024 * 1024 * 1024
+
+    public init() {}
+
+    /// The names of the settings that differ and need a restart to take effect.
+    public static func restartNeeded(from old: LibraryConfiguration, to new: LibraryConfiguration) -> [String] {
+        var changed: [String] = []
+        if old.libraryRoot != new.libraryRoot { changed.append(ConfigurationKey.libraryRoot.rawValue) }
+        if old.databaseURL != new.databaseURL { changed.append(ConfigurationKey.databaseURL.rawValue) }
+        if old.dropDirectory != new.dropDirectory { changed.append(ConfigurationKey.dropDirectory.rawValue) }
+        if old.daemon.workers != new.daemon.workers { changed.append(ConfigurationKey.workers.rawValue) }
+        if old.daemon.decoderMemoryBytes != new.daemon.decoderMemoryBytes {
+            changed.append(ConfigurationKey.decoderMemoryBytes.rawValue)
+        }
+        return changed
+    }
+}

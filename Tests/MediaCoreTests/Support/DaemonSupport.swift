@@ -1,0 +1,195 @@
+import Foundation
+@testable import MediaCore
+import MediaDaemon
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `mediad` child process with a notify socket of its own.
+final class RunningDaemon {
+    let process: ChildProcess
+    let notify: NotifySocket
+
+    init(folder: String, arguments: [String], environment: [String: String] = [:], socketName: String = "notify") throws {
+        notify = try NotifySocket(path: folder + "/\(socketName).sock")
+        var extra = environment
+        extra["NOTIFY_SOCKET"] = notify.path
+        process = try ChildProcess.spawn(
+            [Executables.path("mediad")] + arguments, environment: Executables.cleanEnvironment(extra))
+    }
+
+    var pid: Int32 { process.pid }
+
+    /// Waits for READY=1; on failure kills the daemon and records its transcript.
+    func waitReady(timeout: Double = 90) -> Bool {
+        if notify.receive(until: { $0.contains("READY=1") }, timeout: timeout) != nil { return true }
+        process.signal(SIGKILL)
+        Issue.record("no READY=1 within \(timeout) s: \(process.wait().transcript)")
+        notify.close()
+        return false
+    }
+
+    /// SIGTERM, STOPPING=1, then the exit; the socket is closed.
+    func stop() -> ChildProcess.Outcome {
+        process.signal(SIGTERM)
+        let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 60)
+        let outcome = process.wait()
+        notify.close()
+        #expect(stopping != nil, "STOPPING=1 after SIGTERM: \(outcome.transcript)")
+        return outcome
+    }
+
+    /// SIGKILL, as a crash or `kill -9` would, then waits for its decoder workers to go too
+    /// (systemd kills a unit's whole cgroup; here the workers notice they are orphaned).
+    func kill() -> ChildProcess.Outcome {
+        let workers = Self.children(of: pid)
+        process.signal(SIGKILL)
+        let outcome = process.wait()
+        notify.close()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, workers.contains(where: { Glibc.kill($0, 0) == 0 }) { usleep(50_000) }
+        return outcome
+    }
+
+    /// Process ids whose parent is `pid`.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let candidate = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid ? candidate : nil
+        }
+    }
+}
+
+/// Drops for the daemon tests.
+enum Drops {
+    /// `count` distinct small PNGs (one picture, each with its own text chunk), written to a
+    /// staging folder and renamed into `folder`, as a downloader that writes aside would.
+    static func pngs(_ count: Int, into folder: String, prefix: String, staging: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let base = try basePNG(staging)
+        var names: [String] = []
+        for index in 0..<count {
+            let name = "\(prefix)-\(index).png"
+            let bytes = withText("\(prefix) \(index) \(UUID().uuidString)", in: base)
+            try Data(bytes).write(to: URL(fileURLWithPath: staging + "/" + name))
+            guard rename(staging + "/" + name, folder + "/" + name) == 0 else {
+                throw ChildProcess.Failure(description: "rename into \(folder) failed")
+            }
+            names.append(name)
+        }
+        return names
+    }
+
+    private static func basePNG(_ staging: String) throws -> [UInt8] {
+        let path = staging + "/base-\(UUID().uuidString.prefix(6)).png"
+        try SampleMedia.make([SampleMedia.convert, "-size", "48x32", "gradient:blue-yellow", path])
+        defer { unlink(path) }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The PNG with a `tEXt` chunk inserted before its last chunk (IEND).
+    static func withText(_ text: String, in png: [UInt8]) -> [UInt8] {
+        let iend = png.count - 12
+        let payload = Array("Comment".utf8) + [0] + Array(text.utf8)
+        let type = Array("tEXt".utf8)
+        var chunk = bigEndian(UInt32(payload.count)) + type + payload
+        chunk += bigEndian(crc32(type + payload))
+        return Array(png[..<iend]) + chunk + Array(png[iend...])
+    }
+
+    private static func bigEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+
+    static func receipt(_ drop: String, _ name: String) -> String { drop + "/.receipts/" + name + ".json" }
+
+    static func receiptCount(_ drop: String, _ names: [String]) -> Int {
+        names.filter { FileManager.default.fileExists(atPath: receipt(drop, $0)) }.count
+    }
+
+    /// Polls `condition` every 100 ms until it holds or `seconds` pass.
+    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return condition()
+    }
+}
+
+/// The library's files and rows agree: every row's files exist, every file has its row, no
+/// temporary file or unfinished intent is left.
+enum LibraryConsistency {
+    static func problems(root: String, url: DatabaseURL) async throws -> [String] {
+        let connection = try await TestDatabase.connect(url)
+        var expected: Set<String> = []
+        var problems: [String] = []
+        do {
+            let rows = try await connection.query(
+                "SELECT a.path, t.path FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id", logger: testLogger)
+            for try await (original, thumbnail) in rows.decode((String, String?).self) {
+                expected.insert(original)
+                if let thumbnail { expected.insert(thumbnail) }
+            }
+            let intents = try await connection.query("SELECT path FROM file_intent", logger: testLogger)
+            for try await path in intents.decode(String.self) { problems.append("unfinished intent \(path)") }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+        var present: Set<String> = []
+        for folder in ["images", "videos"] {
+            guard let walker = FileManager.default.enumerator(atPath: root + "/" + folder) else { continue }
+            for case let relative as String in walker {
+                var info = stat()
+                if stat(root + "/" + folder + "/" + relative, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                    present.insert(folder + "/" + relative)
+                }
+            }
+        }
+        problems += expected.subtracting(present).sorted().map { "row without its file: \($0)" }
+        problems += present.subtracting(expected).sorted().map { "file without a row: \($0)" }
+        let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + ContentStore.temporaryFolder)) ?? []
+        problems += temporaries.map { "temporary file left: \($0)" }
+        return problems
+    }
+
+    static func expectConsistent(root: String, url: DatabaseURL, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let found = try await problems(root: root, url: url)
+        #expect(found == [], "\(found)", sourceLocation: sourceLocation)
+    }
+
+    static func assetCount(_ url: DatabaseURL) async throws -> Int {
+        let connection = try await TestDatabase.connect(url)
+        do {
+            let rows = try await connection.query("SELECT count(*)::int FROM asset", logger: testLogger)
+            var count = 0
+            for try await value in rows.decode(Int.self) { count = value }
+            try await connection.close()
+            return count
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}

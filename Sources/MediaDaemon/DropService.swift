@@ -113,7 +113,7 @@ public final class DropService: Sendable {
     /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
     /// decoder that hangs) makes this false, and the watchdog ping stops.
     public func workersResponsive(within limit: Duration) async -> Bool {
-        await queue.longestSinceBeat(workers: workerCount) <= limit
+        await queue.allWorkersOnTime(workers: workerCount, idleLimit: limit)
     }
 
     // MARK: - Events
@@ -191,8 +191,10 @@ public final class DropService: Sendable {
                     connection = try await connector.connect()
                 }
                 guard let live = connection else { continue }
+                let deadline = settings.deadline(forBytes: Self.size(of: item.path))
+                await queue.expectBack(worker: index, by: .now + deadline + .seconds(5))
                 do throws(MediaError) {
-                    try await handle(item, on: live, within: settings.deadline(forBytes: Self.size(of: item.path)))
+                    try await handle(item, on: live, within: deadline)
                 } catch {
                     if error.code == .databaseUnavailable || error.code == .databaseTimeout || error.code == .databaseError {
                         // Not awaited: closing a connection whose server vanished may not return.
@@ -403,9 +405,19 @@ actor DropQueue {
     func close() { closed = true }
 
     /// The longest time any worker has been away from `take`.
-    func longestSinceBeat(workers: Int) -> Duration {
+    /// When each busy worker must be back: its drop's deadline.
+    private var dueBack: [Int: ContinuousClock.Instant] = [:]
+
+    func expectBack(worker: Int, by due: ContinuousClock.Instant) { dueBack[worker] = due }
+
+    /// Whether every worker is idle and came for work within `idleLimit`, or is busy within
+    /// its drop's deadline (a big file may take minutes; a hung one is given up at its deadline).
+    func allWorkersOnTime(workers: Int, idleLimit: Duration) -> Bool {
         let now = ContinuousClock.now
-        return (0..<workers).map { now - (beats[$0] ?? now) }.max() ?? .zero
+        return (0..<workers).allSatisfy { worker in
+            if let due = dueBack[worker] { return now <= due }
+            return now - (beats[worker] ?? now) <= idleLimit
+        }
     }
 
     /// The next due drop, waiting for one; nil once closed. Each call is the worker's heartbeat.
@@ -413,6 +425,7 @@ actor DropQueue {
         while !closed {
             let now = ContinuousClock.now
             beats[worker] = now
+            dueBack[worker] = nil
             if let pausedUntil, now < pausedUntil {
                 try? await Task.sleep(for: .milliseconds(20))
                 continue

@@ -106,5 +106,51 @@ import Testing
         #expect(configuration.dropDirectory == "/media/videos/drop")
         #expect(configuration.budgetBytes == 300_000_000_000)
         #expect(configuration.databaseURL == nil)
+        #expect(configuration.daemon.sidecarGrace == .seconds(2))
+        #expect(configuration.daemon.logLevel == .info)
+        #expect(configuration.daemon.decodeTimeout == .seconds(60))
+        #expect(configuration.daemon.decoderMemoryBytes == 4 * 1024 * 1024 * 1024)
+    }
+
+    @Test func daemonSettingsComeFromEveryLayerAndBadOnesNameTheirKey() async throws {
+        defer { folder.remove() }
+        let file = folder.path + "/config.json"
+        try #"{"daemon": {"workers": 3, "sidecarGraceMs": 0, "logLevel": "debug", "decoderMemoryBytes": "1GiB"}}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let loaded = try await LibraryConfiguration.load(
+            flags: [.receiptDays: "2"], configFile: file, environment: ["MEDIAD_DECODE_TIMEOUT_SECONDS": "9"], workingDirectory: "/")
+        #expect(loaded.daemon.workers == 3)
+        #expect(loaded.daemon.sidecarGrace == .zero)
+        #expect(loaded.daemon.logLevel == .debug)
+        #expect(loaded.daemon.decoderMemoryBytes == 1 << 30)
+        #expect(loaded.daemon.receiptRetention == .seconds(2 * 86_400))
+        #expect(loaded.daemon.decodeTimeout == .seconds(9))
+
+        let bad: [([ConfigurationKey: String], String)] = [
+            ([.logLevel: "loud"], "daemon.logLevel (MEDIAD_LOG_LEVEL) is 'loud'"),
+            ([.workers: "0"], "daemon.workers (MEDIAD_WORKERS)"),
+            ([.sidecarGraceMs: "-5"], "daemon.sidecarGraceMs (MEDIAD_SIDECAR_GRACE_MS)"),
+            ([.decoderMemoryBytes: "10MB"], "at least 256MiB"),
+        ]
+        for (flags, expected) in bad {
+            do {
+                _ = try await LibraryConfiguration.load(flags: flags, environment: [:], workingDirectory: "/")
+                Issue.record("\(flags) was accepted")
+            } catch {
+                #expect(error.code == .invalidConfiguration)
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+    }
+
+    @Test func aReloadNamesWhatNeedsARestart() {
+        let old = LibraryConfiguration(libraryRoot: "/a", databaseURL: nil)
+        var new = old
+        new.pixelLimit = 5
+        new.daemon.logLevel = .debug
+        #expect(DaemonSettings.restartNeeded(from: old, to: new) == [])
+        new.libraryRoot = "/b"
+        new.daemon.workers = old.daemon.workers + 1
+        #expect(DaemonSettings.restartNeeded(from: old, to: new) == ["library.root", "daemon.workers"])
     }
 }

@@ -25,6 +25,10 @@ public enum DecoderWorker {
                 report("cannot limit the decoder's memory: \(String(cString: strerror(errno)))")
             }
         }
+        // systemd's stop sends SIGTERM to the whole unit: the request in hand is finished, and
+        // the worker ends when the daemon closes its pipe or is gone.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
         exitWhenOrphaned()
         do {
             try NativeLibraries.startVips()

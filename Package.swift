@@ -59,7 +59,7 @@ let package = Package(
             name: "MediaCodecs",
             dependencies: ["MediaCore", "CMediaShim", "CFFmpeg"],
             swiftSettings: strictSettings),
-        // sd_notify and the journal, for the daemon only.
+        // sd_notify and the journal.
         .target(
             name: "SystemdSupport",
             dependencies: ["CSystemd"],
@@ -70,11 +70,12 @@ let package = Package(
             name: "MediaDaemon",
             dependencies: ["MediaCore"],
             swiftSettings: strictSettings),
-        // What both executables share: the command-line view of configuration and exit codes.
+        // What both executables share: the command-line view of configuration, exit codes and
+        // the log handler (standard error, or the journal under systemd).
         .target(
             name: "MediaCommandSupport",
             dependencies: [
-                "MediaCore",
+                "MediaCore", "SystemdSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,6 +111,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // Test helper, not a product: logs a fixed set of events for LoggingTests.
+        .executableTarget(
+            name: "log-probe",
+            dependencies: ["MediaCommandSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+
         // Build-time: turns migrations/*.sql into Swift so the binaries carry their schema.
         .executableTarget(name: "embed-migrations"),
         .plugin(
@@ -123,6 +130,13 @@ let package = Package(
         .testTarget(
             name: "MediaCodecsTests",
             dependencies: ["MediaCodecs", "MediaCore"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "LoggingTests",
+            dependencies: [
+                "MediaCommandSupport", "SystemdSupport", "MediaCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCoreTests",

@@ -36,7 +36,7 @@ struct CommonOptions: ParsableArguments {
     /// Notices (such as "starting the embedded PostgreSQL") always show: they explain a pause.
     func makeLogger() -> Logger {
         let level: Logger.Level = verbose ? .info : .notice
-        return Logger(label: "mediaq") { label in StandardErrorLogHandler(label: label, level: level) }
+        return Logger(label: "mediaq") { label in MediaLogHandler(label: label, level: level) }
     }
 }
 

@@ -1,0 +1,143 @@
+public import Logging
+
+/// The kinds of event the daemon logs, each with a fixed journal `MESSAGE_ID`.
+///
+/// A log call names its kind in the metadata key `event`:
+///
+/// ```swift
+/// logger.info("stored", metadata: ["event": "ingested", "file": "\(path)", "id": "\(id)"])
+/// logger.event(.ingested, "stored", metadata: ["file": "\(path)", "id": "\(id)"])  // the same, typed
+/// ```
+///
+/// In the journal the entry then carries `MESSAGE_ID=<id>` (and `MEDIA_EVENT=<kind>`), so
+/// `journalctl -u mediad MESSAGE_ID=…` finds every event of a kind whatever its wording.
+///
+/// The ids are part of the operations interface (docs/operations.md lists them, and a test
+/// checks that list against this one): never change or reuse one. A new kind gets a new id
+/// from `systemd-id128 new` (or `journalctl --new-id128`).
+public enum LogEventKind: String, CaseIterable, Sendable {
+    // The daemon's life.
+    /// Everything is open and watched; systemd was told READY=1.
+    case ready
+    /// SIGTERM or SIGINT: in-flight drops finish, nothing new starts.
+    case stopping
+    /// The daemon ended cleanly.
+    case stopped
+    /// The daemon ends on an error (the reason and exit code are in the entry).
+    case failed
+    /// SIGHUP: the configuration was read again and applied.
+    case reloaded
+    /// SIGHUP: the new configuration was refused; the previous one stays in force.
+    case reloadFailed
+
+    // The library.
+    /// The library root is checked and its database open and migrated.
+    case libraryOpened
+    /// A new library (its identity row) was made.
+    case libraryCreated
+    /// One schema migration was applied.
+    case migrationApplied
+    /// The embedded PostgreSQL cluster was created or started.
+    case databaseStarted
+
+    // Drops.
+    /// A drop became a new asset.
+    case ingested
+    /// A drop's content is in the library already; its details were merged.
+    case duplicate
+    /// A drop was refused (moved to `.rejected` with its reason).
+    case rejected
+    /// A file that crashed or hung a decoder repeatedly was set aside.
+    case quarantined
+    /// A sidecar that came after its media was applied to the stored asset.
+    case sidecarApplied
+    /// A sidecar was unreadable or malformed and moved to `.rejected`.
+    case sidecarRefused
+    /// Old receipts were removed.
+    case receiptsPruned
+    /// The drop folder was scanned again (inotify queue overflow).
+    case rescanned
+    /// An ingest interrupted by a crash was completed or rolled back.
+    case recovered
+
+    // Faults.
+    /// A retryable fault: the database or the library root is unavailable; drops stay in
+    /// place and are retried.
+    case waiting
+    /// The fault behind `waiting` cleared; work goes on.
+    case resumed
+    /// A decoder crashed on a file.
+    case decoderCrashed
+    /// A decoder exceeded its time or memory limit on a file.
+    case decoderHung
+    /// A thumbnail could not be made (the asset is stored without it, or retried).
+    case thumbnailFailed
+
+    /// The journal `MESSAGE_ID`: 128 bits, 32 lowercase hexadecimal digits. Fixed forever.
+    public var messageID: String {
+        switch self {
+        case .ready: "8e1dfa8721e2441bbf89ae472edef365"
+        case .stopping: "bf56de1a1f5b44a2ae421423542cbf08"
+        case .stopped: "3b2880d7cb1b4a4a8956e7409c1d2bc9"
+        case .failed: "04240fb0db6f4f0ba0e645578935ddd1"
+        case .reloaded: "811eeb0fe3ab4a20a081b69562b0825e"
+        case .reloadFailed: "52b72fcc838a40f499df3f4e78c82f8d"
+        case .libraryOpened: "fcffe66ec0524724afac12ba4b21da41"
+        case .libraryCreated: "edf4128b56584b95aee44be6ec9d2382"
+        case .migrationApplied: "23387b3cf3a54a1ca36c9f30c7794993"
+        case .databaseStarted: "4344fddf5a2049eebf645e3bf0fc3447"
+        case .ingested: "742b8ac378ea4c27994111e3d08705a7"
+        case .duplicate: "0889b8e051ac45bb97aeae610a545b63"
+        case .rejected: "c755d582e37743a78037ff5a0be6068f"
+        case .quarantined: "7a7fbfe2b187448eaccc5c09a043e322"
+        case .sidecarApplied: "aca48e161e014d24977060a816762347"
+        case .sidecarRefused: "0970fcc296b045b99198afcaffeab5b5"
+        case .receiptsPruned: "2509c2100c394aa9bad43acb6838db06"
+        case .rescanned: "96c7383b91cc4ea28d00ec24968a6a4c"
+        case .recovered: "ecd925f2384c430896b4863bd7849d8c"
+        case .waiting: "7e3e233974df4be1889f464d8f1d5e8c"
+        case .resumed: "92225fcd23fb4f899ec73e3a45aca5cf"
+        case .decoderCrashed: "82ab740ab4e24f1eab6f2c81de789911"
+        case .decoderHung: "9e6691d39a9d43b8be4f5ac92a55523f"
+        case .thumbnailFailed: "a36b45af85ae4bc9bab06e5de0d1e530"
+        }
+    }
+
+    /// The level `Logger.event(_:_:metadata:)` logs this kind at unless told otherwise.
+    public var defaultLevel: Logger.Level {
+        switch self {
+        case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
+            .sidecarApplied, .receiptsPruned:
+            .info
+        case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed:
+            .notice
+        case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed:
+            .warning
+        case .failed, .decoderCrashed, .decoderHung:
+            .error
+        }
+    }
+
+    /// The metadata key that names an entry's kind.
+    public static let metadataKey = "event"
+}
+
+extension Logger {
+    /// Logs an event of `kind`: `metadata` plus `event=<kind>`, at `level` or the kind's
+    /// default level.
+    public func event(
+        _ kind: LogEventKind,
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        level: Logger.Level? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        let level = level ?? kind.defaultLevel
+        guard logLevel <= level else { return }
+        var merged = metadata() ?? [:]
+        merged[LogEventKind.metadataKey] = .string(kind.rawValue)
+        log(level: level, message(), metadata: merged, file: file, function: function, line: line)
+    }
+}

@@ -66,6 +66,9 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case waiting
     /// The fault behind `waiting` cleared; work goes on.
     case resumed
+    /// A drop could not be handled for a reason of its own (the file still changing, say) and
+    /// is tried again later.
+    case retrying
     /// A decoder crashed on a file.
     case decoderCrashed
     /// A decoder exceeded its time or memory limit on a file.
@@ -97,6 +100,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .recovered: "ecd925f2384c430896b4863bd7849d8c"
         case .waiting: "7e3e233974df4be1889f464d8f1d5e8c"
         case .resumed: "92225fcd23fb4f899ec73e3a45aca5cf"
+        case .retrying: "511add1b073c4ee38d5599f4a3a3244b"
         case .decoderCrashed: "82ab740ab4e24f1eab6f2c81de789911"
         case .decoderHung: "9e6691d39a9d43b8be4f5ac92a55523f"
         case .thumbnailFailed: "a36b45af85ae4bc9bab06e5de0d1e530"
@@ -111,7 +115,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed:
             .notice
-        case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed:
+        case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying:
             .warning
         case .failed, .decoderCrashed, .decoderHung:
             .error

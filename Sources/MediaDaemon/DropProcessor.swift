@@ -123,7 +123,7 @@ public struct DropProcessor: Sendable {
             try writeJSON(["code": error.code.name, "message": error.message],
                           to: mirrored(sidecarFile, in: Self.rejectedFolder) + ".error.json")
             logger.warning("sidecar refused", metadata: [
-                "event": "rejected", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)"])
+                "event": "sidecarRefused", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)"])
             return true
         } catch {
             throw MediaError(.sourceChanged, "cannot read sidecar \(sidecarFile): \(error)")

@@ -120,12 +120,12 @@ public final class DropService: Sendable {
 
     private func readEvents() async {
         for await event in watcher.events {
-            logger.debug("drop folder event", metadata: ["event": "\(event)"])
+            logger.debug("drop folder event", metadata: ["inotify": "\(event)"])
             switch event {
             case .fileReady(let path): await enqueue(path, scanned: false)
             case .fileCreated(let path): await queue.scheduleWhenQuiet(path, at: .now + settings.quietPeriod)
             case .overflow:
-                logger.warning("inotify queue overflowed; rescanning the drop folder")
+                logger.warning("inotify queue overflowed; rescanning the drop folder", metadata: ["event": "rescanned"])
                 await scan()
             }
         }
@@ -151,7 +151,7 @@ public final class DropService: Sendable {
     private func pruneReceiptsPeriodically() async {
         while !Task.isCancelled {
             let removed = Self.pruneReceipts(in: watcher.directory, olderThan: settings.receiptRetention)
-            if removed > 0 { logger.info("pruned old receipts", metadata: ["count": "\(removed)"]) }
+            if removed > 0 { logger.info("pruned old receipts", metadata: ["event": "receiptsPruned", "count": "\(removed)"]) }
             try? await Task.sleep(for: .seconds(3600))
         }
     }
@@ -299,8 +299,9 @@ public final class DropService: Sendable {
             await queue.retry(item, at: .now + pause, countsAsAttempt: false)
         } else {
             let delay = min(maximum, .seconds(1) * (1 << min(item.attempts, 6)))
+            let event = error.code != .decoderCrashed ? "retrying" : error.message.contains(" hung ") ? "decoderHung" : "decoderCrashed"
             logger.warning("drop waits", metadata: [
-                "event": "retry", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                "event": "\(event)", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
                 "retryIn": "\(delay)"])
             await queue.retry(item, at: .now + delay)
         }

@@ -84,10 +84,9 @@ struct Mediad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let levelControl = LogLevelBox(.info)
+        let levelControl = LogLevelControl(.info)
         let logger = Logger(label: "mediad") { label in
-            AdjustableLevelLogHandler(
-                StandardErrorLogHandler(label: label, level: .trace, timestamps: true), level: levelControl)
+            MediaLogHandler(label: label, levelControl: levelControl, timestamps: true)
         }
         let notifier = SystemdNotifier()
         let reporter = StatusReporter(notifier: notifier)
@@ -219,7 +218,7 @@ struct ConfigurationReloader: Sendable {
     let running: LibraryConfiguration
     let drops: DropService
     let decoder: IsolatedMediaDecoder
-    let levelControl: LogLevelBox
+    let levelControl: LogLevelControl
     let logger: Logger
 
     func reload() async {

@@ -124,17 +124,18 @@ extension LibraryConfiguration {
         for (key, value) in flags {
             flagValues[AbsoluteConfigKey(ConfigKey(key.rawValue))] = ConfigValue(.string(value), isSecret: key == .databaseURL)
         }
-        var environmentValues: [String: String] = [:]
+        // Each key's variable is named explicitly (MEDIAD_WORKERS for daemon.workers), not
+        // derived from the key, so the environment layer is a table of its own.
+        var environmentValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for key in ConfigurationKey.allCases {
             if let value = environment[key.environmentName], !value.isEmpty {
-                environmentValues[key.environmentName] = value
+                environmentValues[AbsoluteConfigKey(ConfigKey(key.rawValue))] =
+                    ConfigValue(.string(value), isSecret: key == .databaseURL)
             }
         }
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "command line", values: flagValues),
-            EnvironmentVariablesProvider(
-                environmentVariables: environmentValues,
-                secretsSpecifier: .specific([ConfigurationKey.databaseURL.environmentName])),
+            InMemoryProvider(name: "environment", values: environmentValues),
         ]
         if let filePath {
             guard FileManager.default.isReadableFile(atPath: filePath) else {

@@ -185,7 +185,7 @@ public struct MigrationRunner: Sendable {
                 VALUES (\(migration.version), \(migration.name), \(migration.checksum), \(milliseconds))
                 """, logger: logger)
             try await connection.query("COMMIT", logger: logger)
-            logger.info("applied migration", metadata: ["migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
+            logger.info("applied migration", metadata: ["event": "migrationApplied", "migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
             done.append(migration)
         }
         return done

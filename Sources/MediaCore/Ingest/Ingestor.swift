@@ -231,7 +231,7 @@ public struct Ingestor: Sendable {
             } catch {
                 unlink(output)
                 reason = error.message
-                logger.warning("thumbnail failed", metadata: ["attempt": "\(attempt)", "reason": "\(reason)"])
+                logger.warning("thumbnail failed", metadata: ["event": "thumbnailFailed", "attempt": "\(attempt)", "reason": "\(reason)"])
             }
         }
         return .missing(reason: reason)

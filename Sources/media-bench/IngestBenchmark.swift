@@ -9,6 +9,8 @@ import Glibc
 #endif
 
 /// `swift run -c release media-bench [--images N] [--videos N] [--big-video-mb M] [--out FILE]`
+/// `swift run -c release media-bench daemon [--burst N] [--latency N] [--out FILE]` (see
+/// `DaemonBenchmark`)
 ///
 /// Ingests N generated images and N generated videos through the library's ingest function and,
 /// in the same run on the same files, times the command-line pipeline that does the same work:
@@ -27,6 +29,14 @@ struct IngestBenchmark {
     }
 
     static func main() async throws {
+        let all = Array(CommandLine.arguments.dropFirst())
+        if all.first == "daemon" {
+            let rest = Array(all.dropFirst())
+            let output = rest.firstIndex(of: "--out").flatMap { $0 + 1 < rest.count ? rest[$0 + 1] : nil }
+            let figures = try await DaemonBenchmark.run(rest)
+            try report(figures, to: output ?? "bench/daemon-results.json")
+            return
+        }
         var images = 40
         var videos = 10
         var bigVideoMB = 300
@@ -142,11 +152,16 @@ struct IngestBenchmark {
             Figure(name: "video ingest", value: Double(videos) / videoIngest, unit: "files/s",
                    baseline: Double(videos) / videoBaseline, baselineName: "sha256sum + cp + ffmpeg poster"),
         ] + bigFigures
+        try report(figures, to: output)
+    }
+
+    /// Prints the table and writes the figures as JSON.
+    static func report(_ figures: [Figure], to output: String) throws {
         print("")
-        print("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "value".padding(toLength: 16, withPad: " ", startingAt: 0) + "baseline (same run)")
+        print("figure".padding(toLength: 50, withPad: " ", startingAt: 0) + "value".padding(toLength: 16, withPad: " ", startingAt: 0) + "baseline (same run)")
         for figure in figures {
             let value = "\(round2(figure.value)) \(figure.unit)"
-            var line = figure.name.padding(toLength: 44, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
+            var line = figure.name.padding(toLength: 50, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
             if let baseline = figure.baseline, let name = figure.baselineName {
                 line += "\(round2(baseline)) \(figure.unit) (\(name)); ratio \(round2(figure.value / baseline))"
             }

@@ -106,6 +106,7 @@ let package = Package(
             name: "media-bench",
             dependencies: [
                 "MediaCore", "MediaCodecs",
+                "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -4,6 +4,7 @@ import Logging
 import MediaCodecs
 import MediaCore
 import PostgresNIO
+import SystemdSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -56,7 +57,7 @@ enum DaemonBenchmark {
         let functionFiles = scratch + "/function-files"
         try FileManager.default.createDirectory(atPath: functionFiles, withIntermediateDirectories: true)
         for index in 0..<burst {
-            try Data(PNGText.adding("function \(index)", to: base)).write(to: URL(fileURLWithPath: "\(functionFiles)/p\(index).png"))
+            try Data(DistinctPNG.make(from: base, text: "function \(index)")).write(to: URL(fileURLWithPath: "\(functionFiles)/p\(index).png"))
         }
 
         // 1. The ingest function, in process, `workers` at a time.
@@ -100,7 +101,7 @@ enum DaemonBenchmark {
             let connection = try await DatabaseConnector(url: functionURL, logger: logger).connect()
             for index in 0..<min(latencySamples, 50) {
                 let path = "\(functionFiles)/single-\(index).png"
-                try Data(PNGText.adding("single \(index)", to: base)).write(to: URL(fileURLWithPath: path))
+                try Data(DistinctPNG.make(from: base, text: "single \(index)")).write(to: URL(fileURLWithPath: path))
                 let started = ContinuousClock.now
                 _ = try await ingestor.ingest(IngestRequest(path: path, tags: ["bench"], moveSource: true), on: connection)
                 singleTimes.append(IngestBenchmark.seconds(ContinuousClock.now - started) * 1000)
@@ -115,7 +116,7 @@ enum DaemonBenchmark {
         try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
         let mediad = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         let daemonPath = (mediad as NSString).deletingLastPathComponent + "/mediad"
-        let notify = try NotifyListener(path: scratch + "/notify.sock")
+        let notify = try NotifyReceiver(path: scratch + "/notify.sock")
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
         for key in environment.keys where key.hasPrefix("MEDIAD_") || key == "DATABASE_URL" || key == "MEDIA_CONFIG" {
@@ -125,14 +126,14 @@ enum DaemonBenchmark {
             [daemonPath, "--library-root", daemonRoot, "--drop-dir", drop, "--workers", "\(workers)", "--log-level", "warning"],
             environment: environment)
         defer { daemon.signal(SIGKILL); _ = daemon.wait() }
-        guard notify.wait(for: "READY=1", seconds: 120) else {
+        guard notify.receive(until: { $0.contains("READY=1") }, timeout: 120) != nil else {
             daemon.signal(SIGKILL)
             throw MediaError(.databaseError, "mediad did not become ready: \(daemon.wait().output)")
         }
         print("mediad: a burst of \(burst) drops …")
         for index in 0..<burst {
             let name = "d\(index).png"
-            try Data(PNGText.adding("daemon \(index)", to: base)).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
+            try Data(DistinctPNG.make(from: base, text: "daemon \(index)")).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
             try Data(#"{"tags": ["bench", "burst"], "provider": "pexels"}"#.utf8)
                 .write(to: URL(fileURLWithPath: "\(staging)/\(name).json"))
         }
@@ -158,7 +159,7 @@ enum DaemonBenchmark {
         var latencies: [Double] = []
         for index in 0..<latencySamples {
             let name = "single-\(index).png"
-            let bytes = PNGText.adding("latency \(index)", to: base)
+            let bytes = DistinctPNG.make(from: base, text: "latency \(index)")
             let sha = SHA256.hash(data: bytes).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
             try Data(#"{"tags": ["bench"]}"#.utf8).write(to: URL(fileURLWithPath: "\(drop)/\(name).json"))
             try Data(bytes).write(to: URL(fileURLWithPath: "\(staging)/\(name)"))
@@ -224,65 +225,5 @@ enum DaemonBenchmark {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && Int32(fields[1]) == pid ? candidate : nil
         }
-    }
-}
-
-/// Distinct PNGs from one: a `tEXt` chunk inserted before IEND.
-enum PNGText {
-    static func adding(_ text: String, to png: [UInt8]) -> [UInt8] {
-        let iend = png.count - 12
-        let type = Array("tEXt".utf8)
-        let payload = Array("Comment".utf8) + [0] + Array(text.utf8)
-        var chunk = bigEndian(UInt32(payload.count)) + type + payload
-        chunk += bigEndian(crc32(type + payload))
-        return Array(png[..<iend]) + chunk + Array(png[iend...])
-    }
-
-    static func bigEndian(_ value: UInt32) -> [UInt8] {
-        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-}
-
-/// The receiving end of sd_notify for the benchmark's daemon.
-final class NotifyListener {
-    let path: String
-    private let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: Array(path.utf8).prefix(buffer.count - 1))
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard fd >= 0, bound == 0 else { throw MediaError(.databaseError, "cannot bind \(path)") }
-    }
-
-    deinit { close(fd) }
-
-    func wait(for text: String, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 200) > 0 else { continue }
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains(text) { return true }
-        }
-        return false
     }
 }

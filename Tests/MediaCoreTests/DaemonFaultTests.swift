@@ -2,6 +2,7 @@ import Foundation
 @testable import MediaCore
 import MediaDaemon
 import PostgresNIO
+import SystemdSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import Foundation
 @testable import MediaCore
 import MediaDaemon
+import SystemdSupport
 import Testing
 
 #if canImport(Glibc)
@@ -89,7 +90,7 @@ import Glibc
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let root = folder.path + "/library"
-        let notify = try NotifySocket(path: folder.path + "/notify.sock")
+        let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
         defer { notify.close() }
 
         let daemon = try ChildProcess.spawn(
@@ -121,7 +122,7 @@ import Glibc
         try await TestDatabase.withFresh { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
-            let notify = try NotifySocket(path: folder.path + "/notify.sock")
+            let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
             defer { notify.close() }
             // Left before the start: found by the start-up scan.
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
@@ -188,7 +189,7 @@ import Glibc
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try await TestDatabase.withFresh { url in
-            let notify = try NotifySocket(path: folder.path + "/notify.sock")
+            let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
             defer { notify.close() }
             let daemon = try ChildProcess.spawn(
                 [Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString],
@@ -223,46 +224,3 @@ import Glibc
     }
 }
 
-/// The receiving end of sd_notify: a unix datagram socket, as systemd binds for a unit.
-final class NotifySocket {
-    let path: String
-    let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            let bytes = Array(path.utf8)
-            buffer.copyBytes(from: bytes.prefix(buffer.count - 1))
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(bound == 0)
-        self.fd = fd
-    }
-
-    /// Datagrams until one satisfies `predicate`, which is returned; nil after `timeout` seconds.
-    func receive(until predicate: (String) -> Bool, timeout: Double) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 200) > 0 else { continue }
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { continue }
-            let message = String(decoding: buffer[0..<count], as: UTF8.self)
-            if predicate(message) { return message }
-        }
-        return nil
-    }
-
-    func close() {
-        _ = Glibc.close(fd)
-        unlink(path)
-    }
-}

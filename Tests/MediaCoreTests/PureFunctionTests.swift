@@ -193,3 +193,25 @@ import Testing
         #expect(table.unmountedMountPoint(containing: "/media/videos/lib") == "/media/videos")
     }
 }
+
+@Suite struct DistinctPNGTests {
+    @Test func chunkChecksumsAreThoseOfPNG() {
+        #expect(DistinctPNG.crc32(Array("IEND".utf8)) == 0xAE42_6082)
+        #expect(DistinctPNG.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
+    }
+
+    @Test func textGoesBeforeTheEndAndTheFilesDiffer() {
+        // A 1×1 PNG: signature, IHDR, IDAT, IEND.
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        let iend: [UInt8] = [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]
+        let png = signature + [UInt8](repeating: 7, count: 20) + iend
+        let one = DistinctPNG.make(from: png, text: "one")
+        let two = DistinctPNG.make(from: png, text: "two")
+        #expect(one != two)
+        #expect(Array(one.suffix(12)) == iend, "IEND stays last")
+        #expect(Array(one.prefix(28)) == Array(png.prefix(28)))
+        #expect(one.count == png.count + 12 + "Comment".utf8.count + 1 + 3)
+        #expect(MediaFormat.sniff(one) == .media(.png))
+        #expect(MediaFormat.png.looksComplete(tail: Array(one.suffix(64)), size: Int64(one.count), head: Array(one.prefix(64))))
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 @testable import MediaCore
 import MediaDaemon
 import PostgresNIO
+import SystemdSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,10 +12,10 @@ import Glibc
 /// A `mediad` child process with a notify socket of its own.
 final class RunningDaemon {
     let process: ChildProcess
-    let notify: NotifySocket
+    let notify: NotifyReceiver
 
     init(folder: String, arguments: [String], environment: [String: String] = [:], socketName: String = "notify") throws {
-        notify = try NotifySocket(path: folder + "/\(socketName).sock")
+        notify = try NotifyReceiver(path: folder + "/\(socketName).sock")
         var extra = environment
         extra["NOTIFY_SOCKET"] = notify.path
         process = try ChildProcess.spawn(
@@ -79,7 +80,7 @@ enum Drops {
         var names: [String] = []
         for index in 0..<count {
             let name = "\(prefix)-\(index).png"
-            let bytes = withText("\(prefix) \(index) \(UUID().uuidString)", in: base)
+            let bytes = DistinctPNG.make(from: base, text: "\(prefix) \(index) \(UUID().uuidString)")
             try Data(bytes).write(to: URL(fileURLWithPath: staging + "/" + name))
             guard rename(staging + "/" + name, folder + "/" + name) == 0 else {
                 throw ChildProcess.Failure(description: "rename into \(folder) failed")
@@ -94,29 +95,6 @@ enum Drops {
         try SampleMedia.make([SampleMedia.convert, "-size", "48x32", "gradient:blue-yellow", path])
         defer { unlink(path) }
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    /// The PNG with a `tEXt` chunk inserted before its last chunk (IEND).
-    static func withText(_ text: String, in png: [UInt8]) -> [UInt8] {
-        let iend = png.count - 12
-        let payload = Array("Comment".utf8) + [0] + Array(text.utf8)
-        let type = Array("tEXt".utf8)
-        var chunk = bigEndian(UInt32(payload.count)) + type + payload
-        chunk += bigEndian(crc32(type + payload))
-        return Array(png[..<iend]) + chunk + Array(png[iend...])
-    }
-
-    private static func bigEndian(_ value: UInt32) -> [UInt8] {
-        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 
     static func receipt(_ drop: String, _ name: String) -> String { drop + "/.receipts/" + name + ".json" }

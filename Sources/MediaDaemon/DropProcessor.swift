@@ -58,7 +58,11 @@ public struct DropProcessor: Sendable {
         let started = ContinuousClock.now
         let sidecarFile = Self.sidecarPath(for: mediaPath)
         var sidecar = Sidecar()
+        // What was read, so that only that sidecar is removed at the end: one that arrives (or
+        // is rewritten) while the media is being stored stays, and is applied as a late sidecar.
+        var sidecarRead: FileStamp?
         if FileManager.default.fileExists(atPath: sidecarFile) {
+            sidecarRead = FileStamp(path: sidecarFile)
             do {
                 sidecar = try Sidecar.parse(try readSidecar(sidecarFile), file: sidecarFile)
             } catch let error as MediaError {
@@ -91,7 +95,9 @@ public struct DropProcessor: Sendable {
             status: result.status.rawValue, id: id, sha256: sha, kind: kind.rawValue, path: path, thumbPath: result.thumbPath)
         try writeJSON(receipt, to: mirrored(mediaPath, in: Self.receiptsFolder) + ".json")
         result.removeSourceName()
-        unlink(sidecarFile)
+        if let sidecarRead, FileStamp(path: sidecarFile) == sidecarRead {
+            unlink(sidecarFile)
+        }
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         logger.info(

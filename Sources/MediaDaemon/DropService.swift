@@ -256,9 +256,10 @@ public final class DropService: Sendable {
         if DropProcessor.isSidecar(item.path) {
             let media = String(item.path.dropLast(Sidecar.suffix.count))
             let applied = try await processor.applyLateSidecar(item.path, on: connection)
-            if !applied, await queue.isHeld(media), item.attempts < 20 {
-                // Its media is being stored right now: look again once that is done.
-                await queue.retry(item, at: .now + .milliseconds(100))
+            if !applied, await queue.isHeld(media) {
+                // Its media is being stored right now (within its deadline): look again once
+                // that is done, however long it takes.
+                await queue.retry(item, at: .now + .milliseconds(100), countsAsAttempt: false)
                 return
             }
             // Applied; or its media has not come yet, and will read it when it does.

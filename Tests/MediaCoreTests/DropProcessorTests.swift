@@ -122,3 +122,41 @@ enum DropWatcherFiles {
     /// Files still waiting in the drop folder (not receipts or rejections).
     static func remaining(_ drop: String) -> [String] { DropWatcher.existingFiles(under: drop) }
 }
+
+extension DropProcessorTests {
+    /// The real decoder, with one thing happening while it reads: gather writing the sidecar.
+    struct SidecarArrivesDuringProbe: MediaDecoder {
+        let sidecar: String
+        let contents: String
+        let native = NativeMediaDecoder()
+
+        func probe(path: String, format: MediaFormat) async throws(DecodeFailure) -> ProbedMedia {
+            try? contents.write(toFile: sidecar, atomically: true, encoding: .utf8)
+            return try await native.probe(path: path, format: format)
+        }
+
+        func writeThumbnail(of path: String, kind: MediaFormat.Kind, to jpegPath: String) async throws(DecodeFailure) -> ThumbnailSize {
+            try await native.writeThumbnail(of: path, kind: kind, to: jpegPath)
+        }
+    }
+
+    @Test func aSidecarThatArrivesWhileItsMediaIsStoredIsKeptForTheLatePathNotDeleted() async throws {
+        try await withDrop { drop, _, library in
+            let media = drop + "/harbour.png"
+            try SampleMedia.image(media)
+            let decoder = SidecarArrivesDuringProbe(sidecar: media + ".json", contents: #"{"tags": ["harbour"]}"#)
+            let processor = DropProcessor(
+                dropDirectory: drop, ingestor: Ingestor(root: library.root, decoder: decoder, logger: testLogger),
+                logger: testLogger)
+            guard case .stored(let stored) = try await processor.process(mediaPath: media, on: library.connection) else {
+                Issue.record("not stored"); return
+            }
+            #expect(FileManager.default.fileExists(atPath: media + ".json"), "the sidecar it did not read is still there")
+            #expect(try await processor.applyLateSidecar(media + ".json", on: library.connection))
+            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
+                .details(idOrSHA256: String(stored.id)))
+            #expect(details.tags == ["harbour"], "its tags were not lost")
+            #expect(!FileManager.default.fileExists(atPath: media + ".json"))
+        }
+    }
+}

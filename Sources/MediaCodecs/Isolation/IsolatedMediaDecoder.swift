@@ -30,7 +30,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
 
     private let settings: Mutex<Settings>
     private let idle = Mutex<[DecoderProcess]>([])
-    private let crashes = Mutex<[FileIdentity: Int]>([:])
+    private let crashes = Mutex<[FileStamp: Int]>([:])
 
     public init(settings: Settings) {
         self.settings = Mutex(settings)
@@ -68,7 +68,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
 
     /// How many times the decoder died or hung on the file at `path`.
     public func crashCount(of path: String) -> Int {
-        guard let identity = FileIdentity(path: path) else { return 0 }
+        guard let identity = FileStamp(path: path) else { return 0 }
         return crashes.withLock { $0[identity] ?? 0 }
     }
 
@@ -81,7 +81,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
     }
 
     private func run(_ request: DecodeRequest, file: String) async throws(DecodeFailure) -> DecodeReply {
-        let identity = FileIdentity(path: file)
+        let identity = FileStamp(path: file)
         // Waiting for a worker blocks a thread; not one of the few that run Swift tasks.
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             DispatchQueue.global().async {
@@ -167,22 +167,5 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
     static func openableByChild(_ path: String) -> String {
         guard path.hasPrefix("/proc/self/") else { return path }
         return "/proc/\(getpid())/" + path.dropFirst("/proc/self/".count)
-    }
-}
-
-/// A file as the kernel knows it: a renamed file is the same, a rewritten one is not.
-struct FileIdentity: Hashable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-    let size: Int64
-    let modified: Int64
-
-    init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 }

@@ -47,16 +47,18 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
         let timer = Task {
             try? await Task.sleep(for: .seconds(seconds))
             if !Task.isCancelled {
-                work.cancel()
+                // The timeout is reported first: cancelled work may fail with an error of its
+                // own, which must not win the race it lost.
                 self.finish(.failure(timeoutError()))
+                work.cancel()
             }
         }
         var racing = [work, timer]
         if let abandonWhen {
             racing.append(Task {
                 if let error = await abandonWhen(), !Task.isCancelled {
-                    work.cancel()
                     self.finish(.failure(error))
+                    work.cancel()
                 }
             })
         }

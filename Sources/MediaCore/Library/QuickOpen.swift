@@ -1,0 +1,94 @@
+public import PostgresNIO
+import Synchronization
+
+extension LibraryOpener {
+    /// The time a command that answers the pipeline may take to find the library unavailable.
+    public static let answerWithin: Double = 4
+
+    /// `open()`, but a database that does not answer is reported within `seconds`
+    /// (`database_timeout`, retry later) whatever the URL's `connect_timeout` says: gather
+    /// waits on this, and must be told to retry later rather than be kept waiting.
+    ///
+    /// Creating a new embedded cluster (`initdb`) is not held to the limit: that is first use,
+    /// not an unavailable database, and cutting it short would never let it finish.
+    public func open(within seconds: Double) async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
+        if configuration.databaseURL == nil
+            && !EmbeddedCluster(libraryRoot: configuration.libraryRoot, logger: logger).isInitialized
+        {
+            return try await open()
+        }
+        let handover = ConnectionHandover()
+        let opener = self
+        do {
+            let library = try await withDeadline(
+                seconds: seconds,
+                timeoutError: {
+                    MediaError(
+                        .databaseTimeout,
+                        "the library did not open within \(Self.format(seconds)) s: PostgreSQL at "
+                            + "\(opener.databaseDescription) does not answer")
+                }
+            ) {
+                let (library, connection) = try await opener.open()
+                guard handover.offer(connection) else {
+                    // The caller has given up: nobody else will close it.
+                    try? await connection.close()
+                    throw CancellationError()
+                }
+                return library
+            }
+            guard let connection = handover.take() else {
+                throw MediaError(.databaseError, "the library opened without a connection")
+            }
+            return (library, connection)
+        } catch {
+            if let orphan = handover.abandon() { try? await orphan.close() }
+            if let error = error as? MediaError { throw error }
+            throw MediaError(.databaseUnavailable, "cannot open the library: \(error)")
+        }
+    }
+
+    var databaseDescription: String {
+        guard let url = configuration.databaseURL else { return "the embedded cluster" }
+        return DatabaseConnector(url: url, logger: logger).endpointDescription
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}
+
+/// Passes the connection that `open()` made to the caller exactly once, or, when the deadline
+/// won, to whoever can still close it.
+private final class ConnectionHandover: Sendable {
+    private struct State {
+        var connection: PostgresConnection?
+        var abandoned = false
+    }
+    private let state = Mutex(State())
+
+    /// False when the caller has already given up.
+    func offer(_ connection: PostgresConnection) -> Bool {
+        state.withLock {
+            if $0.abandoned { return false }
+            $0.connection = connection
+            return true
+        }
+    }
+
+    func take() -> PostgresConnection? {
+        state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+    }
+
+    /// Gives up; returns a connection that was offered but not taken.
+    func abandon() -> PostgresConnection? {
+        state.withLock { state in
+            state.abandoned = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+    }
+}

@@ -89,7 +89,7 @@ SELECT id, 'ok', CASE kind WHEN 'video' THEN 'videos' ELSE 'images' END || '/thu
        400, greatest(1, 400 * height / width), 30000
 FROM asset;
 
-VACUUM ANALYZE;
+VACUUM (ANALYZE) asset, asset_tag, tag, provenance, thumbnail;
 SQL
 finished=$(date +%s.%N)
 echo "search-explain: generated in $(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }') s" >&2

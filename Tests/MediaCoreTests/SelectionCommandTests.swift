@@ -179,6 +179,15 @@ final class CommandLibrary {
             #expect(first.absoluteThumbPath.map { FileManager.default.fileExists(atPath: $0) } == true)
             #expect(first.thumbPath.map { library.root + "/" + $0 } == first.absoluteThumbPath)
             #expect(first.lastUsedAt == nil)
+            // Every field is always there, null when absent: the shape gather reads is fixed.
+            let raw = try library.mediaq(["search", "videos", "--tags", "beach", "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(raw.standardOutput.utf8)) as? [String: Any]
+            let firstRaw = try #require((object?["results"] as? [[String: Any]])?.first)
+            #expect(Set(firstRaw.keys) == [
+                "id", "kind", "sha256", "path", "absolutePath", "thumbPath", "absoluteThumbPath", "width", "height",
+                "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", "score", "scoreParts",
+            ])
+            #expect(firstRaw["lastUsedAt"] is NSNull)
             #expect(first.scoreParts.aspectFit == 0.25 && found.results[1].scoreParts.aspectFit == 0)
             #expect(first.scoreParts.tagAnd == 1 && first.scoreParts.tagOr == 1 && first.scoreParts.matchedTags == 1)
             let parts = first.scoreParts
@@ -283,8 +292,14 @@ final class CommandLibrary {
             #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-7' AND expires_at > now() + interval '23 hours' ORDER BY asset_id") == picked)
 
             // Planned again: the picks were just used, so the third photo now ranks first.
-            let again = try library.json(PlanOutput.self, ["plan", work + "/script.json", "--config", work + "/config/stock-assets.json", "--no-mark-used"])
-            #expect(!again.markedUsed)
+            let again = try library.json(
+                PlanOutput.self,
+                ["plan", work + "/script.json", "--config", work + "/config/stock-assets.json", "--no-mark-used", "--pin", "run-8"])
+            #expect(!again.markedUsed && again.runId == "run-8")
+            #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-8' ORDER BY asset_id")
+                == again.manifest.map(\.libraryId).sorted(), "pinned without being marked used")
+            #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-8'") == [4])
+            #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-7'") == [4])
             let third = try #require(Set(photos).subtracting(hook.map(\.libraryId)).first)
             #expect(again.manifest.filter { $0.segmentId == "hook" && $0.kind == "image" }.first?.libraryId == third)
             #expect(try await library.query("SELECT count(*) FROM asset WHERE use_count > 1") == [0], "--no-mark-used only looks")
@@ -292,7 +307,9 @@ final class CommandLibrary {
             // Unpinned.
             struct Unpinned: Decodable { let unpinned: Int }
             #expect(try library.json(Unpinned.self, ["unpin", "run-7"]).unpinned == picked.count)
-            #expect(try await library.query("SELECT count(*) FROM pin") == [0])
+            #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-7'") == [0])
+            #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-8'") == [4], "other runs keep theirs")
+            #expect(try library.json(Unpinned.self, ["unpin", "run-7"]).unpinned == 0, "unpinning twice is not an error")
 
             // A person's view of the same plan.
             let text = try library.mediaq(["plan", "script.json", "--no-mark-used"], in: work)

@@ -146,10 +146,12 @@ public struct AssetExporter: Sendable {
         case .hardlink:
             guard link(source, destination) == 0 else { throw linkFailure("hard link", destination) }
             try verifySameFile(destination, as: source, removeOnFailure: true)
+            LibraryRoot.syncDirectory((destination as NSString).deletingLastPathComponent)
             return .sameFile
         case .symlink:
             guard symlink(source, destination) == 0 else { throw linkFailure("symbolic link", destination) }
             try verifySameFile(destination, as: source, removeOnFailure: true)
+            LibraryRoot.syncDirectory((destination as NSString).deletingLastPathComponent)
             return .sameFile
         case .reflink, .copy:
             let temporary = (destination as NSString).deletingLastPathComponent

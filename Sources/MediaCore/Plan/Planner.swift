@@ -21,6 +21,30 @@ public struct ManifestEntry: Sendable, Encodable, Equatable {
 
     public static let localLibrary = "local-library"
 
+    enum CodingKeys: String, CodingKey {
+        case segmentId, kind, source, libraryId, path, absolutePath, thumbPath, provider, sourceUrl, sha256
+        case width, height, durationMs, score
+    }
+
+    /// Every key always, `null` when absent.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(segmentId, forKey: .segmentId)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(source, forKey: .source)
+        try container.encode(libraryId, forKey: .libraryId)
+        try container.encode(path, forKey: .path)
+        try container.encode(absolutePath, forKey: .absolutePath)
+        try container.encode(thumbPath, forKey: .thumbPath)
+        try container.encode(provider, forKey: .provider)
+        try container.encode(sourceUrl, forKey: .sourceUrl)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        try container.encode(durationMs, forKey: .durationMs)
+        try container.encode(score, forKey: .score)
+    }
+
     init(segmentId: String, asset: ScoredAsset) {
         self.segmentId = segmentId
         kind = asset.kind
@@ -54,6 +78,24 @@ public struct MissingMedia: Sendable, Encodable, Equatable {
     public let minWidth: Int
     public let minHeight: Int
     public let aspect: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, tags, localMatches, minMatches, limit, minDurationSeconds, minWidth, minHeight, aspect
+    }
+
+    /// Every key always, `null` when absent.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(localMatches, forKey: .localMatches)
+        try container.encode(minMatches, forKey: .minMatches)
+        try container.encode(limit, forKey: .limit)
+        try container.encode(minDurationSeconds, forKey: .minDurationSeconds)
+        try container.encode(minWidth, forKey: .minWidth)
+        try container.encode(minHeight, forKey: .minHeight)
+        try container.encode(aspect, forKey: .aspect)
+    }
 }
 
 /// The plan of one script.

@@ -25,6 +25,33 @@ public struct ScoredAsset: Sendable, Encodable, Equatable {
     public let createdAt: Date
     public let score: Double
     public let scoreParts: Scoring.Parts
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, sha256, path, absolutePath, thumbPath, absoluteThumbPath, width, height, durationMs, tags
+        case provider, sourceUrl, lastUsedAt, createdAt, score, scoreParts
+    }
+
+    /// Every key always, `null` when absent: the pipeline reads a fixed shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(path, forKey: .path)
+        try container.encode(absolutePath, forKey: .absolutePath)
+        try container.encode(thumbPath, forKey: .thumbPath)
+        try container.encode(absoluteThumbPath, forKey: .absoluteThumbPath)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        try container.encode(durationMs, forKey: .durationMs)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(provider, forKey: .provider)
+        try container.encode(sourceUrl, forKey: .sourceUrl)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(score, forKey: .score)
+        try container.encode(scoreParts, forKey: .scoreParts)
+    }
 }
 
 /// The SQL of search and selection: ranked search, marking used, pins, and "which provider ids

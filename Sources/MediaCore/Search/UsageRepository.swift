@@ -110,6 +110,21 @@ public struct UsageRepository: Sendable {
         public let path: String
         public let absolutePath: String
         public let sourceUrl: String?
+
+        enum CodingKeys: String, CodingKey {
+            case providerId, libraryId, kind, path, absolutePath, sourceUrl
+        }
+
+        /// Every key always, `null` when absent.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(providerId, forKey: .providerId)
+            try container.encode(libraryId, forKey: .libraryId)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(path, forKey: .path)
+            try container.encode(absolutePath, forKey: .absolutePath)
+            try container.encode(sourceUrl, forKey: .sourceUrl)
+        }
     }
 
     /// Which of `providerIds` of `provider` the library holds (present assets only), in the

@@ -396,6 +396,11 @@ final class CommandLibrary {
 @Suite(.serialized) struct FailFastTests {
     enum Cause: String, CaseIterable {
         case databaseRefuses, databaseSilent, rootMissing, rootUnmounted
+        /// No library was ever made at LIBRARY_ROOT (embedded default): none is made now.
+        case noLibraryYet
+        /// DATABASE_URL forgotten for a library whose database is a server: no empty embedded
+        /// cluster is made in its root.
+        case noEmbeddedCluster
     }
 
     static let commands: [[String]] = [
@@ -413,7 +418,8 @@ final class CommandLibrary {
             _ = try library.add("beach.png", tags: "beach")
             try #"{"segments": [{"id": "a", "tags": "beach"}]}"#.write(
                 toFile: library.folder.path + "/script.json", atomically: true, encoding: .utf8)
-            var databaseURL = library.url.urlString
+            var databaseURL: String? = library.url.urlString
+            var root = library.root
             var listener: SilentListener?
             defer { listener?.close() }
             switch cause {
@@ -428,15 +434,22 @@ final class CommandLibrary {
                 // What an unmounted drive looks like: its mount point, an empty directory.
                 #expect(rename(library.root, library.root + ".unmounted") == 0)
                 try FileManager.default.createDirectory(atPath: library.root, withIntermediateDirectories: false)
+            case .noLibraryYet:
+                root = library.folder.path + "/never-made"
+                databaseURL = nil
+            case .noEmbeddedCluster:
+                databaseURL = nil
             }
             let expectedCode = [
                 Cause.databaseRefuses: "database_unavailable", .databaseSilent: "database_timeout",
                 .rootMissing: "library_root_missing", .rootUnmounted: "library_root_unmarked",
+                .noLibraryYet: "library_root_missing", .noEmbeddedCluster: "database_unavailable",
             ][cause]!
             for command in Self.commands {
                 let started = ContinuousClock.now
                 let outcome = try ChildProcess.run(
-                    [Executables.path("mediaq")] + command + ["--json", "--library-root", library.root, "--database-url", databaseURL],
+                    [Executables.path("mediaq")] + command + ["--json", "--library-root", root]
+                        + (databaseURL.map { ["--database-url", $0] } ?? []),
                     workingDirectory: library.folder.path, environment: Executables.cleanEnvironment([:]))
                 let elapsed = ContinuousClock.now - started
                 let name = command[0]
@@ -452,6 +465,12 @@ final class CommandLibrary {
             #expect(try FileManager.default.contentsOfDirectory(atPath: library.folder.path).allSatisfy { !$0.hasPrefix(".plan.json") })
             if cause == .rootMissing {
                 #expect(!FileManager.default.fileExists(atPath: library.root), "nothing recreated the root")
+            }
+            if cause == .noLibraryYet {
+                #expect(!FileManager.default.fileExists(atPath: root), "no library is made by a query")
+            }
+            if cause == .noEmbeddedCluster {
+                #expect(!FileManager.default.fileExists(atPath: root + "/.db"), "no empty embedded cluster is made")
             }
             if cause == .rootUnmounted {
                 #expect(try FileManager.default.contentsOfDirectory(atPath: library.root).isEmpty, "nothing written there")

@@ -5,17 +5,38 @@ extension LibraryOpener {
     /// The time a command that answers the pipeline may take to find the library unavailable.
     public static let answerWithin: Double = 4
 
-    /// `open()`, but a database that does not answer is reported within `seconds`
-    /// (`database_timeout`, retry later) whatever the URL's `connect_timeout` says: gather
-    /// waits on this, and must be told to retry later rather than be kept waiting.
+    /// Opens an existing library for a command that answers the pipeline: a database that
+    /// does not answer is reported within `seconds` (`database_timeout`, retry later) whatever
+    /// the URL's `connect_timeout` says, because gather waits on it and must be told to retry
+    /// later rather than be kept waiting.
     ///
-    /// Creating a new embedded cluster (`initdb`) is not held to the limit: that is first use,
-    /// not an unavailable database, and cutting it short would never let it finish.
-    public func open(within seconds: Double) async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
-        if configuration.databaseURL == nil
-            && !EmbeddedCluster(libraryRoot: configuration.libraryRoot, logger: logger).isInitialized
-        {
-            return try await open()
+    /// Unlike `open()`, it never makes a library: a LIBRARY_ROOT that does not exist or is an
+    /// empty folder (what an unmounted drive looks like) and, without DATABASE_URL, an embedded
+    /// cluster that was never created are reported as unavailable. Otherwise a query would
+    /// answer "nothing here" from a new, empty library, and gather would download everything
+    /// again: the hand-off's "do not silently bypass local reuse".
+    public func openExisting(within seconds: Double) async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
+        let root = LibraryRoot(path: configuration.libraryRoot)
+        switch try checkRoot(root) {
+        case .missing:
+            throw MediaError(
+                .libraryRootMissing,
+                "LIBRARY_ROOT \(root.path) does not exist; is its drive mounted? (A new library is made by mediad, "
+                    + "`mediaq ingest` or `mediaq db migrate`.)")
+        case .emptyUnmarked:
+            throw MediaError(
+                .libraryRootUnmarked,
+                "LIBRARY_ROOT \(root.path) is an empty folder without the library's marker (\(LibraryRoot.markerName)); "
+                    + "is its drive mounted?")
+        default:
+            break
+        }
+        let cluster = EmbeddedCluster(libraryRoot: configuration.libraryRoot, logger: logger)
+        if configuration.databaseURL == nil && !cluster.isInitialized {
+            throw MediaError(
+                .databaseUnavailable,
+                "no DATABASE_URL is set and LIBRARY_ROOT \(root.path) has no embedded PostgreSQL (\(cluster.directory)); "
+                    + "set DATABASE_URL to the library's database")
         }
         let handover = ConnectionHandover()
         let opener = self

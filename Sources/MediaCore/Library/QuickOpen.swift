@@ -40,16 +40,12 @@ extension LibraryOpener {
         }
         let handover = ConnectionHandover()
         let opener = self
+        let timeout = MediaError(
+            .databaseTimeout,
+            "the library did not open within \(Self.format(seconds)) s: PostgreSQL at \(databaseDescription) does not answer")
+        let started = ContinuousClock.now
         do {
-            let library = try await withDeadline(
-                seconds: seconds,
-                timeoutError: {
-                    MediaError(
-                        .databaseTimeout,
-                        "the library did not open within \(Self.format(seconds)) s: PostgreSQL at "
-                            + "\(opener.databaseDescription) does not answer")
-                }
-            ) {
+            let library = try await withDeadline(seconds: seconds, timeoutError: { timeout }) {
                 let (library, connection) = try await opener.open()
                 guard handover.offer(connection) else {
                     // The caller has given up: nobody else will close it.
@@ -64,6 +60,10 @@ extension LibraryOpener {
             return (library, connection)
         } catch {
             if let orphan = handover.abandon() { try? await orphan.close() }
+            // The deadline cancels the open before it reports the timeout, so the open's own
+            // reaction to being cancelled (a closed connection) can arrive first: past the
+            // deadline, whatever came is the timeout.
+            if ContinuousClock.now - started >= .seconds(seconds) { throw timeout }
             if let error = error as? MediaError { throw error }
             throw MediaError(.databaseUnavailable, "cannot open the library: \(error)")
         }

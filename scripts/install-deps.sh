@@ -13,6 +13,7 @@ packages=(
   systemd           # systemd-analyze checks the unit file in the tests
   ffmpeg imagemagick  # the tests make their sample videos and images with these command-line tools
   libvips-tools       # vipsthumbnail: the benchmark's baseline
+  xfsprogs            # mkfs.xfs: the export tests make a reflink-capable filesystem on a loop device
 )
 
 missing=()

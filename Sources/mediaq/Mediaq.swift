@@ -20,7 +20,10 @@ struct Mediaq: AsyncParsableCommand {
             75 temporary failure (database or library root unavailable: retry later).
             """,
         version: MediaLibraryVersion.current,
-        subcommands: [IngestCommand.self, ShowCommand.self, DatabaseCommand.self, VersionCommand.self])
+        subcommands: [
+            IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
+            UnpinCommand.self, KnownCommand.self, ExportCommand.self, DatabaseCommand.self, VersionCommand.self,
+        ])
 }
 
 /// Options every subcommand takes.

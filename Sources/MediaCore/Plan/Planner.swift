@@ -1,0 +1,188 @@
+public import Foundation
+
+/// One local pick in the manifest gather writes.
+public struct ManifestEntry: Sendable, Encodable, Equatable {
+    public let segmentId: String
+    public let kind: MediaFormat.Kind
+    /// Always `local-library`: the manifest's `source` for a reused asset.
+    public let source: String
+    public let libraryId: Int64
+    /// Relative to LIBRARY_ROOT.
+    public let path: String
+    public let absolutePath: String
+    public let thumbPath: String?
+    public let provider: String?
+    public let sourceUrl: String?
+    public let sha256: String
+    public let width: Int
+    public let height: Int
+    public let durationMs: Int64?
+    public let score: Double
+
+    public static let localLibrary = "local-library"
+
+    enum CodingKeys: String, CodingKey {
+        case segmentId, kind, source, libraryId, path, absolutePath, thumbPath, provider, sourceUrl, sha256
+        case width, height, durationMs, score
+    }
+
+    /// Every key always, `null` when absent.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(segmentId, forKey: .segmentId)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(source, forKey: .source)
+        try container.encode(libraryId, forKey: .libraryId)
+        try container.encode(path, forKey: .path)
+        try container.encode(absolutePath, forKey: .absolutePath)
+        try container.encode(thumbPath, forKey: .thumbPath)
+        try container.encode(provider, forKey: .provider)
+        try container.encode(sourceUrl, forKey: .sourceUrl)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        try container.encode(durationMs, forKey: .durationMs)
+        try container.encode(score, forKey: .score)
+    }
+
+    init(segmentId: String, asset: ScoredAsset) {
+        self.segmentId = segmentId
+        kind = asset.kind
+        source = Self.localLibrary
+        libraryId = asset.id
+        path = asset.path
+        absolutePath = asset.absolutePath
+        thumbPath = asset.thumbPath
+        provider = asset.provider
+        sourceUrl = asset.sourceUrl
+        sha256 = asset.sha256
+        width = asset.width
+        height = asset.height
+        durationMs = asset.durationMs
+        score = asset.score
+    }
+}
+
+/// What gather still has to fetch online for one segment and media type, with the criteria
+/// the local search used.
+public struct MissingMedia: Sendable, Encodable, Equatable {
+    public let kind: MediaFormat.Kind
+    /// The segment's tags as normalised (what the library would store for a download).
+    public let tags: [String]
+    /// Local matches found: fewer than `minMatches`, so none was taken.
+    public let localMatches: Int
+    public let minMatches: Int
+    /// How many a covered media type takes: the most worth fetching.
+    public let limit: Int
+    public let minDurationSeconds: Double?
+    public let minWidth: Int
+    public let minHeight: Int
+    public let aspect: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, tags, localMatches, minMatches, limit, minDurationSeconds, minWidth, minHeight, aspect
+    }
+
+    /// Every key always, `null` when absent.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(localMatches, forKey: .localMatches)
+        try container.encode(minMatches, forKey: .minMatches)
+        try container.encode(limit, forKey: .limit)
+        try container.encode(minDurationSeconds, forKey: .minDurationSeconds)
+        try container.encode(minWidth, forKey: .minWidth)
+        try container.encode(minHeight, forKey: .minHeight)
+        try container.encode(aspect, forKey: .aspect)
+    }
+}
+
+/// The plan of one script.
+public struct Plan: Sendable, Encodable, Equatable {
+    public struct Segment: Sendable, Encodable, Equatable {
+        public let id: String
+        /// Media types filled from the library: no online search for them.
+        public var covered: [MediaFormat.Kind]
+        public var missing: [MissingMedia]
+    }
+
+    public let ok = true
+    /// Nothing is missing anywhere.
+    public var complete: Bool { segments.allSatisfy(\.missing.isEmpty) }
+    /// `localLibrary.enabled`; when false, nothing was searched.
+    public let enabled: Bool
+    public var manifest: [ManifestEntry]
+    public var segments: [Segment]
+    public var markedUsed: Bool
+    public var runId: String?
+    public var libraryRoot: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ok, complete, enabled, manifest, segments, markedUsed, runId, libraryRoot
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ok, forKey: .ok)
+        try container.encode(complete, forKey: .complete)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(manifest, forKey: .manifest)
+        try container.encode(segments, forKey: .segments)
+        try container.encode(markedUsed, forKey: .markedUsed)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(libraryRoot, forKey: .libraryRoot)
+    }
+
+    /// Every picked asset, in manifest order.
+    public var pickedIds: [Int64] { manifest.map(\.libraryId) }
+}
+
+/// The gather pre-search for a whole script, as one pure decision over a search function:
+///
+/// For each segment in script order, for videos first (at least as long as the segment) and
+/// then images, as the segment needs them: search with the segment's tags, the script's
+/// minimum size and aspect, excluding every asset already picked in this plan. When at least
+/// `minMatches` assets are found, the media type is covered and the best `limit` of them are
+/// picked; otherwise nothing is picked for it and it is listed as missing, with the criteria,
+/// for gather to fetch online.
+public enum Planner {
+    public typealias Search = @Sendable (SearchRequest) async throws(MediaError) -> [ScoredAsset]
+
+    public static func plan(
+        _ script: PlanScript, settings: LocalLibrarySettings, recencyBoost: Double? = nil, asOf: Date = Date(),
+        search: Search
+    ) async throws(MediaError) -> Plan {
+        var plan = Plan(enabled: settings.enabled, manifest: [], segments: [], markedUsed: false)
+        var picked: Set<Int64> = []
+        for segment in script.segments {
+            let tags = QueryTags(segment.tags)
+            var report = Plan.Segment(id: segment.id, covered: [], missing: [])
+            for kind in segment.media {
+                let minDuration = kind == .video ? segment.durationSeconds.flatMap { $0 > 0 ? $0 : nil } : nil
+                var found: [ScoredAsset] = []
+                if settings.enabled {
+                    let request = SearchRequest(
+                        kind: kind, tags: tags, minWidth: script.minWidth, minHeight: script.minHeight,
+                        minDurationMs: minDuration.map(SearchRequest.milliseconds(seconds:)), aspect: script.aspect,
+                        limit: max(settings.limit[kind], settings.minMatches[kind]),
+                        recencyBoost: recencyBoost ?? settings.preferRecencyBoost, excluding: picked, asOf: asOf)
+                    found = try await search(request)
+                }
+                if settings.enabled && found.count >= settings.minMatches[kind] {
+                    for asset in found.prefix(settings.limit[kind]) where picked.insert(asset.id).inserted {
+                        plan.manifest.append(ManifestEntry(segmentId: segment.id, asset: asset))
+                    }
+                    report.covered.append(kind)
+                } else {
+                    report.missing.append(MissingMedia(
+                        kind: kind, tags: tags.terms, localMatches: found.count, minMatches: settings.minMatches[kind],
+                        limit: settings.limit[kind], minDurationSeconds: minDuration, minWidth: script.minWidth,
+                        minHeight: script.minHeight, aspect: script.aspectText))
+                }
+            }
+            plan.segments.append(report)
+        }
+        return plan
+    }
+}

@@ -1,0 +1,153 @@
+public import Foundation
+
+/// The ranking of search, as one pure function. The SQL in `SearchRepository` computes the
+/// same formula with the same constants (they are bound as parameters), and a test runs both
+/// on random libraries; docs/search.md states it for people.
+///
+/// For query tags Q and an asset's tags T, with m = |Q ∩ T| (m = 0 is never a result):
+///
+///     score = tagAnd + 0.5 · tagOr + recencyBoost · recency + aspectFit
+///
+/// - `tagAnd` = 1 when every query tag matches, else 0; `tagOr` = m / |Q|.
+/// - `recency` = 1 / (1 + e^(−(d − 7) / 2)), d = days since the asset was last used (or, never
+///   used, since it was added): about 0.05 a day after a use, 0.5 at a week, 0.99 after two
+///   weeks. An asset used yesterday ranks below an equal one unused for a month.
+/// - `aspectFit` = 0.25 · max(0, 1 − |ln(a / A)| / ln 2) for the asset's displayed aspect a
+///   (width / height) and the desired one A: 0.25 for the same shape, falling linearly in the
+///   logarithm to 0 at twice or half the desired aspect; 0 when one is portrait and the other
+///   landscape (a square fits either), and 0 when no aspect is asked for.
+///
+/// Ties: more pixels first, then the more recent last use, then the lower id.
+public enum Scoring {
+    /// Days since last use at which `recency` is 0.5.
+    public static let recencyCentreDays = 7.0
+    /// Days over which `recency` changes by a factor e in its odds.
+    public static let recencyWidthDays = 2.0
+    /// The logistic curve's argument is clamped to ±40 (where it is 0 or 1 to 17 digits), so
+    /// neither Swift nor PostgreSQL ever sees exp() overflow or underflow (PostgreSQL raises an
+    /// error for both, for an asset unused for years or a clock that jumped).
+    public static let recencyClamp = 40.0
+    /// The largest `aspectFit`.
+    public static let aspectFitMaximum = 0.25
+    /// The aspect factor (in either direction) at which `aspectFit` reaches 0.
+    public static let aspectFitZeroFactor = 2.0
+    /// `preferRecencyBoost` when neither the request nor the configuration gives one.
+    public static let defaultRecencyBoost = 0.1
+
+    /// The parts of one asset's score; `score` is their weighted sum.
+    public struct Parts: Sendable, Equatable, Codable {
+        /// 1 when every query tag matches, else 0.
+        public var tagAnd: Double
+        /// m / |Q|, weighted 0.5 in the score.
+        public var tagOr: Double
+        /// The logistic curve in days since last use, in [0, 1]; weighted by `recencyBoost`.
+        public var recency: Double
+        public var recencyBoost: Double
+        /// In [0, 0.25].
+        public var aspectFit: Double
+        /// m: how many query tags matched.
+        public var matchedTags: Int
+        /// |Q|.
+        public var queryTags: Int
+        public var daysSinceLastUse: Double
+
+        public var score: Double { tagAnd + 0.5 * tagOr + recencyBoost * recency + aspectFit }
+    }
+
+    /// The logistic curve in days since last use, in [0, 1].
+    public static func recency(daysSinceLastUse days: Double) -> Double {
+        let z = min(recencyClamp, max(-recencyClamp, (days - recencyCentreDays) / recencyWidthDays))
+        return 1.0 / (1.0 + exp(-z))
+    }
+
+    /// The aspect bonus in [0, 0.25] of a `width` × `height` asset for the `desired` aspect
+    /// (width / height), or 0 without one.
+    public static func aspectFit(width: Int, height: Int, desired: Double?) -> Double {
+        guard let desired else { return 0 }
+        let ratio = Double(width) / Double(height)
+        if (ratio - 1) * (desired - 1) < 0 { return 0 }
+        return aspectFitMaximum * max(0, 1 - abs(log(ratio / desired)) / log(aspectFitZeroFactor))
+    }
+
+    public static func parts(
+        matched: Int, queryCount: Int, daysSinceLastUse days: Double, recencyBoost: Double,
+        width: Int, height: Int, desiredAspect: Double?
+    ) -> Parts {
+        Parts(
+            tagAnd: matched == queryCount ? 1.0 : 0.0,
+            tagOr: Double(matched) / Double(queryCount),
+            recency: recency(daysSinceLastUse: days),
+            recencyBoost: recencyBoost,
+            aspectFit: aspectFit(width: width, height: height, desired: desiredAspect),
+            matchedTags: matched, queryTags: queryCount, daysSinceLastUse: days)
+    }
+
+    /// Days from `lastUse` to `now`, as the SQL computes them.
+    public static func days(from lastUse: Date, to now: Date) -> Double {
+        now.timeIntervalSince(lastUse) / 86_400
+    }
+}
+
+/// One asset as the reference ranking sees it: what the SQL reads from its rows.
+public struct RankingCandidate: Sendable, Equatable {
+    public var id: Int64
+    public var kind: MediaFormat.Kind
+    public var present: Bool
+    public var width: Int
+    public var height: Int
+    public var durationMs: Int64?
+    public var tags: Set<String>
+    public var providers: Set<String>
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    public init(
+        id: Int64, kind: MediaFormat.Kind, present: Bool = true, width: Int, height: Int, durationMs: Int64? = nil,
+        tags: Set<String>, providers: Set<String> = [], createdAt: Date, lastUsedAt: Date? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.present = present
+        self.width = width
+        self.height = height
+        self.durationMs = durationMs
+        self.tags = tags
+        self.providers = providers
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
+
+    /// Never used counts as used when added.
+    public var lastUse: Date { lastUsedAt ?? createdAt }
+}
+
+extension Scoring {
+    /// The reference ranking: what `SearchRepository.search` returns, computed in memory.
+    public static func rank(_ candidates: [RankingCandidate], for request: SearchRequest) -> [(id: Int64, parts: Parts)] {
+        let query = request.tags
+        guard !query.isEmpty else { return [] }
+        var scored: [(candidate: RankingCandidate, parts: Parts)] = []
+        for candidate in candidates where request.admits(candidate) {
+            let matched = query.matches(in: candidate.tags)
+            guard matched > 0 else { continue }
+            let parts = parts(
+                matched: matched, queryCount: query.count,
+                daysSinceLastUse: days(from: candidate.lastUse, to: request.asOf),
+                recencyBoost: request.recencyBoost, width: candidate.width, height: candidate.height,
+                desiredAspect: request.aspect)
+            scored.append((candidate, parts))
+        }
+        scored.sort { ranksBefore($0.candidate, $0.parts.score, $1.candidate, $1.parts.score) }
+        return scored.prefix(request.limit).map { ($0.candidate.id, $0.parts) }
+    }
+
+    /// The order: score, then pixels, then the more recent last use, then the lower id.
+    static func ranksBefore(_ a: RankingCandidate, _ scoreA: Double, _ b: RankingCandidate, _ scoreB: Double) -> Bool {
+        if scoreA != scoreB { return scoreA > scoreB }
+        let pixelsA = Int64(a.width) * Int64(a.height)
+        let pixelsB = Int64(b.width) * Int64(b.height)
+        if pixelsA != pixelsB { return pixelsA > pixelsB }
+        if a.lastUse != b.lastUse { return a.lastUse > b.lastUse }
+        return a.id < b.id
+    }
+}

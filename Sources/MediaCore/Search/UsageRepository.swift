@@ -1,0 +1,182 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The SQL of what selection writes: uses (`last_used_at`, `use_count`) and pins, and the
+/// provenance lookup gather makes before it downloads.
+public struct UsageRepository: Sendable {
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    /// How long a pin holds its asset when the run never unpins it (as a sidecar's pin).
+    public static let pinLifetime: Duration = .seconds(86_400)
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public struct Use: Sendable, Encodable, Equatable {
+        public let id: Int64
+        public let lastUsedAt: Date
+        public let useCount: Int
+    }
+
+    /// Marks `ids` used now (unless `markUsed` is false) and pins them for `run`, in one
+    /// transaction: all of them or, when one is not a present asset, none.
+    @discardableResult
+    public func record(
+        _ ids: [Int64], markUsed: Bool = true, pinFor run: String? = nil, pinLifetime: Duration = pinLifetime
+    ) async throws(MediaError) -> [Use] {
+        let ids = Array(Set(ids)).sorted()
+        guard !ids.isEmpty else { return [] }
+        do {
+            try await connection.query("BEGIN", logger: logger)
+        } catch {
+            throw AssetRepository.describe(error, "cannot start a transaction")
+        }
+        do {
+            var present: Set<Int64> = []
+            let found = try await connection.query(
+                "SELECT id FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present' FOR UPDATE", logger: logger)
+            for try await id in found.decode(Int64.self) { present.insert(id) }
+            let absent = ids.filter { !present.contains($0) }
+            guard absent.isEmpty else {
+                throw MediaError(
+                    .assetNotFound,
+                    "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted); nothing was changed")
+            }
+            if markUsed {
+                try await connection.query(
+                    "UPDATE asset SET last_used_at = now(), use_count = use_count + 1 WHERE id = ANY(\(ids)::int8[])",
+                    logger: logger)
+            }
+            if let run {
+                let seconds = Int(pinLifetime.components.seconds)
+                try await connection.query(
+                    """
+                    INSERT INTO pin (run_id, asset_id, expires_at)
+                    SELECT \(run), unnest(\(ids)::int8[]), now() + make_interval(secs => \(seconds))
+                    ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                    """, logger: logger)
+            }
+            var uses: [Use] = []
+            let rows = try await connection.query(
+                "SELECT id, coalesce(last_used_at, created_at), use_count FROM asset WHERE id = ANY(\(ids)::int8[]) ORDER BY id",
+                logger: logger)
+            for try await (id, lastUsed, count) in rows.decode((Int64, Date, Int).self) {
+                uses.append(Use(id: id, lastUsedAt: lastUsed, useCount: count))
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return uses
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            if let mediaError = error as? MediaError { throw mediaError }
+            throw AssetRepository.describe(error, "cannot record the use of assets \(ids.map(String.init).joined(separator: ", "))")
+        }
+    }
+
+    /// Releases every pin of `run`; returns how many there were.
+    public func unpin(run: String) async throws(MediaError) -> Int {
+        do {
+            let rows = try await connection.query(
+                "WITH gone AS (DELETE FROM pin WHERE run_id = \(run) RETURNING 1) SELECT count(*)::int8 FROM gone",
+                logger: logger)
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        } catch {
+            throw AssetRepository.describe(error, "cannot unpin run \(run)")
+        }
+    }
+
+    /// The assets pinned for `run` whose pin has not expired, by id.
+    public func pinned(run: String) async throws(MediaError) -> [Int64] {
+        do {
+            let rows = try await connection.query(
+                "SELECT asset_id FROM pin WHERE run_id = \(run) AND expires_at > now() ORDER BY asset_id", logger: logger)
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            return ids
+        } catch {
+            throw AssetRepository.describe(error, "cannot read the pins of run \(run)")
+        }
+    }
+
+    /// One of a provider's assets that the library already holds.
+    public struct KnownAsset: Sendable, Encodable, Equatable {
+        public let providerId: String
+        public let libraryId: Int64
+        public let kind: MediaFormat.Kind
+        public let path: String
+        public let absolutePath: String
+        public let sourceUrl: String?
+
+        enum CodingKeys: String, CodingKey {
+            case providerId, libraryId, kind, path, absolutePath, sourceUrl
+        }
+
+        /// Every key always, `null` when absent.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(providerId, forKey: .providerId)
+            try container.encode(libraryId, forKey: .libraryId)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(path, forKey: .path)
+            try container.encode(absolutePath, forKey: .absolutePath)
+            try container.encode(sourceUrl, forKey: .sourceUrl)
+        }
+    }
+
+    /// Which of `providerIds` of `provider` the library holds (present assets only), in the
+    /// order given; a provider id with several files (renditions) appears once per file.
+    public func known(provider: String, providerIds: [String], root: String) async throws(MediaError) -> [KnownAsset] {
+        var found: [KnownAsset] = []
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT DISTINCT ON (p.provider_asset_id, a.id) p.provider_asset_id, a.id, a.kind::text, a.path, p.source_url
+                FROM provenance p JOIN asset a ON a.id = p.asset_id
+                WHERE p.provider = \(provider) AND p.provider_asset_id = ANY(\(providerIds)::text[]) AND a.state = 'present'
+                ORDER BY p.provider_asset_id, a.id, p.first_seen_at, p.id
+                """, logger: logger)
+            for try await (providerId, id, kind, path, url) in rows.decode((String, Int64, String, String, String?).self) {
+                found.append(KnownAsset(
+                    providerId: providerId, libraryId: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image,
+                    path: path, absolutePath: root + "/" + path, sourceUrl: url))
+            }
+        } catch {
+            throw AssetRepository.describe(error, "cannot look up \(provider)'s assets")
+        }
+        let order = Dictionary(providerIds.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        return found.sorted { (order[$0.providerId] ?? 0, $0.libraryId) < (order[$1.providerId] ?? 0, $1.libraryId) }
+    }
+}
+
+extension UsageRepository {
+    /// The present assets `ids` names, in that order; when one is not there, an error that
+    /// names every missing id.
+    public func exportSources(_ ids: [Int64]) async throws(MediaError) -> [ExportSource] {
+        var found: [Int64: ExportSource] = [:]
+        do {
+            let rows = try await connection.query(
+                "SELECT id, kind::text, sha256, path FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present'",
+                logger: logger)
+            for try await (id, kind, sha, path) in rows.decode((Int64, String, String, String).self) {
+                found[id] = ExportSource(id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path)
+            }
+        } catch {
+            throw AssetRepository.describe(error, "cannot look up the assets to export")
+        }
+        let absent = ids.filter { found[$0] == nil }
+        guard absent.isEmpty else {
+            throw MediaError(
+                .assetNotFound, "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted); nothing was exported")
+        }
+        return ids.compactMap { found[$0] }
+    }
+}
+
+extension MediaError.Code {
+    /// An id that names no present asset.
+    public static let assetNotFound = Self("not_found", .badInput)
+}

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MediaCommandSupport
+import MediaCore
+import PostgresNIO
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Gather's pre-search for a whole script: what the library covers and what is missing.",
+        discussion: """
+            For each segment of SCRIPT.json (docs/plan.md), videos first (at least as long as the \
+            segment), then images: a media type with at least localLibrary.minMatches local \
+            results is covered and its best localLibrary.limit are picked; otherwise nothing is \
+            picked for it and it is listed as missing, for gather to fetch online. No asset is \
+            picked twice in one plan. Picked assets are marked used (--no-mark-used only looks) \
+            and, with --pin, pinned for the run (24 h, or until `mediaq unpin`).
+
+            Here --config names the pipeline's stock-assets.json (default: \
+            ./config/stock-assets.json when it exists, else built-in defaults); the library's \
+            own configuration file is --library-config (or MEDIA_CONFIG).
+
+            With --json (and in --out, written atomically): {"ok", "complete", "enabled", \
+            "manifest": [{"segmentId", "kind", "source": "local-library", "libraryId", "path", \
+            "absolutePath", "thumbPath", "provider", "sourceUrl", "sha256", "width", "height", \
+            "durationMs", "score"}], "segments": [{"id", "covered", "missing": [{"kind", \
+            "tags", "localMatches", "minMatches", "limit", "minDurationSeconds", "minWidth", \
+            "minHeight", "aspect"}]}], "markedUsed", "runId", "libraryRoot"}.
+
+            Exit codes: 0 planned (also when something is missing); 2 usage or invalid \
+            configuration; 65 invalid script; 75 database or library root unavailable (within \
+            5 s; nothing marked, no --out file written): retry later, do not download.
+            """)
+
+    @OptionGroup var library: PlanLibraryOptions
+
+    @Argument(help: ArgumentHelp("The script: segments with tags, duration and media.", valueName: "script.json"))
+    var script: String
+
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "The pipeline's stock-assets.json with the localLibrary block (default: ./config/stock-assets.json if present).",
+        valueName: "file"))
+    var stockConfig: String?
+
+    @Option(help: ArgumentHelp("Pin the picked assets for this gather run.", valueName: "run-id"))
+    var pin: String?
+
+    @Option(help: ArgumentHelp("Also write the plan to this file, atomically.", valueName: "file"))
+    var out: String?
+
+    @Flag(inversion: .prefixedNo, help: "Mark the picked assets used (--no-mark-used only looks).")
+    var markUsed = true
+
+    @Option(help: ArgumentHelp("Weight of the recency term, 0 to 1 (default: localLibrary.preferRecencyBoost).", valueName: "x"))
+    var recencyBoost: Double?
+
+    @Flag(help: "Print the plan as JSON on standard output.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Log progress to standard error.")
+    var verbose = false
+
+    func validate() throws {
+        if let pin, pin.isEmpty || pin.count > 200 {
+            throw ValidationError("--pin must be a run id of 1 to 200 characters")
+        }
+        if let recencyBoost, !(recencyBoost.isFinite && (0...1).contains(recencyBoost)) {
+            throw ValidationError("--recency-boost must be a number from 0 to 1")
+        }
+    }
+
+    func run() async throws {
+        let level: Logger.Level = verbose ? .info : .notice
+        let logger = Logger(label: "mediaq") { label in StandardErrorLogHandler(label: label, level: level) }
+        let program = "mediaq plan"
+        do {
+            let outPath = try out.map { path throws(MediaError) in
+                let absolute = absolutePath(path)
+                let folder = (absolute as NSString).deletingLastPathComponent
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw MediaError(.invalidRequest, "--out \(path): the folder \(folder) does not exist")
+                }
+                return absolute
+            }
+            let configuration = try await library.load()
+            let settings = try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory)
+            let script = try PlanScript.load(absolutePath(script))
+            let plan = try await withOpenLibrary(configuration, logger: logger) { (opened, connection) throws(MediaError) in
+                let repository = SearchRepository(connection: connection, logger: logger, root: opened.root.path)
+                var plan = try await Planner.plan(script, settings: settings, recencyBoost: recencyBoost) { request throws(MediaError) in
+                    try await repository.search(request)
+                }
+                plan.markedUsed = markUsed && !plan.manifest.isEmpty
+                plan.runId = pin
+                plan.libraryRoot = opened.root.path
+                // The file is written before the uses are recorded and published after: a
+                // failure on either side leaves no manifest and nothing marked.
+                let file = try outPath.map { path throws(MediaError) in
+                    try AtomicFile.prepare(Data((JSONOutput.encode(plan) + "\n").utf8), for: path)
+                }
+                do throws(MediaError) {
+                    if !plan.manifest.isEmpty && (markUsed || pin != nil) {
+                        try await UsageRepository(connection: connection, logger: logger)
+                            .record(plan.pickedIds, markUsed: markUsed, pinFor: pin)
+                    }
+                    try file?.commit()
+                } catch {
+                    file?.discard()
+                    throw error
+                }
+                return plan
+            }
+            if json {
+                JSONOutput.print(plan)
+            } else {
+                printText(plan, script: script, outPath: outPath)
+            }
+        } catch {
+            throw fail(error, program: program, json: json)
+        }
+    }
+
+    private func printText(_ plan: Plan, script: PlanScript, outPath: String?) {
+        let missing = plan.segments.reduce(0) { $0 + $1.missing.count }
+        if !plan.enabled {
+            print("localLibrary.enabled is false: nothing was searched; everything is missing")
+        }
+        print("\(script.segments.count) segment(s): \(plan.manifest.count) asset(s) from the library, "
+            + (missing == 0 ? "nothing missing" : "\(missing) media type(s) to fetch online"))
+        var rows: [[String]] = []
+        for segment in plan.segments {
+            for entry in plan.manifest where entry.segmentId == segment.id {
+                rows.append([
+                    segment.id, entry.kind.rawValue, "#\(entry.libraryId)", "score " + TextFormat.fixed(entry.score),
+                    entry.provider ?? "", entry.absolutePath,
+                ])
+            }
+            for need in segment.missing {
+                rows.append([
+                    segment.id, need.kind.rawValue, "missing",
+                    "\(need.localMatches) of \(need.minMatches) found", "",
+                    "fetch up to \(need.limit) online: \(need.tags.joined(separator: ", "))"
+                        + (need.minDurationSeconds.map { ", ≥ \(TextFormat.fixed($0, digits: 1)) s" } ?? ""),
+                ])
+            }
+        }
+        if !rows.isEmpty { print(TextFormat.table(rows)) }
+        if plan.markedUsed { print("marked \(plan.manifest.count) asset(s) used") }
+        if let runId = plan.runId, !plan.manifest.isEmpty { print("pinned \(plan.manifest.count) asset(s) for run \(runId)") }
+        if let outPath { print("wrote \(outPath)") }
+    }
+}
+
+/// The library options of `plan`, whose `--config` is the pipeline's stock-assets.json: the
+/// library's configuration file is `--library-config` here.
+struct PlanLibraryOptions: ParsableArguments {
+    @Option(name: .customLong("library-config"), help: ArgumentHelp(
+        "The library's JSON configuration file (default: $MEDIA_CONFIG, else /etc/media-library/config.json when present).",
+        valueName: "file"))
+    var configFile: String?
+
+    @Option(help: ArgumentHelp("Library root (overrides LIBRARY_ROOT).", valueName: "path"))
+    var libraryRoot: String?
+
+    @Option(help: ArgumentHelp(
+        "PostgreSQL URL (overrides DATABASE_URL); without one, the embedded cluster in <library-root>/.db.",
+        valueName: "url"))
+    var databaseURL: String?
+
+    func load() async throws(MediaError) -> LibraryConfiguration {
+        var flags: [ConfigurationKey: String] = [:]
+        flags[.libraryRoot] = libraryRoot
+        flags[.databaseURL] = databaseURL
+        return try await LibraryConfiguration.load(flags: flags, configFile: configFile)
+    }
+}

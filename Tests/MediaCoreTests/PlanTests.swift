@@ -1,0 +1,229 @@
+import Foundation
+@testable import MediaCore
+import Testing
+
+/// A library held in memory and searched with the reference ranking, for the plan's pure
+/// selection rules (the SQL is held to the same ranking by `SearchSQLTests`).
+struct InMemoryLibrary: Sendable {
+    var candidates: [RankingCandidate]
+
+    func search(_ request: SearchRequest) throws(MediaError) -> [ScoredAsset] {
+        try request.validate()
+        let byId = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
+        return Scoring.rank(candidates, for: request).map { id, parts in
+            let asset = byId[id]!
+            let path = "\(asset.kind == .video ? "videos" : "images")/original/00/\(id).\(asset.kind == .video ? "mp4" : "jpg")"
+            return ScoredAsset(
+                id: id, kind: asset.kind, sha256: String(repeating: "0", count: 64), path: path,
+                absolutePath: "/library/" + path, thumbPath: nil, absoluteThumbPath: nil, width: asset.width,
+                height: asset.height, durationMs: asset.durationMs, tags: asset.tags.sorted(),
+                provider: asset.providers.sorted().first, sourceUrl: nil, lastUsedAt: asset.lastUsedAt,
+                createdAt: asset.createdAt, score: parts.score, scoreParts: parts)
+        }
+    }
+}
+
+@Suite struct PlannerTests {
+    static let now = Date(timeIntervalSince1970: 1_780_000_000)
+
+    static func video(_ id: Int64, _ tags: Set<String>, seconds: Double = 10, size: (Int, Int) = (1080, 1920)) -> RankingCandidate {
+        RankingCandidate(
+            id: id, kind: .video, width: size.0, height: size.1, durationMs: Int64(seconds * 1000), tags: tags,
+            providers: ["pexels"], createdAt: now.addingTimeInterval(-Double(id) * 86_400))
+    }
+
+    static func image(_ id: Int64, _ tags: Set<String>) -> RankingCandidate {
+        RankingCandidate(
+            id: id, kind: .image, width: 1080, height: 1920, tags: tags, providers: ["unsplash"],
+            createdAt: now.addingTimeInterval(-Double(id) * 86_400))
+    }
+
+    var settings: LocalLibrarySettings {
+        var settings = LocalLibrarySettings()
+        settings.minMatches = .init(videos: 1, images: 3)
+        settings.limit = .init(videos: 2, images: 4)
+        return settings
+    }
+
+    func plan(_ library: [RankingCandidate], _ segments: [PlanScript.Segment], settings: LocalLibrarySettings? = nil) async throws -> Plan {
+        let memory = InMemoryLibrary(candidates: library)
+        return try await Planner.plan(
+            PlanScript(segments: segments, aspect: 9.0 / 16, aspectText: "9:16"), settings: settings ?? self.settings,
+            asOf: Self.now
+        ) { request throws(MediaError) in try memory.search(request) }
+    }
+
+    @Test func coveredSegmentsPickTheBestUpToTheLimit() async throws {
+        let library = [
+            Self.video(1, ["beach", "sunset"]), Self.video(2, ["beach"]), Self.video(3, ["beach", "sunset"]),
+            Self.image(10, ["beach"]), Self.image(11, ["sunsets"]), Self.image(12, ["beach", "sunset"]),
+            Self.image(13, ["beach"]), Self.image(14, ["sea"]),
+        ]
+        let result = try await plan(library, [.init(id: "hook", tags: ["beach", "sunset"], durationSeconds: 4)])
+        #expect(result.complete)
+        #expect(result.segments == [.init(id: "hook", covered: [.video, .image], missing: [])])
+        // Videos first: the two with both tags (3, added longer ago, before 1: less recently
+        // used); then the four images that match, the one with both tags first.
+        #expect(result.manifest.map(\.libraryId) == [3, 1, 12, 13, 11, 10])
+        #expect(result.manifest.allSatisfy { $0.source == "local-library" && $0.segmentId == "hook" })
+        #expect(result.manifest.map(\.kind) == [.video, .video, .image, .image, .image, .image])
+    }
+
+    @Test func tooFewMatchesPickNothingAndSayWhatIsMissing() async throws {
+        let library = [Self.video(1, ["beach"]), Self.image(10, ["beach"]), Self.image(11, ["beach"])]
+        let result = try await plan(library, [.init(id: "s1", tags: ["Beach", "waves"], durationSeconds: 2.5)])
+        #expect(!result.complete)
+        #expect(result.manifest.map(\.libraryId) == [1])
+        #expect(result.segments[0].covered == [.video])
+        #expect(result.segments[0].missing == [
+            MissingMedia(
+                kind: .image, tags: ["beach", "waves"], localMatches: 2, minMatches: 3, limit: 4, minDurationSeconds: nil,
+                minWidth: 0, minHeight: 0, aspect: "9:16")
+        ])
+    }
+
+    @Test func nothingLocalListsEverythingMissing() async throws {
+        let result = try await plan([Self.video(1, ["forest"])], [.init(id: "s1", tags: ["beach"], durationSeconds: 3)])
+        #expect(result.manifest.isEmpty)
+        #expect(result.segments[0].covered.isEmpty)
+        #expect(result.segments[0].missing.map(\.kind) == [.video, .image])
+        #expect(result.segments[0].missing[0].minDurationSeconds == 3)
+        #expect(result.segments[0].missing.map(\.localMatches) == [0, 0])
+    }
+
+    @Test func noAssetIsPickedTwiceInOnePlan() async throws {
+        let library = [Self.video(1, ["beach"]), Self.video(2, ["beach"]), Self.video(3, ["beach"])]
+        let segments: [PlanScript.Segment] = [
+            .init(id: "a", tags: ["beach"], media: [.video]), .init(id: "b", tags: ["beach"], media: [.video]),
+            .init(id: "c", tags: ["beach"], media: [.video]),
+        ]
+        let result = try await plan(library, segments)
+        // Equal but for their age: the longest unused first.
+        #expect(result.manifest.map(\.libraryId) == [3, 2, 1])
+        #expect(result.manifest.map(\.segmentId) == ["a", "a", "b"])
+        #expect(Set(result.manifest.map(\.libraryId)).count == result.manifest.count)
+        #expect(result.segments[2].missing.map(\.kind) == [.video], "the third segment finds nothing left")
+    }
+
+    @Test func aVideoMustBeLongEnoughForItsSegment() async throws {
+        let library = [Self.video(1, ["beach"], seconds: 3), Self.video(2, ["beach"], seconds: 8)]
+        let result = try await plan(library, [.init(id: "long", tags: ["beach"], durationSeconds: 5, media: [.video])])
+        #expect(result.manifest.map(\.libraryId) == [2])
+    }
+
+    @Test func disabledSearchesNothing() async throws {
+        var settings = settings
+        settings.enabled = false
+        let result = try await plan([Self.video(1, ["beach"])], [.init(id: "s", tags: ["beach"])], settings: settings)
+        #expect(!result.enabled)
+        #expect(result.manifest.isEmpty)
+        #expect(result.segments[0].missing.map(\.kind) == [.video, .image])
+    }
+}
+
+@Suite struct LocalLibrarySettingsTests {
+    func parse(_ text: String) throws(MediaError) -> LocalLibrarySettings {
+        try LocalLibrarySettings.parse(Data(text.utf8), file: "stock-assets.json")
+    }
+
+    func error(_ text: String) -> String? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            #expect(error.code == .invalidConfiguration)
+            return error.message
+        }
+    }
+
+    @Test func theHandOffsBlockAndDefaults() throws {
+        let settings = try parse("""
+            {"providers": [{"name": "pexels"}], "localLibrary": {"enabled": true,
+             "minMatches": {"videos": 2, "images": 4}, "limit": {"videos": 3, "images": 6}, "preferRecencyBoost": 0.25}}
+            """)
+        #expect(settings.enabled && settings.minMatches == .init(videos: 2, images: 4))
+        #expect(settings.limit == .init(videos: 3, images: 6) && settings.preferRecencyBoost == 0.25)
+        let defaults = try parse(#"{"other": 1}"#)
+        #expect(defaults.minMatches == .init(videos: 1, images: 3) && defaults.limit == .init(videos: 3, images: 5))
+        #expect(defaults.preferRecencyBoost == 0.1 && defaults.enabled)
+        let partial = try parse(#"{"localLibrary": {"minMatches": {"images": 2}}}"#)
+        #expect(partial.minMatches == .init(videos: 1, images: 2))
+    }
+
+    @Test(arguments: [
+        (#"{"localLibrary": {"minMatch": 1}}"#, "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost"),
+        (#"{"localLibrary": {"enabled": "yes"}}"#, "stock-assets.json: localLibrary.enabled must be true or false, not \"yes\""),
+        (#"{"localLibrary": {"minMatches": {"images": "three"}}}"#, "stock-assets.json: localLibrary.minMatches.images must be a whole number from 1 to 100, not \"three\""),
+        (#"{"localLibrary": {"minMatches": {"videos": 0}}}"#, "stock-assets.json: localLibrary.minMatches.videos must be a whole number from 1 to 100, not 0"),
+        (#"{"localLibrary": {"limit": {"images": 2.5}}}"#, "stock-assets.json: localLibrary.limit.images must be a whole number from 1 to 100, not 2.5"),
+        (#"{"localLibrary": {"limit": {"audio": 2}}}"#, "stock-assets.json: localLibrary.limit.audio is not a media type; use videos and images"),
+        (#"{"localLibrary": {"limit": 3}}"#, "stock-assets.json: localLibrary.limit must be an object such as {\"videos\": 1, \"images\": 3}, not 3"),
+        (#"{"localLibrary": {"limit": {"images": 2}}}"#, "stock-assets.json: localLibrary.limit.images (2) must be at least localLibrary.minMatches.images (3): a covered media type takes at least minMatches assets"),
+        (#"{"localLibrary": {"preferRecencyBoost": 2}}"#, "stock-assets.json: localLibrary.preferRecencyBoost must be a number from 0 to 1, not 2"),
+        (#"{"localLibrary": []}"#, "stock-assets.json: localLibrary must be an object, not a list"),
+        (#"{"localLibrary": "#, "stock-assets.json: not valid JSON"),
+        (#"[1]"#, "stock-assets.json: must be a JSON object"),
+    ])
+    func errorsNameTheKey(text: String, message: String) {
+        #expect(error(text) == message)
+    }
+
+    @Test func loadsTheDefaultFileOnlyWhenItIsThere() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        #expect(try LocalLibrarySettings.load(explicitFile: nil, workingDirectory: folder.path) == LocalLibrarySettings())
+        try FileManager.default.createDirectory(atPath: folder.path + "/config", withIntermediateDirectories: true)
+        try #"{"localLibrary": {"limit": {"videos": 7}}}"#.write(
+            toFile: folder.path + "/config/stock-assets.json", atomically: true, encoding: .utf8)
+        let found = try LocalLibrarySettings.load(explicitFile: nil, workingDirectory: folder.path)
+        #expect(found.limit.videos == 7 && found.file == folder.path + "/config/stock-assets.json")
+        #expect(throws: MediaError.self) {
+            try LocalLibrarySettings.load(explicitFile: "nope.json", workingDirectory: folder.path)
+        }
+    }
+}
+
+@Suite struct PlanScriptTests {
+    func parse(_ text: String) throws(MediaError) -> PlanScript {
+        try PlanScript.parse(Data(text.utf8), file: "s.json")
+    }
+
+    @Test func aFullScript() throws {
+        let script = try parse("""
+            {"title": "ignored", "aspect": "9:16", "minWidth": 720, "minHeight": 1280, "segments": [
+              {"id": "hook", "tags": ["Beach", "sunset"], "durationSeconds": 4.5, "media": ["image", "video"], "text": "…"},
+              {"id": "outro", "tags": "city, night"}
+            ]}
+            """)
+        #expect(script.aspect == 0.5625 && script.aspectText == "9:16")
+        #expect(script.minWidth == 720 && script.minHeight == 1280)
+        #expect(script.segments == [
+            .init(id: "hook", tags: ["Beach", "sunset"], durationSeconds: 4.5, media: [.video, .image]),
+            .init(id: "outro", tags: ["city, night"], durationSeconds: nil, media: [.video, .image]),
+        ])
+    }
+
+    @Test(arguments: [
+        (#"{"segments": []}"#, "script s.json: segments is empty; give at least one segment"),
+        (#"{"segments": {}}"#, "script s.json: segments must be a list of segments, not an object"),
+        (#"{}"#, "script s.json: segments is missing"),
+        (#"{"segments": [{"tags": ["a"]}]}"#, "script s.json: segments[0].id must be a non-empty string, not missing"),
+        (#"{"segments": [{"id": "a", "tags": ["a"]}, {"id": "a", "tags": ["b"]}]}"#, "script s.json: segments[1].id \"a\" is used by an earlier segment; ids must be unique"),
+        (#"{"segments": [{"id": "a", "tags": ["a", 3]}]}"#, "script s.json: segments[0].tags[1] must be a string, not 3"),
+        (##"{"segments": [{"id": "a", "tags": ["#", "!"]}]}"##, "script s.json: segments[0].tags has no tag left after normalisation (#, !)"),
+        (#"{"segments": [{"id": "a", "tags": "a", "durationSeconds": -1}]}"#, "script s.json: segments[0].durationSeconds must be a number of seconds, 0 or more, not -1"),
+        (#"{"segments": [{"id": "a", "tags": "a", "media": ["audio"]}]}"#, "script s.json: segments[0].media[0] must be \"video\" or \"image\", not \"audio\""),
+        (#"{"aspect": "wide", "segments": [{"id": "a", "tags": "a"}]}"#, "script s.json: aspect must be a ratio such as \"9:16\" or a positive number, not \"wide\""),
+        (#"{"minWidth": -5, "segments": [{"id": "a", "tags": "a"}]}"#, "script s.json: minWidth must be a whole number of pixels, 0 or more, not -5"),
+        (#"not json"#, "script s.json: not valid JSON"),
+    ])
+    func errorsNameTheKey(text: String, message: String) {
+        do {
+            _ = try parse(text)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.message == message)
+            #expect(error.code == .badScript)
+        }
+    }
+}

@@ -63,6 +63,9 @@ public struct SearchRepository: Sendable {
     public let logger: Logger
     /// LIBRARY_ROOT, to give absolute paths beside the stored relative ones.
     public let root: String
+    /// Below this many assets of the kind, a query tag is rare (`TopGroup`); tests lower it to
+    /// take the first step on small libraries.
+    var rareTagRows = TopGroup.defaultRareRows
 
     public init(connection: PostgresConnection, logger: Logger, root: String) {
         self.connection = connection
@@ -71,11 +74,25 @@ public struct SearchRepository: Sendable {
     }
 
     /// The best assets for `request`, best first.
+    ///
+    /// Two steps, the second only when needed (docs/search.md, "The query"): first the assets
+    /// that reach the highest score an unlisted asset could have, read in tie order from an
+    /// index with a LIMIT, beside every asset of the rare query tags (`TopGroup`); when `limit`
+    /// of them reach that score, no other asset can rank before them and that is the answer.
+    /// Otherwise every matching asset is scored (`searchQuery(_:topGroup: nil)`).
     public func search(_ request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
         try request.validate()
+        if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
+            let results = try await run(Self.searchQuery(request, topGroup: group), request: request)
+            if group.answers(results, limit: request.limit) { return results }
+        }
+        return try await run(Self.searchQuery(request, topGroup: nil), request: request)
+    }
+
+    func run(_ query: PostgresQuery, request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
         var results: [ScoredAsset] = []
         do {
-            let rows = try await connection.query(Self.searchQuery(request), logger: logger)
+            let rows = try await connection.query(query, logger: logger)
             for try await row in rows {
                 results.append(try decode(row.makeRandomAccess(), request: request))
             }
@@ -87,68 +104,280 @@ public struct SearchRepository: Sendable {
         return results
     }
 
-    /// `EXPLAIN (ANALYZE, BUFFERS)` of exactly the query `search` runs, for docs/search.md.
+    /// For each query tag (by its index in `request.tags`), how many present assets of the
+    /// kind carry one of its forms, counted up to `rareTagRows` a form, and its share of
+    /// `asset_tag` in PostgreSQL's statistics (0 when it is not among the most common values).
+    func tagRows(_ request: SearchRequest) async throws(MediaError) -> [Int: (rows: Int, share: Double)] {
+        let (terms, names) = request.tags.pairs
+        var counts: [Int: (rows: Int, share: Double)] = [:]
+        do {
+            let rows = try await connection.query(
+                """
+                WITH common AS (
+                    SELECT u.tag_id, u.share
+                    FROM pg_stats s,
+                         unnest(s.most_common_vals::text::int4[], s.most_common_freqs) AS u(tag_id, share)
+                    WHERE s.schemaname = current_schema() AND s.tablename = 'asset_tag' AND s.attname = 'tag_id'
+                )
+                SELECT f.term, sum(c.n)::int8, coalesce(sum(cm.share), 0)::float8
+                FROM unnest(\(terms)::int4[], \(names)::text[]) AS f(term, name)
+                JOIN tag t ON t.name = f.name
+                CROSS JOIN LATERAL (
+                    SELECT count(*) AS n FROM (
+                        SELECT 1 FROM asset_tag x
+                        WHERE x.tag_id = t.id AND x.present AND x.kind = \(request.kind.rawValue)::asset_kind
+                        LIMIT \(Int64(rareTagRows))::int8) s) c
+                LEFT JOIN common cm ON cm.tag_id = t.id
+                GROUP BY f.term
+                """, logger: logger)
+            for try await (term, count, share) in rows.decode((Int32, Int64, Double).self) {
+                counts[Int(term)] = (Int(count), share)
+            }
+        } catch {
+            throw AssetRepository.describe(error, "cannot search the library")
+        }
+        return counts
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of exactly the queries `search` runs, for docs/search.md:
+    /// the top group's, then the full one when the top group did not answer.
     public func explain(_ request: SearchRequest) async throws(MediaError) -> [String] {
         try request.validate()
-        var query = Self.searchQuery(request)
-        query.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
+        var queries: [(String, PostgresQuery)] = []
+        if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
+            let query = Self.searchQuery(request, topGroup: group)
+            let answered = group.answers(try await run(query, request: request), limit: request.limit)
+            queries.append(("top group: " + (answered ? "answered" : "too few reach the top score; full scoring follows"), query))
+            if !answered { queries.append(("full scoring", Self.searchQuery(request, topGroup: nil))) }
+        } else {
+            queries.append(("full scoring (every query tag is rare)", Self.searchQuery(request, topGroup: nil)))
+        }
         var lines: [String] = []
-        do {
-            let rows = try await connection.query(query, logger: logger)
-            for try await line in rows.decode(String.self) { lines.append(line) }
-        } catch {
-            throw AssetRepository.describe(error, "cannot explain the search")
+        for (title, original) in queries {
+            var query = original
+            query.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
+            lines.append("-- " + title)
+            do {
+                let rows = try await connection.query(query, logger: logger)
+                for try await line in rows.decode(String.self) { lines.append(line) }
+            } catch {
+                throw AssetRepository.describe(error, "cannot explain the search")
+            }
         }
         return lines
     }
 
+    /// Search's first step. Query tags carried by fewer than `rareRows` assets of the kind are
+    /// *rare*: all their assets are scored. An asset carrying none of them matches at most the
+    /// k common tags, so it scores at most `maximumScore`: those k tags (m = k), a score that
+    /// does not grow with more days unused (recency at its ceiling, from `groupDays` on) and
+    /// exactly the desired aspect. The assets that reach it tie, and rank by pixels, later last
+    /// use, then id: the order of `asset_tag_tie_order` and `asset_tag_aspect_tie_order`, so
+    /// the best `limit` of them are read with a LIMIT through one common tag's forms (the
+    /// least common one by PostgreSQL's statistics, checking the other common tags per row).
+    /// Beside them, the few that could round to the same score from just outside: the `edge`
+    /// (last use within a minute of `groupDays`) and the `near` aspects (within 10⁻⁹ of the
+    /// desired one). If the `limit`-th result has `maximumScore`, nothing unread can rank
+    /// before it.
+    struct TopGroup {
+        /// Below this many assets of the kind (per form), a query tag's assets are all scored.
+        static let defaultRareRows = 1000
+
+        /// Query tags (indexes into `request.tags`) whose assets are all scored.
+        let rareTerms: [Int32]
+        /// The others; `driver` is the one read in tie order.
+        let commonTerms: [Int32]
+        let driver: Int32
+        /// The highest score an asset without a rare tag can reach.
+        let maximumScore: Double
+        /// From this many days since last use on, the score is `maximumScore` (nil: always, no boost).
+        let groupDays: Double?
+
+        init?(_ request: SearchRequest, tagRows: [Int: (rows: Int, share: Double)], rareRows: Int) {
+            let all = (0..<request.tags.count).map { Int32($0) }
+            rareTerms = all.filter { (tagRows[Int($0)]?.rows ?? 0) < rareRows }
+            commonTerms = all.filter { (tagRows[Int($0)]?.rows ?? 0) >= rareRows }
+            guard let driver = commonTerms.min(by: { (tagRows[Int($0)]?.share ?? 0, $0) < (tagRows[Int($1)]?.share ?? 0, $1) })
+            else { return nil }  // every query tag is rare: scoring all their assets is the fast way
+            self.driver = driver
+            let matched = commonTerms.count
+            let queryCount = request.tags.count
+            let aspectFit = request.aspect == nil ? 0 : Scoring.aspectFitMaximum
+            func score(days: Double) -> Double {
+                Scoring.Parts(
+                    tagAnd: matched == queryCount ? 1 : 0, tagOr: Double(matched) / Double(queryCount),
+                    recency: Scoring.recency(daysSinceLastUse: days), recencyBoost: request.recencyBoost,
+                    aspectFit: aspectFit, matchedTags: matched, queryTags: queryCount, daysSinceLastUse: days
+                ).score
+            }
+            let top = score(days: 100_000)
+            maximumScore = top
+            // The score is monotone in the days since last use: find where it reaches its top.
+            if score(days: -100_000) == top {
+                groupDays = nil
+            } else {
+                var low = -100_000.0  // below the top
+                var high = 100_000.0  // at the top
+                for _ in 0..<80 {
+                    let middle = (low + high) / 2
+                    if score(days: middle) == top { high = middle } else { low = middle }
+                }
+                groupDays = high
+            }
+        }
+
+        /// A minute either side of `groupDays`, for the rounding of timestamps into days.
+        static let edgeMargin = 60.0 / 86_400
+
+        /// The top group answered when `limit` rows came back and the last still has the top score.
+        func answers(_ results: [ScoredAsset], limit: Int) -> Bool {
+            results.count == limit && results.last.map { $0.score >= maximumScore } == true
+        }
+    }
+
     /// The query, with every constant of `Scoring` bound as a parameter so that the SQL and
-    /// the Swift reference cannot drift apart.
-    static func searchQuery(_ request: SearchRequest) -> PostgresQuery {
+    /// the Swift reference cannot drift apart. With `topGroup`, only the top group, its edge
+    /// and the rare tags' assets are scored; without, every asset carrying a query tag.
+    static func searchQuery(_ request: SearchRequest, topGroup: TopGroup?) -> PostgresQuery {
+        var q = SQLText()
         let (terms, names) = request.tags.pairs
-        let excluded = Array(request.excluding)
-        let queryCount = request.tags.count
-        return """
-            WITH query_form AS (
-                SELECT f.term, f.name FROM unnest(\(terms)::int4[], \(names)::text[]) AS f(term, name)
-            ), matched AS (
-                -- The tag index: each form's tag row, then the assets carrying it.
-                SELECT m.asset_id, count(*)::int4 AS matched
-                FROM (SELECT DISTINCT x.asset_id, f.term
-                      FROM query_form f
-                      JOIN tag t ON t.name = f.name
-                      JOIN asset_tag x ON x.tag_id = t.id) m
+        let queryCount = q.bind(Int32(request.tags.count))
+        let asOf = q.bind(request.asOf)
+        // What every asset_tag row `x` read must satisfy: the filters, from the row alone (the
+        // provider excepted).
+        var filters = "x.present AND x.kind = \(q.bind(request.kind.rawValue))::asset_kind"
+        if request.minWidth > 0 { filters += " AND x.width >= \(q.bind(Int32(request.minWidth)))::int4" }
+        if request.minHeight > 0 { filters += " AND x.height >= \(q.bind(Int32(request.minHeight)))::int4" }
+        if let minDuration = request.minDurationMs { filters += " AND x.duration_ms >= \(q.bind(minDuration))::int8" }
+        if !request.excluding.isEmpty {
+            filters += " AND NOT (x.asset_id = ANY(\(q.bind(request.excluding.sorted()))::int8[]))"
+        }
+        if let provider = request.provider {
+            filters += """
+                 AND EXISTS (SELECT 1 FROM provenance p WHERE p.asset_id = x.asset_id AND p.provider = \(q.bind(provider))::text)
+                """
+        }
+        let aspect = request.aspect.map { q.bind($0) + "::float8" }
+        let termList = q.bind(terms)
+        let nameList = q.bind(names)
+        q.sql = """
+            WITH form_tag AS (
+                SELECT f.term, t.id AS tag_id
+                FROM unnest(\(termList)::int4[], \(nameList)::text[]) AS f(term, name)
+                JOIN tag t ON t.name = f.name
+            )
+            """
+        var restrict = ""
+        if let topGroup {
+            let groupCut = topGroup.groupDays.map {
+                q.bind(request.asOf.addingTimeInterval(-($0 + TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
+            }
+            let edgeCut = topGroup.groupDays.map {
+                q.bind(request.asOf.addingTimeInterval(-($0 - TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
+            }
+            var member = filters
+            if let groupCut { member += " AND x.last_use <= \(groupCut)" }
+            if let aspect { member += " AND x.width::float8 / x.height = \(aspect)" }
+            if topGroup.commonTerms.count > 1 {
+                let common = q.bind(topGroup.commonTerms)
+                member += """
+                     AND (SELECT count(DISTINCT o.term) FROM form_tag o JOIN asset_tag y ON y.tag_id = o.tag_id
+                          WHERE y.asset_id = x.asset_id AND o.term = ANY(\(common)::int4[])) = \(q.bind(Int64(topGroup.commonTerms.count)))::int8
+                    """
+            }
+            let driver = q.bind(topGroup.driver)
+            let groupLimit = q.bind(Int64(request.limit))
+            q.sql += """
+                , top_group AS (
+                    SELECT g.asset_id FROM (SELECT * FROM form_tag WHERE term = \(driver)::int4) ft
+                    CROSS JOIN LATERAL (
+                        SELECT x.asset_id FROM asset_tag x
+                        WHERE x.tag_id = ft.tag_id AND \(member)
+                        ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
+                        LIMIT \(groupLimit)::int8) g
+                )
+                """
+            var candidates = ["SELECT asset_id FROM top_group"]
+            if !topGroup.rareTerms.isEmpty {
+                let rareTerms = q.bind(topGroup.rareTerms)
+                q.sql += """
+                    , rare AS (
+                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        WHERE ft.term = ANY(\(rareTerms)::int4[]) AND \(filters)
+                    )
+                    """
+                candidates.append("SELECT asset_id FROM rare")
+            }
+            if let groupCut, let edgeCut {
+                q.sql += """
+                    , edge AS (
+                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        WHERE \(filters) AND x.last_use > \(groupCut) AND x.last_use <= \(edgeCut)
+                    )
+                    """
+                candidates.append("SELECT asset_id FROM edge")
+            }
+            if let aspect, let desired = request.aspect {
+                let low = q.bind(desired * (1 - 1e-9))
+                let high = q.bind(desired * (1 + 1e-9))
+                q.sql += """
+                    , near AS (
+                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        WHERE \(filters)\(edgeCut.map { " AND x.last_use <= \($0)" } ?? "")
+                          AND x.width::float8 / x.height > \(low)::float8
+                          AND x.width::float8 / x.height < \(high)::float8
+                          AND x.width::float8 / x.height <> \(aspect)
+                    )
+                    """
+                candidates.append("SELECT asset_id FROM near")
+            }
+            q.sql += ", top_candidate AS (\(candidates.joined(separator: " UNION ")))"
+            restrict = " AND x.asset_id IN (SELECT asset_id FROM top_candidate)"
+        }
+        let clamp = q.bind(Scoring.recencyClamp)
+        let centre = q.bind(Scoring.recencyCentreDays)
+        let widthDays = q.bind(Scoring.recencyWidthDays)
+        var aspectFit = "0.0::float8"
+        if let aspect {
+            let maximum = q.bind(Scoring.aspectFitMaximum)
+            let zeroFactor = q.bind(Scoring.aspectFitZeroFactor)
+            aspectFit = """
+                CASE WHEN (c.ratio - 1) * (\(aspect) - 1) < 0 THEN 0.0::float8
+                             ELSE \(maximum)::float8 * greatest(0.0::float8, 1 - abs(ln(c.ratio / \(aspect))) / ln(\(zeroFactor)::float8))
+                        END
+                """
+        }
+        let boost = q.bind(request.recencyBoost)
+        let limit = q.bind(Int32(request.limit))
+        let provider = q.bind(request.provider)
+        q.sql += """
+            , matched AS (
+                -- m per asset: the distinct query tags among its tag rows, which also carry
+                -- what the score and the filters read.
+                SELECT m.asset_id AS id, count(*)::int4 AS matched, min(m.width) AS width, min(m.height) AS height,
+                       min(m.last_use) AS last_use
+                FROM (SELECT DISTINCT x.asset_id, ft.term, x.width, x.height, x.last_use
+                      FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                      WHERE \(filters)\(restrict)) m
                 GROUP BY m.asset_id
             ), candidate AS (
-                SELECT a.id, a.width, a.height, m.matched,
-                       coalesce(a.last_used_at, a.created_at) AS last_use,
-                       (extract(epoch FROM \(request.asOf)::timestamptz)
-                        - extract(epoch FROM coalesce(a.last_used_at, a.created_at)))::float8 / 86400 AS days,
-                       a.width::float8 / a.height AS ratio
-                FROM matched m JOIN asset a ON a.id = m.asset_id
-                WHERE a.state = 'present' AND a.kind = \(request.kind.rawValue)::asset_kind
-                  AND a.width >= \(request.minWidth)::int4 AND a.height >= \(request.minHeight)::int4
-                  AND (\(request.minDurationMs)::int8 IS NULL OR a.duration_ms >= \(request.minDurationMs)::int8)
-                  AND NOT (a.id = ANY(\(excluded)::int8[]))
-                  AND (\(request.provider)::text IS NULL OR EXISTS (
-                        SELECT 1 FROM provenance p WHERE p.asset_id = a.id AND p.provider = \(request.provider)::text))
+                SELECT m.id, m.width, m.height, m.matched, m.last_use,
+                       (extract(epoch FROM \(asOf)::timestamptz) - extract(epoch FROM m.last_use))::float8 / 86400 AS days,
+                       m.width::float8 / m.height AS ratio
+                FROM matched m
             ), part AS (
                 SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days,
                        CASE WHEN c.matched = \(queryCount)::int4 THEN 1.0::float8 ELSE 0.0::float8 END AS tag_and,
                        c.matched::float8 / \(queryCount)::int4::float8 AS tag_or,
-                       1.0::float8 / (1.0::float8 + exp(-greatest(-\(Scoring.recencyClamp)::float8, least(\(Scoring.recencyClamp)::float8,
-                           (c.days - \(Scoring.recencyCentreDays)::float8) / \(Scoring.recencyWidthDays)::float8)))) AS recency,
-                       CASE WHEN \(request.aspect)::float8 IS NULL THEN 0.0::float8
-                            WHEN (c.ratio - 1) * (\(request.aspect)::float8 - 1) < 0 THEN 0.0::float8
-                            ELSE \(Scoring.aspectFitMaximum)::float8 * greatest(0.0::float8,
-                                 1 - abs(ln(c.ratio / \(request.aspect)::float8)) / ln(\(Scoring.aspectFitZeroFactor)::float8))
-                       END AS aspect_fit
+                       1.0::float8 / (1.0::float8 + exp(-greatest(-\(clamp)::float8, least(\(clamp)::float8,
+                           (c.days - \(centre)::float8) / \(widthDays)::float8)))) AS recency,
+                       \(aspectFit) AS aspect_fit
                 FROM candidate c
             ), ranked AS (
-                SELECT p.*, p.tag_and + 0.5 * p.tag_or + \(request.recencyBoost)::float8 * p.recency + p.aspect_fit AS score
+                SELECT p.*, p.tag_and + 0.5 * p.tag_or + \(boost)::float8 * p.recency + p.aspect_fit AS score
                 FROM part p
                 ORDER BY score DESC, p.width::int8 * p.height DESC, p.last_use DESC, p.id
-                LIMIT \(request.limit)::int4
+                LIMIT \(limit)::int4
             )
             SELECT r.id, a.kind::text, a.sha256, a.path, th.path, a.width, a.height, a.duration_ms,
                    coalesce(tg.names, '{}'::text[]), src.provider, src.source_url, a.last_used_at, a.created_at,
@@ -158,13 +387,14 @@ public struct SearchRepository: Sendable {
             LEFT JOIN thumbnail th ON th.asset_id = r.id AND th.status = 'ok'
             LEFT JOIN LATERAL (
                 SELECT p.provider, p.source_url FROM provenance p WHERE p.asset_id = r.id
-                ORDER BY p.provider IS NOT DISTINCT FROM \(request.provider)::text DESC, p.first_seen_at, p.id
+                ORDER BY p.provider IS NOT DISTINCT FROM \(provider)::text DESC, p.first_seen_at, p.id
                 LIMIT 1) src ON true
             LEFT JOIN LATERAL (
                 SELECT array_agg(t.name ORDER BY t.name) AS names
                 FROM asset_tag x JOIN tag t ON t.id = x.tag_id WHERE x.asset_id = r.id) tg ON true
             ORDER BY r.score DESC, r.width::int8 * r.height DESC, r.last_use DESC, r.id
             """
+        return q.query
     }
 
     private func decode(_ c: PostgresRandomAccessRow, request: SearchRequest) throws -> ScoredAsset {
@@ -185,4 +415,23 @@ public struct SearchRepository: Sendable {
             lastUsedAt: try c[11].decode(Date?.self), createdAt: try c[12].decode(Date.self),
             score: try c[13].decode(Double.self), scoreParts: parts)
     }
+}
+
+/// SQL text and its parameters, numbered as they are bound, for a query whose parts depend on
+/// the request (each part's parameters bound once, however often the part is used).
+struct SQLText {
+    var sql = ""
+    var binds = PostgresBindings()
+
+    mutating func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+        binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    mutating func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value?) -> String {
+        binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
 }

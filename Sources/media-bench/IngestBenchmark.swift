@@ -20,28 +20,41 @@ import Glibc
 /// a scratch library unless BENCH_DATABASE_URL names a server.
 @main
 struct IngestBenchmark {
-    struct Figure: Encodable {
-        let name: String
-        let value: Double
-        let unit: String
-        let baseline: Double?
-        let baselineName: String?
+    struct Figure: Codable {
+        var name: String
+        var value: Double
+        var unit: String
+        var baseline: Double?
+        var baselineName: String?
+        /// The goal for the figure, as text, and whether this run met it.
+        var goal: String? = nil
+        var met: Bool? = nil
     }
 
     static func main() async throws {
-        let all = Array(CommandLine.arguments.dropFirst())
-        if all.first == "daemon" {
-            let rest = Array(all.dropFirst())
-            let output = rest.firstIndex(of: "--out").flatMap { $0 + 1 < rest.count ? rest[$0 + 1] : nil }
-            let figures = try await DaemonBenchmark.run(rest)
-            try report(figures, to: output ?? "bench/daemon-results.json")
+        var all = Array(CommandLine.arguments.dropFirst())
+        let rest = Array(all.dropFirst())
+        let outputArgument = rest.firstIndex(of: "--out").flatMap { $0 + 1 < rest.count ? rest[$0 + 1] : nil }
+        switch all.first {
+        case "daemon":
+            try report(try await DaemonBenchmark.run(rest), to: outputArgument ?? "bench/daemon-results.json")
             return
+        case "scale":
+            try report(try await ScaleBenchmark.run(rest), to: outputArgument ?? "bench/scale-results.json")
+            return
+        case "report":
+            try BenchReport.run(rest)
+            return
+        case "ingest":
+            all.removeFirst()
+        default:
+            break
         }
         var images = 40
         var videos = 10
         var bigVideoMB = 300
         var output = "bench/ingest-results.json"
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        var arguments = all.makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--images": images = Int(arguments.next() ?? "") ?? images
@@ -49,7 +62,10 @@ struct IngestBenchmark {
             case "--big-video-mb": bigVideoMB = Int(arguments.next() ?? "") ?? bigVideoMB
             case "--out": output = arguments.next() ?? output
             default:
-                print("usage: media-bench [--images N] [--videos N] [--big-video-mb M] [--out FILE]")
+                print("usage: media-bench [ingest] [--images N] [--videos N] [--big-video-mb M] [--out FILE]")
+                print("       media-bench daemon [--burst N] [--latency N] [--workers N] [--out FILE]")
+                print("       media-bench scale [--sizes 10000,100000,1000000] [--queries N] [--runs N] [--out FILE]")
+                print("       media-bench report [--out FILE] RESULTS.json …")
                 exit(2)
             }
         }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every benchmark of the project, in one command (`make bench` runs this):
+#   1. installs the Debian packages the build and the benchmarks need (scripts/install-deps.sh);
+#   2. builds in release mode (mediad, mediaq, media-bench), once;
+#   3. media-bench ingest: the ingest function beside sha256sum + cp + vipsthumbnail / ffmpeg;
+#   4. media-bench daemon: mediad's burst, close-to-row latency and memory beside the ingest function;
+#   5. media-bench scale: a synthetic library of 10k, 100k and 1M assets: search in the database,
+#      whole mediaq processes beside psql, mediaq plan, mediad start to READY=1;
+#   6. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
+# Each step writes its own bench/*-results.json; the report gathers those that exist.
+#
+# Knobs (environment): BENCH_ONLY="ingest daemon scale" picks steps; BENCH_SIZES (default
+# 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
+# BENCH_BURST (default 10000), BENCH_LATENCY (default 100). Benchmarks never run in `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+only=${BENCH_ONLY:-ingest daemon scale}
+scripts/install-deps.sh
+swift build -c release
+bin=$(swift build -c release --show-bin-path)
+mkdir -p bench
+
+for step in $only; do
+  case $step in
+    ingest) "$bin/media-bench" ingest --images "${BENCH_IMAGES:-40}" --videos "${BENCH_VIDEOS:-10}" \
+              --big-video-mb "${BENCH_BIG_VIDEO_MB:-1000}" --out bench/ingest-results.json ;;
+    daemon) "$bin/media-bench" daemon --burst "${BENCH_BURST:-10000}" --latency "${BENCH_LATENCY:-100}" \
+              --out bench/daemon-results.json ;;
+    scale)  "$bin/media-bench" scale --sizes "${BENCH_SIZES:-10000,100000,1000000}" --out bench/scale-results.json ;;
+    *) echo "bench: unknown step $step (ingest, daemon, scale)" >&2; exit 2 ;;
+  esac
+done
+"$bin/media-bench" report --out bench/results.json \
+  bench/ingest-results.json bench/daemon-results.json bench/scale-results.json

@@ -46,9 +46,15 @@ enum ScaleBenchmark {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         chmod(scratch, 0o755)
+        // BENCH_KEEP=1 keeps the library (and its running cluster) for `mediaq search --explain`.
+        let keep = ProcessInfo.processInfo.environment["BENCH_KEEP"] == "1"
         defer {
-            _ = try? EmbeddedCluster(libraryRoot: root, logger: logger).stop()
-            try? FileManager.default.removeItem(atPath: scratch)
+            if keep {
+                print("scale: kept the library at \(root)")
+            } else {
+                _ = try? EmbeddedCluster(libraryRoot: root, logger: logger).stop()
+                try? FileManager.default.removeItem(atPath: scratch)
+            }
         }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let binaries = (executable as NSString).deletingLastPathComponent

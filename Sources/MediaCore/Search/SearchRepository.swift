@@ -267,7 +267,7 @@ public struct SearchRepository: Sendable {
                 JOIN tag t ON t.name = f.name
             )
             """
-        var restrict = ""
+        var source = "form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id"
         if let topGroup {
             let groupCut = topGroup.groupDays.map {
                 q.bind(request.asOf.addingTimeInterval(-($0 + TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
@@ -320,19 +320,25 @@ public struct SearchRepository: Sendable {
             if let aspect, let desired = request.aspect {
                 let low = q.bind(desired * (1 - 1e-9))
                 let high = q.bind(desired * (1 + 1e-9))
+                // Two ranges, below and above: the desired aspect itself may be thousands of rows.
+                let recent = edgeCut.map { " AND x.last_use <= \($0)" } ?? ""
                 q.sql += """
                     , near AS (
                         SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
-                        WHERE \(filters)\(edgeCut.map { " AND x.last_use <= \($0)" } ?? "")
-                          AND x.width::float8 / x.height > \(low)::float8
-                          AND x.width::float8 / x.height < \(high)::float8
-                          AND x.width::float8 / x.height <> \(aspect)
+                        WHERE \(filters)\(recent)
+                          AND x.width::float8 / x.height > \(low)::float8 AND x.width::float8 / x.height < \(aspect)
+                        UNION ALL
+                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        WHERE \(filters)\(recent)
+                          AND x.width::float8 / x.height > \(aspect) AND x.width::float8 / x.height < \(high)::float8
                     )
                     """
                 candidates.append("SELECT asset_id FROM near")
             }
             q.sql += ", top_candidate AS (\(candidates.joined(separator: " UNION ")))"
-            restrict = " AND x.asset_id IN (SELECT asset_id FROM top_candidate)"
+            // Per candidate, its tag rows by primary key: a LATERAL kept apart by OFFSET 0, or
+            // PostgreSQL flattens it and reads every row of the common tags to join them.
+            source = "top_candidate c CROSS JOIN LATERAL (SELECT x.* FROM asset_tag x WHERE x.asset_id = c.asset_id OFFSET 0) x JOIN form_tag ft ON ft.tag_id = x.tag_id"
         }
         let clamp = q.bind(Scoring.recencyClamp)
         let centre = q.bind(Scoring.recencyCentreDays)
@@ -357,8 +363,8 @@ public struct SearchRepository: Sendable {
                 SELECT m.asset_id AS id, count(*)::int4 AS matched, min(m.width) AS width, min(m.height) AS height,
                        min(m.last_use) AS last_use
                 FROM (SELECT DISTINCT x.asset_id, ft.term, x.width, x.height, x.last_use
-                      FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
-                      WHERE \(filters)\(restrict)) m
+                      FROM \(source)
+                      WHERE \(filters)) m
                 GROUP BY m.asset_id
             ), candidate AS (
                 SELECT m.id, m.width, m.height, m.matched, m.last_use,
@@ -390,8 +396,10 @@ public struct SearchRepository: Sendable {
                 ORDER BY p.provider IS NOT DISTINCT FROM \(provider)::text DESC, p.first_seen_at, p.id
                 LIMIT 1) src ON true
             LEFT JOIN LATERAL (
-                SELECT array_agg(t.name ORDER BY t.name) AS names
-                FROM asset_tag x JOIN tag t ON t.id = x.tag_id WHERE x.asset_id = r.id) tg ON true
+                -- Each name by the tag's primary key: a join here was planned as a scan of all tags per row.
+                SELECT array_agg(n.name ORDER BY n.name) AS names
+                FROM (SELECT (SELECT t.name FROM tag t WHERE t.id = x.tag_id) AS name
+                      FROM asset_tag x WHERE x.asset_id = r.id) n) tg ON true
             ORDER BY r.score DESC, r.width::int8 * r.height DESC, r.last_use DESC, r.id
             """
         return q.query

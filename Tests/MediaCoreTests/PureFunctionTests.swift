@@ -138,7 +138,11 @@ import Testing
             let contents = try String(contentsOf: folder.appendingPathComponent(migration.fileName), encoding: .utf8)
             #expect(migration.sql == contents)
         }
-        #expect(Migration.bundled.map(\.version) == Array(1...Migration.bundled.count))
+        // Versions rise without repeats; a gap is allowed (0002 is reserved for the GC issue
+        // while 0003 exists), and migrations apply in version order.
+        let versions = Migration.bundled.map(\.version)
+        #expect(versions.first == 1)
+        #expect(zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 })
     }
 
     @Test func statusComparesRecordedChecksums() {

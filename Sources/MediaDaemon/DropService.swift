@@ -423,7 +423,12 @@ actor DropQueue {
     func wake() {
         pausedUntil = nil
         let now = ContinuousClock.now
-        for path in waiting.keys { waiting[path]?.due = min(waiting[path]?.due ?? now, now) }
+        for path in Array(waiting.keys) {
+            if var item = waiting[path] {
+                item.due = min(item.due, now)
+                waiting[path] = item
+            }
+        }
     }
 
     /// The longest time any worker has been away from `take`.

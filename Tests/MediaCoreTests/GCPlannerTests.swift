@@ -69,9 +69,12 @@ struct GCPlannerTests {
         #expect(budget.shortfall(incoming: 1000, used: 1_000_000 - allowance - 1000, free: nil) == nil)
         #expect(budget.shortfall(incoming: 1000, used: 1_000_000 - allowance, free: nil)?.hasPrefix("over budget") == true)
         #expect(budget.shortfall(incoming: 1000, used: 0, free: 500_000)?.hasPrefix("disk nearly full") == true)
-        #expect(budget.collectionTarget(incoming: 1000, used: 950_000, free: nil) == 900_000)
+        // The low-water mark, unless even that leaves no room for the drop.
+        let roomy = StorageBudget(budgetBytes: 10_000_000, reserveBytes: 500_000, lowWaterBytes: 9_000_000)
+        #expect(roomy.collectionTarget(incoming: 1000, used: 9_500_000, free: nil) == 9_000_000)
+        #expect(roomy.collectionTarget(incoming: 2_000_000, used: 9_500_000, free: nil) == 8_000_000 - allowance)
         // 100 kB short of the reserve: the target goes that much below the current size.
         let short = 500_000 + 1000 + allowance - 100_000
-        #expect(budget.collectionTarget(incoming: 1000, used: 800_000, free: short) == 700_000)
+        #expect(roomy.collectionTarget(incoming: 1000, used: 8_000_000, free: short) == 7_900_000)
     }
 }

@@ -179,8 +179,11 @@ struct DoctorOutput: Decodable {
 
             let after = try TestLibrary.decode(DoctorOutput.self, try library.mediaq(["doctor", "--json", "--verify", "all"]))
             #expect(after.problems.map(\.kind) == ["row_without_original"], "\(after.problems)")
-            // The one thing doctor leaves to a person: once the row goes, the library is clean.
+            // The one thing doctor leaves to a person: once the row goes (its thumbnail is then an
+            // orphan, which --fix removes), the library is clean.
             try await library.execute("DELETE FROM asset WHERE path = '\(rows[1][0])'")
+            let last = try library.mediaq(["doctor", "--fix"])
+            #expect(last.status == 0 && last.standardOutput.contains("thumbnail_orphaned"), "\(last.transcript)")
             #expect(try library.mediaq(["doctor", "--verify", "all"]).status == 0)
         }
     }

@@ -245,11 +245,7 @@ public final class DropService: Sendable {
                     return MediaError(.databaseUnavailable, "the database closed the connection while \(item.path) was handled")
                 }
             ) {
-                do throws(MediaError) {
-                    try await self.handle(item, on: connection)
-                } catch {
-                    throw error
-                }
+                try await self.handle(item, on: connection)
             }
         } catch let error as MediaError {
             throw error

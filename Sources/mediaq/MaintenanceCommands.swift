@@ -68,24 +68,6 @@ struct GCCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The library size to reach, e.g. 250GB (default: the low-water mark).", valueName: "size"))
     var target: SizeArgument?
 
-    struct Report: Encodable {
-        let ok = true
-        let report: GCReport
-
-        func encode(to encoder: any Encoder) throws {
-            try report.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(ok, forKey: Key(stringValue: "ok")!)
-        }
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-    }
-
     func run() async throws {
         let logger = options.makeLogger()
         let bar = ProgressBar(json: options.json)
@@ -100,7 +82,7 @@ struct GCCommand: AsyncParsableCommand {
             }
             bar.clear()
             if options.json {
-                JSONOutput.print(Report(report: report))
+                JSONOutput.print(OKReport(report))
             } else {
                 print(Self.text(report))
             }
@@ -153,17 +135,6 @@ struct StatsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    struct Report: Encodable {
-        let ok = true
-        let stats: LibraryStats
-
-        func encode(to encoder: any Encoder) throws {
-            try stats.encode(to: encoder)
-            var container = encoder.container(keyedBy: GCCommand.Report.Key.self)
-            try container.encode(ok, forKey: GCCommand.Report.Key(stringValue: "ok")!)
-        }
-    }
-
     func run() async throws {
         let logger = options.makeLogger()
         do {
@@ -173,7 +144,7 @@ struct StatsCommand: AsyncParsableCommand {
                     on: connection, root: library.root.path, budget: StorageBudget(configuration), logger: logger)
             }
             if options.json {
-                JSONOutput.print(Report(stats: stats))
+                JSONOutput.print(OKReport(stats))
             } else {
                 print(Self.text(stats))
             }
@@ -254,17 +225,6 @@ struct DoctorCommand: AsyncParsableCommand {
     @Flag(help: "Repair what is safe to repair.")
     var fix = false
 
-    struct Report: Encodable {
-        let ok: Bool
-        let report: LibraryDoctor.Report
-
-        func encode(to encoder: any Encoder) throws {
-            try report.encode(to: encoder)
-            var container = encoder.container(keyedBy: GCCommand.Report.Key.self)
-            try container.encode(ok, forKey: GCCommand.Report.Key(stringValue: "ok")!)
-        }
-    }
-
     func run() async throws {
         let logger = options.makeLogger()
         let bar = ProgressBar(json: options.json)
@@ -285,7 +245,7 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let remaining = fix ? report.remaining : report.problems.count
         if options.json {
-            JSONOutput.print(Report(ok: remaining == 0, report: report))
+            JSONOutput.print(OKReport(report, ok: remaining == 0))
         } else {
             for problem in report.problems {
                 var line = "\(problem.kind.rawValue)  \(problem.path)  \(problem.detail)"
@@ -334,17 +294,6 @@ struct RebaseCommand: AsyncParsableCommand {
     @Flag(help: "Check everything; record nothing.")
     var dryRun = false
 
-    struct Report: Encodable {
-        let ok = true
-        let report: LibraryRebase.Report
-
-        func encode(to encoder: any Encoder) throws {
-            try report.encode(to: encoder)
-            var container = encoder.container(keyedBy: GCCommand.Report.Key.self)
-            try container.encode(ok, forKey: GCCommand.Report.Key(stringValue: "ok")!)
-        }
-    }
-
     func run() async throws {
         let logger = options.makeLogger()
         do {
@@ -364,7 +313,7 @@ struct RebaseCommand: AsyncParsableCommand {
                 throw error
             }
             if options.json {
-                JSONOutput.print(Report(report: report))
+                JSONOutput.print(OKReport(report))
             } else if report.alreadyThere {
                 print("the library \(report.libraryId) is already recorded at \(report.to) (root version \(report.rootVersion)); nothing to do")
             } else {
@@ -376,5 +325,29 @@ struct RebaseCommand: AsyncParsableCommand {
         } catch {
             throw fail(MediaError(.databaseError, "\(error)"), program: "mediaq rebase", json: options.json)
         }
+    }
+}
+
+/// A command's report as its `--json` document: the report's own keys plus `"ok"`.
+struct OKReport<Payload: Encodable>: Encodable {
+    let payload: Payload
+    let ok: Bool
+
+    init(_ payload: Payload, ok: Bool = true) {
+        self.payload = payload
+        self.ok = ok
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try payload.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(ok, forKey: Key(stringValue: "ok"))
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

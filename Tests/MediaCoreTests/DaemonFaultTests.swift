@@ -40,13 +40,13 @@ import Glibc
             // The worker that stored after.png waits, idle, with the configured address-space limit.
             var limits: [String] = []
             _ = try await Drops.waitUntil(30) {
-                limits = RunningDaemon.children(of: daemon.pid).compactMap {
+                limits = ProcessTable.children(of: daemon.pid).compactMap {
                     try? String(contentsOfFile: "/proc/\($0)/limits", encoding: .utf8)
                 }
                 // Read until a worker has set its limit: that is its first step, just after exec.
                 return limits.contains { $0.contains("Max address space") && $0.contains("1073741824") }
             }
-            let workers = RunningDaemon.children(of: daemon.pid)
+            let workers = ProcessTable.children(of: daemon.pid)
             let outcome = daemon.stop()
             #expect(settled, "\(outcome.transcript)")
             #expect(after, "the daemon went on ingesting: \(outcome.transcript)")

@@ -14,28 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-count=${1:-100000}
-mediaq=${MEDIAQ:-.build/debug/mediaq}
-[[ -x "$mediaq" ]] || { echo "search-explain: build mediaq first ($mediaq not found)" >&2; exit 1; }
-server=${SERVER_URL:-${TEST_DATABASE_URL:-$(scripts/start-test-postgres.sh)}}
-database=media_explain_$$
-url=$(printf '%s' "$server" | sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$database#")
-work=$(mktemp -d /tmp/search-explain-XXXXXX)
-chmod 755 "$work"
-root=$work/library
-
-cleanup() {
-  if [[ "${KEEP:-0}" != 1 ]]; then
-    psql -X -q "$server" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null || true
-    rm -rf "$work"
-  else
-    echo "kept: database $url, root $root" >&2
-  fi
-}
-trap cleanup EXIT
-
-psql -X -q -v ON_ERROR_STOP=1 "$server" -c "CREATE DATABASE $database" >/dev/null
-"$mediaq" db migrate --library-root "$root" --database-url "$url" >/dev/null
+tool=search-explain
+source scripts/lib/scratch-library.sh "$@"
 
 echo "search-explain: generating $count assets" >&2
 started=$(date +%s.%N)

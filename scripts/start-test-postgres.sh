@@ -25,6 +25,8 @@ BEGIN
   ELSE
     ALTER ROLE $role LOGIN CREATEDB PASSWORD '$password';
   END IF;
+  -- DROP DATABASE … WITH (FORCE) signals the sessions still in the database.
+  GRANT pg_signal_backend TO $role;
 END
 \$\$;
 SQL

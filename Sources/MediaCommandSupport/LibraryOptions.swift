@@ -27,6 +27,21 @@ public struct LibraryOptions: ParsableArguments, Sendable {
         "Largest image accepted, in pixels (overrides MEDIA_PIXEL_LIMIT; default 100000000).", valueName: "count"))
     public var pixelLimit: String?
 
+    @Option(help: ArgumentHelp(
+        "Free space always left on the library's filesystem (overrides MEDIA_RESERVE_BYTES; default 1GB).",
+        valueName: "size"))
+    public var reserve: String?
+
+    @Option(name: .customLong("gc-low-water"), help: ArgumentHelp(
+        "GC frees down to this percent of the budget (overrides MEDIA_GC_LOW_WATER_PERCENT; default 90).",
+        valueName: "percent"))
+    public var gcLowWater: String?
+
+    @Option(name: .customLong("gc-keep"), help: ArgumentHelp(
+        "GC keeps this many most recently used assets per provider, e.g. pexels=500,unsplash=200 (overrides MEDIA_GC_KEEP_PER_PROVIDER).",
+        valueName: "caps"))
+    public var gcKeep: String?
+
     public init() {}
 
     /// The configuration from its layers; `extraFlags` are a program's own flags (mediad's).
@@ -37,6 +52,9 @@ public struct LibraryOptions: ParsableArguments, Sendable {
         flags[.dropDirectory] = dropDir
         flags[.budgetBytes] = budget
         flags[.pixelLimit] = pixelLimit
+        flags[.reserveBytes] = reserve
+        flags[.gcLowWaterPercent] = gcLowWater
+        flags[.gcKeepPerProvider] = gcKeep
         return try await LibraryConfiguration.load(flags: flags, configFile: configFile)
     }
 }

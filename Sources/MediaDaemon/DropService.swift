@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import MediaCore
-import PostgresNIO
+public import PostgresNIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -53,6 +53,9 @@ public final class DropService: Sendable {
     let onStatus: @Sendable (Totals) -> Void
     /// Checked before each drop: the library root still holds the library and can be written.
     let confirmLibrary: @Sendable () throws(MediaError) -> Void
+    /// Checked before each media file is ingested, with its path: the quota. Throws
+    /// `over_budget` (library-wide: every drop waits) when the file does not fit now.
+    let checkSpace: @Sendable (String, PostgresConnection) async throws(MediaError) -> Void
     /// Fixed for the life of the service.
     let workerCount: Int
     private let current: Mutex<(settings: Settings, processor: DropProcessor)>
@@ -63,6 +66,7 @@ public final class DropService: Sendable {
     public init(
         watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, settings: Settings = .init(),
         logger: Logger, confirmLibrary: @escaping @Sendable () throws(MediaError) -> Void = {},
+        checkSpace: @escaping @Sendable (String, PostgresConnection) async throws(MediaError) -> Void = { _, _ in },
         onStatus: @escaping @Sendable (Totals) -> Void = { _ in }
     ) {
         self.watcher = watcher
@@ -71,6 +75,7 @@ public final class DropService: Sendable {
         self.current = Mutex((settings, processor))
         self.logger = logger
         self.confirmLibrary = confirmLibrary
+        self.checkSpace = checkSpace
         self.onStatus = onStatus
     }
 
@@ -109,6 +114,13 @@ public final class DropService: Sendable {
     }
 
     public func totals() async -> Totals { await queue.totals }
+
+    /// Ends a pause at once (GC has freed space): waiting drops are tried now, not at the end
+    /// of their back-off.
+    public func resumeNow() async {
+        await queue.wake()
+        onStatus(await queue.totals)
+    }
 
     /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
     /// decoder that hangs) makes this false, and the watchdog ping stops.
@@ -233,11 +245,7 @@ public final class DropService: Sendable {
                     return MediaError(.databaseUnavailable, "the database closed the connection while \(item.path) was handled")
                 }
             ) {
-                do throws(MediaError) {
-                    try await self.handle(item, on: connection)
-                } catch {
-                    throw error
-                }
+                try await self.handle(item, on: connection)
             }
         } catch let error as MediaError {
             throw error
@@ -265,6 +273,7 @@ public final class DropService: Sendable {
             // Applied; or its media has not come yet, and will read it when it does.
             await queue.finish(item.path, outcome: nil)
         } else if FileManager.default.fileExists(atPath: item.path) {
+            try await checkSpace(item.path, connection)
             let outcome = try await processor.process(mediaPath: item.path, on: connection)
             await queue.finish(item.path, outcome: outcome)
         } else {
@@ -283,7 +292,7 @@ public final class DropService: Sendable {
     static func isLibraryWide(_ code: MediaError.Code) -> Bool {
         [.databaseUnavailable, .databaseTimeout, .databaseError, .embeddedDatabaseFailed, .schemaNotCurrent,
          .libraryRootMissing, .libraryRootUnmarked, .libraryRootNotWritable, .libraryRootUnmounted,
-         .libraryMismatch, .libraryWriteFailed].contains(code)
+         .libraryMismatch, .libraryWriteFailed, .overBudget].contains(code)
     }
 
     private func retry(_ item: DropQueue.Item, after error: MediaError) async {
@@ -405,6 +414,18 @@ actor DropQueue {
     }
 
     func close() { closed = true }
+
+    /// Every waiting drop is due now and any pause ends (a probe will tell whether the fault is over).
+    func wake() {
+        pausedUntil = nil
+        let now = ContinuousClock.now
+        for path in Array(waiting.keys) {
+            if var item = waiting[path] {
+                item.due = min(item.due, now)
+                waiting[path] = item
+            }
+        }
+    }
 
     /// The longest time any worker has been away from `take`.
     /// When each busy worker must be back: its drop's deadline.

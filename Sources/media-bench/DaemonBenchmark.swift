@@ -150,7 +150,7 @@ enum DaemonBenchmark {
         }
         let burstSeconds = IngestBenchmark.seconds(ContinuousClock.now - burstStarted)
         let rss = residentMB(pid: daemon.pid)
-        let workerRSS = childProcesses(of: daemon.pid).map { residentMB(pid: $0).current }.reduce(0, +)
+        let workerRSS = ProcessTable.children(of: daemon.pid).map { residentMB(pid: $0).current }.reduce(0, +)
 
         // 3. Close-to-row latency, one drop at a time.
         print("mediad: \(latencySamples) single drops …")
@@ -214,16 +214,5 @@ enum DaemonBenchmark {
             return kilobytes / 1024
         }
         return (field("VmRSS"), field("VmHWM"))
-    }
-
-    static func childProcesses(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry in
-            guard let candidate = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == pid ? candidate : nil
-        }
     }
 }

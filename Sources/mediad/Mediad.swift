@@ -8,6 +8,10 @@ import MediaDaemon
 import PostgresNIO
 import ServiceLifecycle
 import SystemdSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import UnixSignals
 
 extension Logger.Level {
@@ -110,15 +114,19 @@ struct Mediad: AsyncParsableCommand {
             decoderSettings.keptIdle = configuration.daemon.workers
             let decoder = IsolatedMediaDecoder(settings: decoderSettings)
             defer { decoder.shutdown() }
+            let collector = BackgroundCollector(
+                connector: DatabaseConnector(url: opened.databaseURL, logger: logger), root: opened.root.path,
+                keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
             let service = try makeDropService(
-                configuration: configuration, library: opened, decoder: decoder, reporter: reporter, logger: logger)
+                configuration: configuration, library: opened, decoder: decoder, collector: collector, reporter: reporter,
+                logger: logger)
             // The watch is installed; now what was dropped while we were down joins the queue.
             await service.scan()
             let reloader = ConfigurationReloader(
                 options: self, running: configuration, drops: service, decoder: decoder, levelControl: levelControl,
                 logger: logger)
             let daemon = DaemonService(
-                library: opened, drops: service, reloader: reloader, notifier: notifier, logger: logger)
+                library: opened, drops: service, collector: collector, reloader: reloader, notifier: notifier, logger: logger)
             let group = ServiceGroup(
                 services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
@@ -133,7 +141,7 @@ struct Mediad: AsyncParsableCommand {
 
     private func makeDropService(
         configuration: LibraryConfiguration, library: OpenLibrary, decoder: IsolatedMediaDecoder,
-        reporter: StatusReporter, logger: Logger
+        collector: BackgroundCollector, reporter: StatusReporter, logger: Logger
     ) throws(MediaError) -> DropService {
         let drop = configuration.dropDirectory
         do {
@@ -149,12 +157,24 @@ struct Mediad: AsyncParsableCommand {
         }
         let root = library.root
         let libraryId = library.libraryId
+        let budget = StorageBudget(configuration)
         return DropService(
             watcher: watcher,
             processor: Self.processor(configuration: configuration, library: library, decoder: decoder, logger: logger),
             connector: DatabaseConnector(url: library.databaseURL, logger: logger),
             settings: Self.serviceSettings(configuration.daemon), logger: logger,
-            confirmLibrary: { () throws(MediaError) in try root.confirm(libraryId: libraryId) }
+            confirmLibrary: { () throws(MediaError) in try root.confirm(libraryId: libraryId) },
+            checkSpace: { (path, connection) throws(MediaError) in
+                // The quota: the drop waits (over_budget pauses every drop) while GC makes room.
+                var info = stat()
+                let incoming = stat(path, &info) == 0 ? Int64(info.st_size) : 0
+                let used = try await StorageBudget.usedBytes(on: connection, logger: logger)
+                let free = StorageBudget.freeBytes(atPath: root.path)
+                if let reason = budget.shortfall(incoming: incoming, used: used, free: free) {
+                    collector.request(target: budget.collectionTarget(incoming: incoming, used: used, free: free))
+                    throw MediaError(.overBudget, reason)
+                }
+            }
         ) { totals in
             var status = "queue \(totals.queued); ingested \(totals.ingested), duplicates \(totals.duplicates), rejected \(totals.rejected)"
             if let reason = totals.waitingReason { status += "; waiting: \(reason)" }
@@ -255,6 +275,7 @@ struct ConfigurationReloader: Sendable {
 struct DaemonService: Service {
     let library: OpenLibrary
     let drops: DropService
+    let collector: BackgroundCollector
     let reloader: ConfigurationReloader
     let notifier: SystemdNotifier
     let logger: Logger
@@ -267,10 +288,12 @@ struct DaemonService: Service {
         let notifier = notifier
         let drops = drops
         let reloader = reloader
+        let collector = collector
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await drops.run() }
+                group.addTask { await collector.run { await drops.resumeNow() } }
                 group.addTask {
                     for await _ in hangups {
                         notifier.notify([("RELOADING", "1")])
@@ -281,7 +304,8 @@ struct DaemonService: Service {
                 if let interval = Self.watchdogInterval() {
                     group.addTask { await Self.keepWatchdogFed(every: interval / 2, drops: drops, notifier: notifier) }
                 }
-                await group.next()  // the drop service ended: stop feeding the watchdog
+                await group.next()  // the drop service ended: stop feeding the watchdog and collecting
+                collector.stop()
                 group.cancelAll()
             }
         } onGracefulShutdown: {

@@ -22,7 +22,8 @@ struct Mediaq: AsyncParsableCommand {
         version: MediaLibraryVersion.current,
         subcommands: [
             IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
-            UnpinCommand.self, KnownCommand.self, ExportCommand.self, DatabaseCommand.self, VersionCommand.self,
+            UnpinCommand.self, KnownCommand.self, ExportCommand.self, GCCommand.self, StatsCommand.self, DoctorCommand.self,
+            RebaseCommand.self, SeedCommand.self, DatabaseCommand.self, VersionCommand.self,
         ])
 }
 

@@ -28,15 +28,6 @@ import Glibc
                             "--decode-timeout-seconds", "2", "--decoder-memory", "1GiB", "--workers", "2"],
                 environment: ["MEDIAD_DECODER_FAULTS": "1"])
             guard daemon.waitReady() else { return }
-            // The worker processes run with the configured address-space limit.
-            var limits: [String] = []
-            _ = try await Drops.waitUntil(20) {
-                limits = RunningDaemon.children(of: daemon.pid).compactMap {
-                    try? String(contentsOfFile: "/proc/\($0)/limits", encoding: .utf8)
-                }
-                // Read until a worker has set its limit: that is its first step, just after exec.
-                return limits.contains { $0.contains("Max address space") && $0.contains("1073741824") }
-            }
             let rejected = drop + "/.rejected/"
             let settled = try await Drops.waitUntil(60) {
                 FileManager.default.fileExists(atPath: Drops.receipt(drop, "fine.png"))
@@ -46,7 +37,16 @@ import Glibc
             // Still alive and still working after both.
             try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:white", drop + "/after.png"])
             let after = try await Drops.waitUntil(30) { FileManager.default.fileExists(atPath: Drops.receipt(drop, "after.png")) }
-            let workers = RunningDaemon.children(of: daemon.pid)
+            // The worker that stored after.png waits, idle, with the configured address-space limit.
+            var limits: [String] = []
+            _ = try await Drops.waitUntil(30) {
+                limits = ProcessTable.children(of: daemon.pid).compactMap {
+                    try? String(contentsOfFile: "/proc/\($0)/limits", encoding: .utf8)
+                }
+                // Read until a worker has set its limit: that is its first step, just after exec.
+                return limits.contains { $0.contains("Max address space") && $0.contains("1073741824") }
+            }
+            let workers = ProcessTable.children(of: daemon.pid)
             let outcome = daemon.stop()
             #expect(settled, "\(outcome.transcript)")
             #expect(after, "the daemon went on ingesting: \(outcome.transcript)")

@@ -33,7 +33,7 @@ import Testing
             let good = try Executables.mediaq(["ingest", photo, copy, "--tags", "Sea, sky", "--provider", "pexels", "--provider-id", "77"] + common)
             #expect(good.status == 0, "\(good.transcript)")
             let results = lines(good.standardOutput)
-            #expect(results.map(\.status) == ["ingested", "duplicate"])
+            try #require(results.map(\.status) == ["ingested", "duplicate"])
             #expect(results[0].id == results[1].id)
             #expect(results[0].kind == "image")
             #expect(results[0].path?.hasPrefix("images/original/") == true)

@@ -219,3 +219,18 @@ import Testing
         #expect(MediaFormat.png.looksComplete(tail: Array(one.suffix(64)), size: Int64(one.count), head: Array(one.prefix(64))))
     }
 }
+
+@Suite struct ChildProcessTests {
+    @Test func childrenInheritOnlyTheStandardStreams() throws {
+        // A descriptor without close-on-exec, as a library's socket may be.
+        let stray = open("/dev/null", O_RDONLY)
+        try #require(stray > 2)
+        defer { close(stray) }
+        let listing = try ChildProcess.run(["/bin/ls", "/proc/self/fd"], environment: [:])
+        #expect(listing.status == 0, "\(listing.transcript)")
+        let inherited = listing.standardOutput.split(separator: "\n").compactMap { Int32($0) }
+        // ls itself opens one descriptor to read the directory.
+        #expect(!inherited.contains(stray), "fd \(stray) leaked into the child: \(inherited)")
+        #expect(inherited.filter { $0 > 2 }.count <= 1, "\(inherited)")
+    }
+}

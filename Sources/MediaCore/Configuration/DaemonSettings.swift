@@ -36,6 +36,11 @@ public struct DaemonSettings: Sendable, Equatable {
         if old.daemon.decoderMemoryBytes != new.daemon.decoderMemoryBytes {
             changed.append(ConfigurationKey.decoderMemoryBytes.rawValue)
         }
+        // The quota is read once, by the daemon's space check and its collector.
+        if old.budgetBytes != new.budgetBytes { changed.append(ConfigurationKey.budgetBytes.rawValue) }
+        if old.reserveBytes != new.reserveBytes { changed.append(ConfigurationKey.reserveBytes.rawValue) }
+        if old.gcLowWaterPercent != new.gcLowWaterPercent { changed.append(ConfigurationKey.gcLowWaterPercent.rawValue) }
+        if old.gcKeepPerProvider != new.gcKeepPerProvider { changed.append(ConfigurationKey.gcKeepPerProvider.rawValue) }
         return changed
     }
 }

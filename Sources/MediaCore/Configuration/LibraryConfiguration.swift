@@ -18,6 +18,9 @@ import Glibc
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
 /// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
+/// | `media.reserveBytes` | `MEDIA_RESERVE_BYTES` | `--reserve`     | size  | `1GB`: free space always left on the library's filesystem |
+/// | `gc.lowWaterPercent` | `MEDIA_GC_LOW_WATER_PERCENT` | `--gc-low-water` | percent 1–100 | `90`: GC frees down to this share of the budget |
+/// | `gc.keepPerProvider` | `MEDIA_GC_KEEP_PER_PROVIDER` | `--gc-keep` | `provider=N,…` | none: GC keeps the N most recently used assets of each named provider |
 /// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
 /// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
 /// | `daemon.receiptDays` | `MEDIAD_RECEIPT_DAYS` | `--receipt-days` | count | `7` |
@@ -41,13 +44,24 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var budgetBytes: Int64
     /// The largest image, in pixels (width × height), that ingest accepts; checked from the header.
     public var pixelLimit: Int64
+    /// Free space always left on the library's filesystem; an ingest that would eat into it waits.
+    public var reserveBytes: Int64 = defaultReserveBytes
+    /// GC frees down to this share (percent) of the budget.
+    public var gcLowWaterPercent: Int = defaultLowWaterPercent
+    /// GC keeps at least this many of each provider's assets (the most recently used).
+    public var gcKeepPerProvider: [String: Int] = [:]
     /// The configuration file that was read, if any.
     public var configFile: String?
+
+    /// The library size GC frees down to.
+    public var lowWaterBytes: Int64 { budgetBytes / 100 * Int64(gcLowWaterPercent) }
     /// What only `mediad` reads.
     public var daemon = DaemonSettings()
 
     public static let defaultBudgetBytes: Int64 = 300_000_000_000
     public static let defaultPixelLimit: Int64 = 100_000_000
+    public static let defaultReserveBytes: Int64 = 1_000_000_000
+    public static let defaultLowWaterPercent = 90
     public static let defaultMountedRoot = "/media/videos"
     public static let developmentRoot = "cache/library"
     public static let systemConfigFile = "/etc/media-library/config.json"
@@ -72,6 +86,9 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
     case dropDirectory = "media.dropDir"
     case budgetBytes = "media.budgetBytes"
     case pixelLimit = "media.pixelLimit"
+    case reserveBytes = "media.reserveBytes"
+    case gcLowWaterPercent = "gc.lowWaterPercent"
+    case gcKeepPerProvider = "gc.keepPerProvider"
     case workers = "daemon.workers"
     case sidecarGraceMs = "daemon.sidecarGraceMs"
     case receiptDays = "daemon.receiptDays"
@@ -87,6 +104,9 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         case .dropDirectory: "MEDIA_DROP_DIR"
         case .budgetBytes: "MEDIA_BUDGET_BYTES"
         case .pixelLimit: "MEDIA_PIXEL_LIMIT"
+        case .reserveBytes: "MEDIA_RESERVE_BYTES"
+        case .gcLowWaterPercent: "MEDIA_GC_LOW_WATER_PERCENT"
+        case .gcKeepPerProvider: "MEDIA_GC_KEEP_PER_PROVIDER"
         case .workers: "MEDIAD_WORKERS"
         case .sidecarGraceMs: "MEDIAD_SIDECAR_GRACE_MS"
         case .receiptDays: "MEDIAD_RECEIPT_DAYS"
@@ -184,7 +204,43 @@ extension LibraryConfiguration {
             libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
             budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
         configuration.daemon = try daemonSettings(reader)
+        try gcSettings(reader, into: &configuration)
         return configuration
+    }
+
+    private static func gcSettings(_ reader: ConfigReader, into configuration: inout LibraryConfiguration) throws(MediaError) {
+        if let bytes = try size(reader, .reserveBytes, allowingZero: true) { configuration.reserveBytes = bytes }
+        if let percent = try count(reader, .gcLowWaterPercent) {
+            guard percent <= 100 else {
+                throw MediaError(
+                    .invalidConfiguration, "gc.lowWaterPercent (MEDIA_GC_LOW_WATER_PERCENT) is \(percent); at most 100")
+            }
+            configuration.gcLowWaterPercent = Int(percent)
+        }
+        if let text = try string(reader, .gcKeepPerProvider) {
+            guard let caps = parseKeepCaps(text) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "gc.keepPerProvider (MEDIA_GC_KEEP_PER_PROVIDER) is '\(text)'; write provider=count pairs "
+                        + "separated by commas, e.g. pexels=500,unsplash=200")
+            }
+            configuration.gcKeepPerProvider = caps
+        }
+    }
+
+    /// `pexels=500,unsplash=200` as a dictionary; nil when malformed.
+    public static func parseKeepCaps(_ text: String) -> [String: Int]? {
+        var caps: [String: Int] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let count = Int(parts[1].trimmingCharacters(in: .whitespaces)), count >= 0 else {
+                return nil
+            }
+            let provider = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            guard !provider.isEmpty else { return nil }
+            caps[provider] = count
+        }
+        return caps
     }
 
     private static func daemonSettings(_ reader: ConfigReader) throws(MediaError) -> DaemonSettings {
@@ -230,10 +286,13 @@ extension LibraryConfiguration {
     }
 
     /// A size may be a JSON number of bytes or a string with a unit.
-    private static func size(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> Int64? {
+    private static func size(
+        _ reader: ConfigReader, _ key: ConfigurationKey, allowingZero: Bool = false
+    ) throws(MediaError) -> Int64? {
         if let bytes = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)) {
             return Int64(bytes)
         }
+        if allowingZero, let text = try string(reader, key), text.trimmingCharacters(in: .whitespaces) == "0" { return 0 }
         guard let text = try string(reader, key) else { return nil }
         guard let bytes = ByteCount.parse(text) else {
             throw MediaError(

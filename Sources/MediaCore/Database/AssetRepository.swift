@@ -71,6 +71,18 @@ public struct AssetRepository: Sendable {
             """)
     }
 
+    /// Whether GC is removing the asset with these bytes right now (state `deleting`).
+    func isBeingCollected(sha256: String) async throws(MediaError) -> Bool {
+        do {
+            let rows = try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM asset WHERE sha256 = \(sha256) AND state = 'deleting')", logger: logger)
+            for try await found in rows.decode(Bool.self) { return found }
+            return false
+        } catch {
+            throw Self.describe(error, "cannot look up an asset")
+        }
+    }
+
     private func one(_ query: PostgresQuery) async throws(MediaError) -> StoredAsset? {
         do {
             let rows = try await connection.query(query, logger: logger)

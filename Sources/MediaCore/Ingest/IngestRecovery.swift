@@ -21,6 +21,8 @@ public struct IngestRecovery: Sendable {
     }
 
     public struct Report: Sendable, Equatable {
+        /// Assets whose collection by GC a crash interrupted, now finished.
+        public var collectedAssets: [Int64] = []
         public var removedFiles: [String] = []
         public var keptFiles: [String] = []
         public var removedTemporaries: [String] = []
@@ -61,6 +63,7 @@ public struct IngestRecovery: Sendable {
         } catch {
             throw AssetRepository.describe(error, "cannot recover interrupted ingests")
         }
+        try await finishCollections(on: connection, isLeftover: isLeftover, into: &report)
         // Temporary files are named "<pid>-…": those of dead processes are leftovers.
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
         for name in entries {
@@ -69,6 +72,36 @@ public struct IngestRecovery: Sendable {
             report.removedTemporaries.append(name)
         }
         return report
+    }
+
+    /// GC marked these assets `deleting` and may have removed some of their files: remove the
+    /// rest (originals first), then the rows and intents (see `GarbageCollector`).
+    private func finishCollections(
+        on connection: PostgresConnection, isLeftover: (Int?) -> Bool, into report: inout Report
+    ) async throws(MediaError) {
+        var paths: [String] = []
+        var assets: Set<Int64> = []
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT path, owner_pid, created_at < now() - interval '1 day', asset_id
+                FROM file_intent WHERE action = 'delete'
+                """, logger: logger)
+            for try await (path, pid, old, asset) in rows.decode((String, Int?, Bool, Int64?).self) {
+                guard old || isLeftover(pid) else { continue }
+                paths.append(path)
+                if let asset { assets.insert(asset) }
+            }
+        } catch {
+            throw AssetRepository.describe(error, "cannot recover interrupted collections")
+        }
+        guard !paths.isEmpty else { return }
+        for path in paths.sorted(by: { $0.contains("/original/") && !$1.contains("/original/") }) {
+            try? store.remove(path)
+        }
+        try await GarbageCollector.forget(assets: Array(assets), paths: paths, on: connection, logger: logger)
+        report.collectedAssets = assets.sorted()
+        logger.notice("finished an interrupted collection", metadata: ["event": "recovered", "assets": "\(assets.count)"])
     }
 
     static func isAlive(_ pid: Int?) -> Bool {

@@ -79,6 +79,10 @@ public struct Ingestor: Sendable {
 
         let repository = AssetRepository(connection: connection, logger: logger)
 
+        // Merging into an asset GC is removing would lose the drop: it waits until the removal is done.
+        if try await repository.isBeingCollected(sha256: copy.sha256) {
+            throw MediaError(.assetBeingCollected, "\(file) waits: the same bytes are being collected from the library")
+        }
         if let existing = try await repository.asset(sha256: copy.sha256) {
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
             var result = existing.result(file: file, status: .duplicate)

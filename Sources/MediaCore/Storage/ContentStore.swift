@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// The library's content-addressed files: where they go and how they get there whole.

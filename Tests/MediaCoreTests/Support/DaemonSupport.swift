@@ -46,26 +46,13 @@ final class RunningDaemon {
     /// SIGKILL, as a crash or `kill -9` would, then waits for its decoder workers to go too
     /// (systemd kills a unit's whole cgroup; here the workers notice they are orphaned).
     func kill() -> ChildProcess.Outcome {
-        let workers = Self.children(of: pid)
+        let workers = ProcessTable.children(of: pid)
         process.signal(SIGKILL)
         let outcome = process.wait()
         notify.close()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, workers.contains(where: { Glibc.kill($0, 0) == 0 }) { usleep(50_000) }
         return outcome
-    }
-
-    /// Process ids whose parent is `pid`.
-    static func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let candidate = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == pid ? candidate : nil
-        }
     }
 }
 

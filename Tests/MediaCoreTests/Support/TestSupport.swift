@@ -53,9 +53,23 @@ enum TestDatabase {
         }
     }
 
+    /// Drops the database and always closes `admin`. `WITH (FORCE)` is refused while an
+    /// autovacuum worker (a superuser process) is in the database, which a loaded server shows
+    /// now and then: that is retried for a few seconds.
     private static func drop(_ name: String, admin: PostgresConnection) async throws {
-        try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: testLogger)
-        try await admin.close()
+        var lastError: (any Error)?
+        for attempt in 0..<20 {
+            do {
+                try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: testLogger)
+                lastError = nil
+                break
+            } catch {
+                lastError = error
+                try? await Task.sleep(for: .milliseconds(100 * (attempt + 1)))
+            }
+        }
+        try? await admin.close()
+        if let lastError { throw lastError }
     }
 
     static func connect(_ url: DatabaseURL) async throws -> PostgresConnection {
@@ -104,7 +118,7 @@ enum Executables {
 
     static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        for key in ["LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_CONFIG", "NOTIFY_SOCKET",
+        for key in ["LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_RESERVE_BYTES", "MEDIA_GC_LOW_WATER_PERCENT", "MEDIA_GC_KEEP_PER_PROVIDER", "MEDIA_CONFIG", "NOTIFY_SOCKET",
                     "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             environment.removeValue(forKey: key)
         }

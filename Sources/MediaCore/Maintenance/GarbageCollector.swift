@@ -1,0 +1,176 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Carries out a GC plan, one asset at a time, crash-safely:
+///
+/// 1. One transaction marks the asset `deleting` (only if it is still present, unused since the
+///    plan and not pinned by a live pin) and records a `delete` file intent for its original
+///    and its thumbnail. From here it is invisible to search, plan and ingest's lookup.
+/// 2. The original is unlinked (and its folder synced), then the thumbnail.
+/// 3. One transaction deletes the row (tags, sources, thumbnail row and pins go by cascade)
+///    and its intents.
+///
+/// A crash between 1 and 3 leaves a `deleting` row with its intents; the next open of the
+/// library (`IngestRecovery`) finishes the removal. So after recovery there is never a row
+/// without its file nor a file without its row.
+public struct GarbageCollector: Sendable {
+    public let connection: PostgresConnection
+    public let store: ContentStore
+    public let logger: Logger
+    /// For the crash test only: a pause after each original is unlinked, before its row goes.
+    public var pauseAfterOriginal: Duration?
+
+    public init(connection: PostgresConnection, root: String, logger: Logger) {
+        self.connection = connection
+        self.store = ContentStore(root: root)
+        self.logger = logger
+    }
+
+    /// Every present asset as GC weighs it.
+    public func candidates() async throws(MediaError) -> [GCCandidate] {
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT a.id, a.kind::text,
+                       coalesce((SELECT p.provider FROM provenance p WHERE p.asset_id = a.id ORDER BY p.id LIMIT 1), 'local'),
+                       a.bytes, coalesce(t.bytes, 0)::int8, coalesce(a.last_used_at, a.created_at),
+                       (SELECT max(pn.expires_at) FROM pin pn WHERE pn.asset_id = a.id)
+                FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
+                WHERE a.state = 'present'
+                """, logger: logger)
+            var result: [GCCandidate] = []
+            for try await (id, kind, provider, bytes, thumbBytes, lastUsed, pinnedUntil)
+                in rows.decode((Int64, String, String, Int64, Int64, Date, Date?).self)
+            {
+                result.append(GCCandidate(
+                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, provider: provider, originalBytes: bytes,
+                    thumbnailBytes: thumbBytes, lastUsed: lastUsed, pinnedUntil: pinnedUntil))
+            }
+            return result
+        } catch {
+            throw AssetRepository.describe(error, "cannot list the assets GC may collect")
+        }
+    }
+
+    /// Plans against the database's own clock and the running totals.
+    public func plan(policy: GCPolicy) async throws(MediaError) -> GCPlan {
+        let used = try await StorageBudget.usedBytes(on: connection, logger: logger)
+        guard used > policy.targetBytes else {
+            return GCPlan(startBytes: used, targetBytes: policy.targetBytes)
+        }
+        let candidates = try await candidates()
+        let now = try await databaseNow()
+        return GarbageCollectionPlanner.plan(candidates: candidates, currentBytes: used, policy: policy, now: now)
+    }
+
+    /// Plans and, unless `dryRun`, collects. `progress` sees (done, total) after each asset.
+    public func collect(
+        policy: GCPolicy, dryRun: Bool, progress: @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws(MediaError) -> GCReport {
+        let plan = try await plan(policy: policy)
+        if dryRun { return GCReport(plan: plan, removed: plan.victims, dryRun: true, skippedChanged: 0) }
+        var removed: [GCCandidate] = []
+        var changed = 0
+        for (index, victim) in plan.victims.enumerated() {
+            if try await remove(victim) { removed.append(victim) } else { changed += 1 }
+            progress(index + 1, plan.victims.count)
+        }
+        let report = GCReport(plan: plan, removed: removed, dryRun: false, skippedChanged: changed)
+        if report.assets > 0 {
+            logger.notice("collected", metadata: [
+                "event": "collected", "assets": "\(report.assets)", "freed": "\(report.freedBytes)",
+                "size": "\(report.endBytes)", "target": "\(report.targetBytes)"])
+        }
+        return report
+    }
+
+    /// Removes one asset (see the type's steps). False when it changed since the plan (used,
+    /// pinned or already gone) and was left alone.
+    public func remove(_ victim: GCCandidate) async throws(MediaError) -> Bool {
+        let pid = Int(getpid())
+        // Dates travel as microseconds; a millisecond of slack keeps "unused since the plan" true.
+        let usedBy = victim.lastUsed.addingTimeInterval(0.001)
+        var paths: [String] = []
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            let marked = try await connection.query(
+                """
+                UPDATE asset a SET state = 'deleting'
+                WHERE a.id = \(victim.id) AND a.state = 'present'
+                  AND coalesce(a.last_used_at, a.created_at) <= \(usedBy)
+                  AND NOT EXISTS (SELECT 1 FROM pin p WHERE p.asset_id = a.id AND p.expires_at > now())
+                RETURNING a.path, (SELECT t.path FROM thumbnail t WHERE t.asset_id = a.id AND t.path IS NOT NULL)
+                """, logger: logger)
+            for try await (original, thumbnail) in marked.decode((String, String?).self) {
+                paths = [original] + (thumbnail.map { [$0] } ?? [])
+            }
+            if paths.isEmpty {
+                try await connection.query("ROLLBACK", logger: logger)
+                return false
+            }
+            try await connection.query(
+                """
+                INSERT INTO file_intent (path, action, asset_id, owner_pid)
+                SELECT unnest(\(paths)::text[]), 'delete', \(victim.id), \(pid)
+                ON CONFLICT (path) DO UPDATE SET action = 'delete', asset_id = EXCLUDED.asset_id,
+                                                 owner_pid = EXCLUDED.owner_pid, created_at = now()
+                """, logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw AssetRepository.describe(error, "cannot mark asset \(victim.id) for collection")
+        }
+        // Originals first; a thumbnail only after its original.
+        for path in paths {
+            do {
+                try store.remove(path)
+            } catch {
+                // The row stays `deleting` with its intents: recovery finishes it later.
+                throw Ingestor.storeError(error)
+            }
+            LibraryRoot.syncDirectory((store.absolute(path) as NSString).deletingLastPathComponent)
+            if path == paths[0], let pause = pauseAfterOriginal { try? await Task.sleep(for: pause) }
+        }
+        try await Self.forget(assets: [victim.id], paths: paths, on: connection, logger: logger)
+        return true
+    }
+
+    /// The last step of a removal: the rows and the intents, in one transaction.
+    static func forget(
+        assets: [Int64], paths: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws(MediaError) {
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(
+                "DELETE FROM asset WHERE id = ANY(\(assets)::int8[]) AND state = 'deleting'", logger: logger)
+            try await connection.query(
+                "DELETE FROM file_intent WHERE action = 'delete' AND path = ANY(\(paths)::text[])", logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw AssetRepository.describe(error, "cannot remove the rows of collected assets")
+        }
+    }
+
+    func databaseNow() async throws(MediaError) -> Date {
+        do {
+            let rows = try await connection.query("SELECT now()", logger: logger)
+            for try await now in rows.decode(Date.self) { return now }
+            return Date()
+        } catch {
+            throw AssetRepository.describe(error, "cannot read the database's clock")
+        }
+    }
+}
+
+extension GCPolicy {
+    /// The configured policy, towards `target` (default: the low-water mark).
+    public init(_ configuration: LibraryConfiguration, target: Int64? = nil) {
+        self.init(targetBytes: target ?? configuration.lowWaterBytes, keepPerProvider: configuration.gcKeepPerProvider)
+    }
+}

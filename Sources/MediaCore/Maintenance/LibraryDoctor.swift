@@ -1,0 +1,380 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mediaq doctor`: the library's fsck, after git-annex fsck and restic check. It compares the
+/// files with the rows and, for a chosen share of the originals, the bytes with their names.
+///
+/// It runs on an opened library, so interrupted ingests and collections (file intents of
+/// processes that are gone) have already been finished, as a journal is replayed before a
+/// check; what it reports is what that replay cannot explain. Paths with a live intent (an
+/// ingest or GC running now) are left alone.
+public struct LibraryDoctor: Sendable {
+    public let connection: PostgresConnection
+    public let store: ContentStore
+    public let logger: Logger
+    /// Regenerates thumbnails with `--fix`; nil: thumbnails are reported, not made.
+    public let decoder: (any MediaDecoder)?
+
+    public init(connection: PostgresConnection, root: String, decoder: (any MediaDecoder)?, logger: Logger) {
+        self.connection = connection
+        self.store = ContentStore(root: root)
+        self.decoder = decoder
+        self.logger = logger
+    }
+
+    public enum ProblemKind: String, Sendable, Encodable, CaseIterable {
+        case originalWithoutRow = "original_without_row"
+        case rowWithoutOriginal = "row_without_original"
+        case thumbnailMissing = "thumbnail_missing"
+        case thumbnailOrphaned = "thumbnail_orphaned"
+        case wrongPermissions = "wrong_permissions"
+        case temporaryLeftover = "temporary_leftover"
+        case checksumMismatch = "checksum_mismatch"
+    }
+
+    public struct Problem: Sendable, Encodable, Equatable {
+        public let kind: ProblemKind
+        /// Relative to LIBRARY_ROOT.
+        public let path: String
+        public let assetId: Int64?
+        public let detail: String
+        public var fixed = false
+        /// What `--fix` did, or why it could not.
+        public var action: String?
+    }
+
+    public struct Report: Sendable, Encodable {
+        public var originals = 0
+        public var thumbnails = 0
+        public var verified = 0
+        /// Thumbnails that ingest could not make (kept usable, reason recorded): not a problem.
+        public var thumbnailsMarkedMissing = 0
+        public var problems: [Problem] = []
+        public var fixed: Int { problems.filter(\.fixed).count }
+        public var remaining: Int { problems.count - fixed }
+
+        enum CodingKeys: String, CodingKey { case originals, thumbnails, verified, thumbnailsMarkedMissing, problems, fixed, remaining }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(originals, forKey: .originals)
+            try container.encode(thumbnails, forKey: .thumbnails)
+            try container.encode(verified, forKey: .verified)
+            try container.encode(thumbnailsMarkedMissing, forKey: .thumbnailsMarkedMissing)
+            try container.encode(problems, forKey: .problems)
+            try container.encode(fixed, forKey: .fixed)
+            try container.encode(remaining, forKey: .remaining)
+        }
+    }
+
+    /// Which originals are read and checked against their SHA-256.
+    public enum Verification: Sendable, Equatable {
+        case none
+        case percent(Double)
+        case all
+    }
+
+    struct Row {
+        let id: Int64
+        let kind: MediaFormat.Kind
+        let sha256: String
+        let path: String
+        let state: String
+        let thumbnailStatus: String?
+        let thumbnailPath: String?
+    }
+
+    public static let quarantineFolder = "quarantine"
+
+    public func run(
+        verify: Verification, fix: Bool, progress: @Sendable (String, Int, Int) -> Void = { _, _, _ in }
+    ) async throws(MediaError) -> Report {
+        var report = Report()
+        let (rows, busy) = try await load()
+        var byOriginal: [String: Row] = [:]
+        var byThumbnail: [String: Row] = [:]
+        for row in rows {
+            byOriginal[row.path] = row
+            if row.thumbnailStatus == "ok", let thumb = row.thumbnailPath { byThumbnail[thumb] = row }
+        }
+
+        // Files, against rows.
+        var originalsFound: Set<String> = []
+        var thumbnailsFound: Set<String> = []
+        for folder in ["images", "videos"] {
+            for relative in Self.files(under: store.root, folder + "/original") where !busy.contains(relative) {
+                report.originals += 1
+                if byOriginal[relative] != nil {
+                    originalsFound.insert(relative)
+                    checkMode(relative, into: &report, fix: fix)
+                } else {
+                    var problem = Problem(kind: .originalWithoutRow, path: relative, assetId: nil, detail: "no asset row names this file")
+                    if fix { remove(relative, &problem) }
+                    report.problems.append(problem)
+                }
+            }
+            for relative in Self.files(under: store.root, folder + "/thumbs") where !busy.contains(relative) {
+                report.thumbnails += 1
+                if byThumbnail[relative] != nil {
+                    thumbnailsFound.insert(relative)
+                    checkMode(relative, into: &report, fix: fix)
+                } else {
+                    var problem = Problem(kind: .thumbnailOrphaned, path: relative, assetId: nil, detail: "no thumbnail row names this file")
+                    if fix { remove(relative, &problem) }
+                    report.problems.append(problem)
+                }
+            }
+        }
+        progress("files", 1, 1)
+
+        // Rows, against files.
+        var verifiable: [Row] = []
+        for (index, row) in rows.enumerated() {
+            if index % 1000 == 0 { progress("rows", index, rows.count) }
+            if busy.contains(row.path) { continue }
+            let hasOriginal = row.state == "present" ? originalsFound.contains(row.path) : Self.exists(store.absolute(row.path))
+            if !hasOriginal {
+                report.problems.append(Problem(
+                    kind: .rowWithoutOriginal, path: row.path, assetId: row.id,
+                    detail: "asset \(row.id) (\(row.state)) has no original; restore it from a backup or remove the asset",
+                    action: fix ? "not fixable here: the file is gone" : nil))
+                continue
+            }
+            if row.state == "present" { verifiable.append(row) }
+            let thumbPath = ContentStore.thumbnailPath(sha256: row.sha256, kind: row.kind)
+            if row.thumbnailStatus == "missing" {
+                report.thumbnailsMarkedMissing += 1
+                if fix, let decoder, await regenerate(row, at: thumbPath, decoder: decoder) { report.thumbnailsMarkedMissing -= 1 }
+            } else if row.thumbnailStatus == nil || !(row.thumbnailPath.map(thumbnailsFound.contains) ?? false) {
+                if busy.contains(thumbPath) { continue }
+                var problem = Problem(
+                    kind: .thumbnailMissing, path: row.thumbnailPath ?? thumbPath, assetId: row.id,
+                    detail: row.thumbnailStatus == nil ? "asset \(row.id) has no thumbnail row" : "asset \(row.id)'s thumbnail file is gone")
+                if fix {
+                    if let decoder, await regenerate(row, at: thumbPath, decoder: decoder) {
+                        problem.fixed = true
+                        problem.action = "regenerated"
+                    } else {
+                        problem.action = decoder == nil ? "not regenerated: no decoder" : "could not regenerate it"
+                    }
+                }
+                report.problems.append(problem)
+            }
+        }
+
+        // Temporary files no running process owns (those of dead processes went when the library opened).
+        let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
+        for name in temporaries.sorted() {
+            if let pid = name.split(separator: "-").first.flatMap({ Int($0) }), IngestRecovery.isAlive(pid),
+                !Self.olderThanADay(store.temporaryDirectory + "/" + name)
+            {
+                continue
+            }
+            var problem = Problem(
+                kind: .temporaryLeftover, path: ContentStore.temporaryFolder + "/" + name, assetId: nil,
+                detail: "a temporary file no running process owns")
+            if fix { remove(problem.path, &problem) }
+            report.problems.append(problem)
+        }
+
+        // Bytes, against names.
+        let chosen: [Row]
+        switch verify {
+        case .none: chosen = []
+        case .all: chosen = verifiable
+        case .percent(let share):
+            let count = Int((Double(verifiable.count) * share / 100).rounded(.up))
+            chosen = Array(verifiable.shuffled().prefix(min(verifiable.count, count)))
+        }
+        for (index, row) in chosen.enumerated() {
+            progress("verify", index, chosen.count)
+            let found: String
+            do {
+                found = try ContentStore.sha256(ofFileAt: store.absolute(row.path))
+            } catch {
+                continue  // gone meanwhile
+            }
+            report.verified += 1
+            guard found != row.sha256 else { continue }
+            var problem = Problem(
+                kind: .checksumMismatch, path: row.path, assetId: row.id,
+                detail: "its bytes hash to \(found.prefix(12)), not \(row.sha256.prefix(12))")
+            if fix { await quarantine(row, &problem) }
+            report.problems.append(problem)
+        }
+        progress("verify", chosen.count, chosen.count)
+        return report
+    }
+
+    // MARK: - Reading
+
+    private func load() async throws(MediaError) -> ([Row], Set<String>) {
+        var rows: [Row] = []
+        var busy: Set<String> = []
+        do {
+            let result = try await connection.query(
+                """
+                SELECT a.id, a.kind::text, a.sha256, a.path, a.state::text, t.status::text, t.path
+                FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
+                """, logger: logger)
+            for try await (id, kind, sha, path, state, status, thumb)
+                in result.decode((Int64, String, String, String, String, String?, String?).self)
+            {
+                rows.append(Row(
+                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, state: state,
+                    thumbnailStatus: status, thumbnailPath: thumb))
+            }
+            let intents = try await connection.query("SELECT path FROM file_intent", logger: logger)
+            for try await path in intents.decode(String.self) { busy.insert(path) }
+        } catch {
+            throw AssetRepository.describe(error, "cannot read the assets")
+        }
+        // A deleting row whose intents are live belongs to a GC running now.
+        for row in rows where row.state == "deleting" { busy.insert(row.path) }
+        return (rows, busy)
+    }
+
+    /// Regular files under `root/folder`, relative to `root`, read with readdir (no stat per
+    /// entry where the filesystem reports the type).
+    static func files(under root: String, _ folder: String) -> [String] {
+        var result: [String] = []
+        var pending = [folder]
+        while let relative = pending.popLast() {
+            guard let directory = opendir(root + "/" + relative) else { continue }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                if name == "." || name == ".." { continue }
+                let path = relative + "/" + name
+                switch Int32(entry.pointee.d_type) {
+                case Int32(DT_DIR): pending.append(path)
+                case Int32(DT_REG): result.append(path)
+                default:
+                    var info = stat()
+                    if lstat(root + "/" + path, &info) == 0 {
+                        if (info.st_mode & S_IFMT) == S_IFDIR { pending.append(path) } else { result.append(path) }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    static func olderThanADay(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return time(nil) - info.st_mtim.tv_sec > 86_400
+    }
+
+    // MARK: - Checks and fixes
+
+    /// Library files are written once and read-only: 0444, and regular files.
+    private func checkMode(_ relative: String, into report: inout Report, fix: Bool) {
+        var info = stat()
+        guard lstat(store.absolute(relative), &info) == 0 else { return }
+        let mode = info.st_mode & 0o7777
+        let regular = (info.st_mode & S_IFMT) == S_IFREG
+        guard mode != 0o444 || !regular else { return }
+        var problem = Problem(
+            kind: .wrongPermissions, path: relative, assetId: nil,
+            detail: regular ? "mode \(String(mode, radix: 8)), not 444" : "not a regular file")
+        if fix && regular {
+            if chmod(store.absolute(relative), 0o444) == 0 {
+                problem.fixed = true
+                problem.action = "mode set to 444"
+            } else {
+                problem.action = "chmod failed: \(LibraryRoot.errnoText())"
+            }
+        }
+        report.problems.append(problem)
+    }
+
+    private func remove(_ relative: String, _ problem: inout Problem) {
+        do {
+            try store.remove(relative)
+            problem.fixed = true
+            problem.action = "removed"
+        } catch {
+            problem.action = "not removed: \(error)"
+        }
+    }
+
+    /// Makes the thumbnail again and records it, with a create intent around the placing (as ingest does).
+    private func regenerate(_ row: Row, at relative: String, decoder: any MediaDecoder) async -> Bool {
+        let output = store.temporaryPath(suffix: ".jpg")
+        defer { unlink(output) }
+        let size: ThumbnailSize
+        do {
+            try store.createDirectory(store.temporaryDirectory)
+            size = try await decoder.writeThumbnail(of: store.absolute(row.path), kind: row.kind, to: output)
+        } catch {
+            logger.warning("thumbnail not regenerated", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
+            return false
+        }
+        var info = stat()
+        let bytes = stat(output, &info) == 0 ? Int64(info.st_size) : 0
+        let repository = AssetRepository(connection: connection, logger: logger)
+        do {
+            try await repository.recordIntents([relative])
+            try? store.remove(relative)
+            try store.place(output, at: relative, mode: 0o444)
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO thumbnail (asset_id, status, path, width, height, bytes)
+                VALUES (\(row.id), 'ok', \(relative), \(size.width), \(size.height), \(bytes))
+                ON CONFLICT (asset_id) DO UPDATE SET status = 'ok', path = EXCLUDED.path, width = EXCLUDED.width,
+                    height = EXCLUDED.height, bytes = EXCLUDED.bytes, reason = NULL,
+                    attempts = thumbnail.attempts + 1, updated_at = now()
+                """, logger: logger)
+            try await connection.query("DELETE FROM file_intent WHERE path = \(relative)", logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+            return true
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            logger.warning("thumbnail not recorded", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
+            return false
+        }
+    }
+
+    /// Moves a corrupt original aside to `quarantine/<sha>.<ext>` and marks its row, so search
+    /// and plan no longer offer it and a person can look at it.
+    private func quarantine(_ row: Row, _ problem: inout Problem) async {
+        let name = (row.path as NSString).lastPathComponent
+        let relative = Self.quarantineFolder + "/" + name
+        do {
+            try store.createDirectory(store.absolute(Self.quarantineFolder))
+        } catch {
+            problem.action = "not quarantined: \(error)"
+            return
+        }
+        do {
+            // Row first, then the move: a crash between leaves a quarantined row whose file is
+            // still at its old name, which doctor reports (row without original) rather than loses.
+            try await connection.query(
+                "UPDATE asset SET state = 'quarantined', path = \(relative) WHERE id = \(row.id)", logger: logger)
+        } catch {
+            problem.action = "not quarantined: \(AssetRepository.describe(error, "cannot mark the asset").message)"
+            return
+        }
+        guard rename(store.absolute(row.path), store.absolute(relative)) == 0 else {
+            problem.action = "row marked, but the file could not be moved: \(LibraryRoot.errnoText())"
+            return
+        }
+        LibraryRoot.syncDirectory(store.absolute(Self.quarantineFolder))
+        problem.fixed = true
+        problem.action = "quarantined to \(relative); asset \(row.id) marked quarantined"
+    }
+}

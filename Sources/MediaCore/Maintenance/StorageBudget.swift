@@ -1,0 +1,86 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The quota: the library's size (originals and thumbnails) against `media.budgetBytes`, and
+/// the filesystem's free space against `media.reserveBytes`.
+public struct StorageBudget: Sendable, Equatable {
+    public var budgetBytes: Int64
+    public var reserveBytes: Int64
+    public var lowWaterBytes: Int64
+
+    /// What a thumbnail or poster is assumed to take before it exists (they are 400 px JPEGs).
+    public static let thumbnailAllowance: Int64 = 128 * 1024
+
+    public init(budgetBytes: Int64, reserveBytes: Int64, lowWaterBytes: Int64) {
+        self.budgetBytes = budgetBytes
+        self.reserveBytes = reserveBytes
+        self.lowWaterBytes = lowWaterBytes
+    }
+
+    public init(_ configuration: LibraryConfiguration) {
+        self.init(
+            budgetBytes: configuration.budgetBytes, reserveBytes: configuration.reserveBytes,
+            lowWaterBytes: configuration.lowWaterBytes)
+    }
+
+    /// Why `incoming` more bytes do not fit, or nil when they do.
+    /// - Parameters:
+    ///   - used: the library's size now.
+    ///   - free: free space on the library's filesystem (nil: unknown, not checked).
+    public func shortfall(incoming: Int64, used: Int64, free: Int64?) -> String? {
+        let projected = used + incoming + Self.thumbnailAllowance
+        if projected > budgetBytes {
+            return "over budget: \(ByteCount.format(used)) used + \(ByteCount.format(incoming)) incoming > "
+                + "budget \(ByteCount.format(budgetBytes)); collecting"
+        }
+        if let free, free - incoming - Self.thumbnailAllowance < reserveBytes {
+            return "disk nearly full: \(ByteCount.format(free)) free, \(ByteCount.format(incoming)) incoming, "
+                + "reserve \(ByteCount.format(reserveBytes)); collecting"
+        }
+        return nil
+    }
+
+    /// The size GC should reach so that `incoming` fits: the low-water mark, or lower when the
+    /// filesystem's reserve needs it.
+    public func collectionTarget(incoming: Int64, used: Int64, free: Int64?) -> Int64 {
+        var target = min(lowWaterBytes, budgetBytes - incoming - Self.thumbnailAllowance)
+        if let free {
+            let missing = reserveBytes + incoming + Self.thumbnailAllowance - free
+            if missing > 0 { target = min(target, used - missing) }
+        }
+        return max(0, target)
+    }
+
+    /// Free bytes for an unprivileged writer on the filesystem holding `path`.
+    public static func freeBytes(atPath path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// The library's size, from the running totals the triggers keep.
+    public static func usedBytes(on connection: PostgresConnection, logger: Logger) async throws(MediaError) -> Int64 {
+        do {
+            let rows = try await connection.query(
+                "SELECT coalesce(sum(original_bytes + thumbnail_bytes), 0)::int8 FROM storage_usage", logger: logger)
+            for try await used in rows.decode(Int64.self) { return used }
+            return 0
+        } catch {
+            throw AssetRepository.describe(error, "cannot read the library's size")
+        }
+    }
+}
+
+extension MediaError.Code {
+    /// An ingest would exceed the budget or eat into the free-space reserve: it waits for GC.
+    public static let overBudget = Self("over_budget", .retryable)
+    /// The asset with these bytes is being collected: the ingest tries again once it is gone.
+    public static let assetBeingCollected = Self("asset_being_collected", .retryable)
+    /// `rebase` found the new root does not hold this library, or the database is not where it says.
+    public static let rebaseRefused = Self("rebase_refused", .failure)
+}

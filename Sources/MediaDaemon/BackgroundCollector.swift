@@ -1,0 +1,86 @@
+import Foundation
+public import Logging
+public import MediaCore
+import PostgresNIO
+import Synchronization
+
+/// The daemon's GC: started by the space check when a drop does not fit, it collects down to
+/// the requested size in the background, then tells the drop service to try the waiting drops.
+/// Requests while it runs are merged into the next run (the lowest target wins).
+public final class BackgroundCollector: Sendable {
+    let connector: DatabaseConnector
+    let root: String
+    let keepPerProvider: [String: Int]
+    let logger: Logger
+    private let requested = Mutex<Int64?>(nil)
+    private let signals: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+    /// Runs that removed something, for STATUS= and tests.
+    private let runs = Mutex(0)
+
+    /// The longest one run may take before it is abandoned (the database stopped answering).
+    static let runLimit: Double = 900
+
+    public init(connector: DatabaseConnector, root: String, keepPerProvider: [String: Int], logger: Logger) {
+        self.connector = connector
+        self.root = root
+        self.keepPerProvider = keepPerProvider
+        self.logger = logger
+        (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a collection down to `target` bytes; returns at once.
+    public func request(target: Int64) {
+        requested.withLock { $0 = min($0 ?? target, target) }
+        signal.yield()
+    }
+
+    /// Serves requests until the task is cancelled; `collected` runs after each run.
+    public func run(collected: @escaping @Sendable () async -> Void) async {
+        for await _ in signals {
+            if Task.isCancelled { break }
+            guard let target = requested.withLock({ value -> Int64? in defer { value = nil }; return value }) else { continue }
+            await collect(down: target)
+            await collected()
+        }
+    }
+
+    public func stop() { signal.finish() }
+
+    private func collect(down target: Int64) async {
+        let connection: PostgresConnection
+        do {
+            connection = try await connector.connect()
+        } catch {
+            logger.warning("GC could not start", metadata: ["event": "gcFailed", "reason": "\(error.message)"])
+            return
+        }
+        let policy = GCPolicy(targetBytes: target, keepPerProvider: keepPerProvider)
+        let collector = GarbageCollector(connection: connection, root: root, logger: logger)
+        logger.info("GC started", metadata: ["event": "gcStarted", "target": "\(target)"])
+        do {
+            let report = try await withDeadline(
+                seconds: Self.runLimit,
+                timeoutError: { MediaError(.databaseTimeout, "GC did not finish within \(Int(Self.runLimit)) s") },
+                abandonWhen: {
+                    while !connection.isClosed {
+                        do { try await Task.sleep(for: .milliseconds(250)) } catch { return nil }
+                    }
+                    return MediaError(.databaseUnavailable, "the database closed the connection during GC")
+                }
+            ) {
+                try await collector.collect(policy: policy, dryRun: false)
+            }
+            if !report.reachedTarget {
+                logger.warning("GC could not reach its target: pins and keep caps hold the rest", metadata: [
+                    "event": "gcShort", "size": "\(report.endBytes)", "target": "\(target)",
+                    "pinned": "\(report.skippedPinned)", "kept": "\(report.skippedKept)"])
+            }
+            if report.assets > 0 { runs.withLock { $0 += 1 } }
+        } catch {
+            logger.warning("GC failed; it runs again on the next request", metadata: [
+                "event": "gcFailed", "reason": "\((error as? MediaError)?.message ?? "\(error)")"])
+        }
+        Task { try? await connection.close() }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+@testable import MediaCore
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A library made through `mediaq ingest`, for the maintenance commands' tests.
+struct TestLibrary {
+    let root: String
+    let url: DatabaseURL
+    let folder: String
+
+    var arguments: [String] { ["--library-root", root, "--database-url", url.urlString] }
+
+    func mediaq(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
+        try Executables.mediaq(arguments + self.arguments, environment: environment)
+    }
+
+    /// Ingests `count` distinct PNGs from `provider`; returns their ids in order.
+    @discardableResult
+    func ingestPNGs(_ count: Int, provider: String = "pexels", tags: String = "beach", prefix: String = "img") throws -> [Int64] {
+        let source = folder + "/src-\(prefix)"
+        let names = try Drops.pngs(count, into: source, prefix: prefix, staging: folder + "/staging")
+        let outcome = try mediaq(["ingest", "--json", "--provider", provider, "--tags", tags] + names.map { source + "/" + $0 })
+        try #require(outcome.status == 0, "\(outcome.transcript)")
+        struct Line: Decodable { let id: Int64? }
+        return outcome.standardOutput.split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(Line.self, from: Data($0.utf8)).id
+        }
+    }
+
+    /// Runs one statement.
+    func execute(_ sql: String) async throws {
+        let connection = try await TestDatabase.connect(url)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// The first column of every row, as 64-bit integers.
+    func integers(_ sql: String) async throws -> [Int64] {
+        let connection = try await TestDatabase.connect(url)
+        do {
+            var values: [Int64] = []
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger)
+            for try await value in rows.decode(Int64.self) { values.append(value) }
+            try await connection.close()
+            return values
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    func strings(_ sql: String) async throws -> [String] {
+        let connection = try await TestDatabase.connect(url)
+        do {
+            var values: [String] = []
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger)
+            for try await value in rows.decode(String.self) { values.append(value) }
+            try await connection.close()
+            return values
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + relative) }
+
+    /// Decodes a command's --json output.
+    static func decode<T: Decodable>(_ type: T.Type, _ outcome: ChildProcess.Outcome) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(outcome.standardOutput.utf8))
+        } catch {
+            Issue.record("cannot decode \(T.self): \(error)\n\(outcome.transcript)")
+            throw error
+        }
+    }
+}

@@ -54,10 +54,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings,
             plugins: ["EmbedMigrations"]),
-        // libvips and FFmpeg behind small Swift types that own their handles.
+        // The client side of the decoder worker processes (`mediad --decoder-worker`): no
+        // native codec linked, so `mediaq` starts without loading libvips and FFmpeg.
+        .target(
+            name: "MediaIsolation",
+            dependencies: ["MediaCore"],
+            swiftSettings: strictSettings),
+        // libvips and FFmpeg behind small Swift types that own their handles, and the worker
+        // that runs them.
         .target(
             name: "MediaCodecs",
-            dependencies: ["MediaCore", "CMediaShim", "CFFmpeg"],
+            dependencies: ["MediaCore", "MediaIsolation", "CMediaShim", "CFFmpeg"],
             swiftSettings: strictSettings),
         // sd_notify and the journal.
         .target(
@@ -84,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "mediad",
             dependencies: [
-                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport", "MediaCommandSupport",
+                "MediaCore", "MediaCodecs", "MediaIsolation", "MediaDaemon", "SystemdSupport", "MediaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "mediaq",
             dependencies: [
-                "MediaCore", "MediaCodecs", "MediaCommandSupport",
+                "MediaCore", "MediaIsolation", "MediaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

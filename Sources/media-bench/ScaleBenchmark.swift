@@ -92,6 +92,10 @@ enum ScaleBenchmark {
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
                 }
                 let p95 = DaemonBenchmark.percentile(times, 0.95)
+                // The slowest few, to see which shapes bound p95 (docs/search.md explains them).
+                for (time, request) in zip(times, requests).sorted(by: { $0.0 > $1.0 }).prefix(slowestShown) {
+                    print("scale:   \(round2(time)) ms  \(describe(request))")
+                }
                 searchP95[size] = p95
                 figures.append(.init(
                     name: "search in the database, p50, \(label)", value: DaemonBenchmark.percentile(times, 0.5), unit: "ms",
@@ -126,6 +130,17 @@ enum ScaleBenchmark {
         }
         print("scale: GC plan to free 10 % of a 1M library: not measured yet, it comes with the GC issue (7)")
         return figures
+    }
+
+    /// How many of the slowest searches each size prints (BENCH_SLOWEST, default 5).
+    static var slowestShown: Int { Int(ProcessInfo.processInfo.environment["BENCH_SLOWEST"] ?? "") ?? 5 }
+
+    static func describe(_ request: SearchRequest) -> String {
+        var words = ["\(request.kind.rawValue)s", "--tags", request.tags.terms.joined(separator: ",")]
+        if let aspect = request.aspect { words += ["--aspect", String(round2(aspect))] }
+        if request.minWidth > 0 { words += ["--min-width", String(request.minWidth)] }
+        if let duration = request.minDurationMs { words += ["--min-duration", String(duration / 1000)] }
+        return words.joined(separator: " ")
     }
 
     /// 1–3 tags from the library's popularity; half videos, half with an aspect; some with a

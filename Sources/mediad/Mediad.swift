@@ -5,6 +5,7 @@ import MediaCodecs
 import MediaCommandSupport
 import MediaCore
 import MediaDaemon
+import MediaIsolation
 import PostgresNIO
 import ServiceLifecycle
 import SystemdSupport
@@ -26,6 +27,7 @@ struct Mediad: AsyncParsableCommand {
         // The daemon starts its decoder workers from its own executable (see IsolatedMediaDecoder).
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.first == DecoderWorkerMode.flag {
+            if arguments.contains(DecoderWorkerCommand.versionsFlag) { DecoderWorker.printVersions() }
             DecoderWorker.serve(memoryLimit: DecoderWorkerMode.memoryLimit(in: Array(arguments)))
         }
         await mainWithDocumentedExitCodes()
@@ -219,17 +221,14 @@ struct Mediad: AsyncParsableCommand {
 
 /// How `mediad` runs as its own decoder worker: `mediad --decoder-worker --memory-limit BYTES`.
 enum DecoderWorkerMode {
-    static let flag = "--decoder-worker"
+    static let flag = DecoderWorkerCommand.flag
 
     static func command(memoryLimit: Int64) -> [String] {
         // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
-        ["/proc/self/exe", flag, "--memory-limit", String(memoryLimit)]
+        DecoderWorkerCommand.arguments(executable: "/proc/self/exe", memoryLimit: memoryLimit)
     }
 
-    static func memoryLimit(in arguments: [String]) -> Int64? {
-        guard let index = arguments.firstIndex(of: "--memory-limit"), index + 1 < arguments.count else { return nil }
-        return Int64(arguments[index + 1])
-    }
+    static func memoryLimit(in arguments: [String]) -> Int64? { DecoderWorkerCommand.memoryLimit(in: arguments) }
 }
 
 /// Reads the configuration again on SIGHUP and applies what can change while running.

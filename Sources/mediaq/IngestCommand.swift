@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import MediaCodecs
+import MediaIsolation
 import MediaCommandSupport
 import MediaCore
 import PostgresNIO
@@ -70,10 +70,19 @@ struct IngestCommand: AsyncParsableCommand {
         } catch {
             throw fail(error, program: program, json: options.json)
         }
-        defer { Task { try? await connection.close() } }
+        let decoder: IsolatedMediaDecoder
+        do {
+            decoder = try WorkerDecoder.make(configuration)
+        } catch {
+            try? await connection.close()
+            throw fail(error, program: program, json: options.json)
+        }
+        defer {
+            decoder.shutdown()
+            Task { try? await connection.close() }
+        }
         let ingestor = Ingestor(
-            root: library.root.path, decoder: NativeMediaDecoder(), logger: logger,
-            pixelLimit: configuration.pixelLimit)
+            root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
         let progress = ProgressLine(total: files.count, enabled: !options.json && isatty(STDERR_FILENO) == 1)
         var counts: [IngestResult.Status: Int] = [:]
         for (index, file) in files.enumerated() {
@@ -110,6 +119,8 @@ struct IngestCommand: AsyncParsableCommand {
             } catch where error.code == .sourceChanged && attempt < 4 {
                 attempt += 1
                 try? await Task.sleep(for: .milliseconds(500))
+            } catch where WorkerDecoder.shouldRetry(error, attempt: attempt) {
+                attempt += 1
             }
         }
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import MediaCodecs
+import MediaIsolation
 import MediaCommandSupport
 import MediaCore
 import PostgresNIO
@@ -233,9 +233,11 @@ struct DoctorCommand: AsyncParsableCommand {
             let configuration = try await options.library.load()
             let verification = verify?.verification ?? .none
             let fix = fix
+            // Only `--fix` decodes (a missing thumbnail is made again).
+            let decoder = try WorkerDecoder.make(configuration)
+            defer { decoder.shutdown() }
             report = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
-                let doctor = LibraryDoctor(
-                    connection: connection, root: library.root.path, decoder: NativeMediaDecoder(), logger: logger)
+                let doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
                 return try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }
             }
             bar.clear()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
-import MediaCodecs
+import Foundation
+import MediaIsolation
 import MediaCommandSupport
 import MediaCore
 
@@ -46,7 +47,7 @@ struct CommonOptions: ParsableArguments {
 
 struct VersionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "version", abstract: "Show the versions of mediaq and the native libraries it links.")
+        commandName: "version", abstract: "Show the versions of mediaq and of the native libraries its decoder worker (mediad) runs.")
 
     @Flag(help: "Print the result as JSON on standard output.")
     var json = false
@@ -61,14 +62,23 @@ struct VersionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Starting libvips proves the library loads and initialises, not only that it links.
+        // The libraries that decode for mediaq are the decoder worker's (`mediad`): ask it,
+        // which also proves libvips loads and initialises there, not only that it links.
+        let native: NativeLibraryVersions
         do {
-            try NativeLibraries.startVips()
+            let mediad = try DecoderWorkerCommand.siblingDaemon()
+            let outcome = try ChildProcess.run(
+                [mediad, DecoderWorkerCommand.flag, DecoderWorkerCommand.versionsFlag], environment: ProcessInfo.processInfo.environment)
+            guard outcome.status == 0, let line = outcome.standardOutput.split(separator: "\n").last,
+                let decoded = try? JSONDecoder().decode(NativeLibraryVersions.self, from: Data(line.utf8))
+            else {
+                throw MediaError(.invalidConfiguration, "\(mediad)'s decoder worker did not start: \(outcome.output)")
+            }
+            native = decoded
         } catch {
-            printError("mediaq version: libvips did not start: \(error)")
+            printError("mediaq version: \(error)")
             throw ExitCode(ExitStatus.failure)
         }
-        let native = NativeLibraries.versions()
         let report = Report(
             mediaq: MediaLibraryVersion.current, libvips: native.libvips, ffmpeg: native.ffmpeg,
             libavformat: native.libavformat, libavcodec: native.libavcodec, libswscale: native.libswscale)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
-import MediaCodecs
+import MediaIsolation
 import MediaCommandSupport
 import MediaCore
 import PostgresNIO
@@ -16,13 +16,12 @@ struct SeedCommand: AsyncParsableCommand {
         commandName: "seed",
         abstract: "Fill the library with generated sample images and videos, tagged, so search and plan can be tried at once.",
         discussion: """
-            The hand-off's media:seed-local. Images are drawn in process with libvips (nothing \
-            else needed); videos are encoded by the ffmpeg command when it is on PATH \
-            (scripts/install-deps.sh installs it), and skipped with a note when it is not. Every \
-            file goes through the same ingest as `mediaq ingest` (provider "seed"), with topic \
-            tags such as beach, city or forest; each run adds new, distinct files.
+            The hand-off's media:seed-local. Images and videos are made by the ffmpeg command \
+            (on PATH; scripts/install-deps.sh installs it). Every file goes through the same \
+            ingest as `mediaq ingest` (provider "seed"), with topic tags such as beach, city or \
+            forest; each run adds new, distinct files.
 
-            With --json: {"ok", "images", "videos", "duplicates", "rejected", "videosSkipped", "ids"}.
+            With --json: {"ok", "images", "videos", "duplicates", "rejected", "ids"}.
 
             Exit codes: 0 done; 2 usage; 65 a generated file was rejected; 75 database or library root unavailable.
             """)
@@ -61,7 +60,6 @@ struct SeedCommand: AsyncParsableCommand {
         var videos = 0
         var duplicates = 0
         var rejected = 0
-        var videosSkipped = 0
         var ids: [Int64] = []
     }
 
@@ -86,11 +84,25 @@ struct SeedCommand: AsyncParsableCommand {
             try? await connection.close()
             throw fail(MediaError(.libraryWriteFailed, "cannot create \(staging): \(error)"), program: program, json: options.json)
         }
-        let ffmpeg = Self.findOnPath("ffmpeg")
+        let ffmpeg: String
+        let decoder: IsolatedMediaDecoder
+        do throws(MediaError) {
+            guard let found = Self.findOnPath("ffmpeg") else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "mediaq seed makes its samples with the ffmpeg command, and it is not on PATH (scripts/install-deps.sh installs it)")
+            }
+            ffmpeg = found
+            decoder = try WorkerDecoder.make(configuration)
+        } catch {
+            try? await connection.close()
+            throw fail(error, program: program, json: options.json)
+        }
+        defer { decoder.shutdown() }
         let videoCount = count / 4
         let bar = ProgressBar(json: options.json)
         let ingestor = Ingestor(
-            root: library.root.path, decoder: NativeMediaDecoder(), logger: logger, pixelLimit: configuration.pixelLimit)
+            root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
         let run = UUID().uuidString.prefix(8).lowercased()
         do {
             for index in 0..<count {
@@ -98,35 +110,25 @@ struct SeedCommand: AsyncParsableCommand {
                 let topic = Self.topics[index % Self.topics.count]
                 let isVideo = index % 4 == 3 && index / 4 < videoCount
                 let file: String
+                let source: String
                 if isVideo {
-                    guard let ffmpeg else {
-                        report.videosSkipped += 1
-                        continue
-                    }
                     file = staging + "/seed-\(run)-\(index).mp4"
                     let size = Self.videoSizes[index % Self.videoSizes.count]
-                    let seconds = 2 + index % 4
-                    let outcome = try await Self.offPool([
-                        ffmpeg, "-v", "error", "-y", "-f", "lavfi",
-                        "-i", "testsrc2=size=\(size):rate=25:duration=\(seconds)",
-                        "-vf", "hue=h=\(index * 47 % 360)", "-pix_fmt", "yuv420p",
-                        "-metadata", "comment=mediaq seed \(run) \(index)", file,
-                    ])
-                    guard outcome.status == 0 else {
-                        report.videosSkipped += 1
-                        logger.warning("ffmpeg could not make a sample video", metadata: ["output": "\(outcome.output)"])
-                        continue
-                    }
+                    source = "testsrc2=size=\(size):rate=25:duration=\(2 + index % 4)"
                 } else {
                     file = staging + "/seed-\(run)-\(index).jpg"
                     let (width, height) = Self.imageSizes[index % Self.imageSizes.count]
-                    do {
-                        try SampleImageWriter.writeJPEG(
-                            to: file, width: width, height: height, from: topic.from, to: topic.to,
-                            variant: index + Int(run.hashValue & 0xFFFF))
-                    } catch {
-                        throw MediaError(.libraryWriteFailed, "cannot draw a sample image: \(error.description)")
-                    }
+                    // A gradient between the topic's colours, placed by a seed: distinct bytes each time.
+                    source = "gradients=size=\(width)x\(height):c0=\(Self.hex(topic.from)):c1=\(Self.hex(topic.to)):n=2"
+                        + ":seed=\(UInt32.random(in: 0...UInt32.max))"
+                }
+                var command = [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", source]
+                command += isVideo
+                    ? ["-vf", "hue=h=\(index * 47 % 360)", "-pix_fmt", "yuv420p", "-metadata", "comment=mediaq seed \(run) \(index)"]
+                    : ["-frames:v", "1", "-q:v", "3"]
+                let outcome = try await Self.offPool(command + [file])
+                guard outcome.status == 0 else {
+                    throw MediaError(.libraryWriteFailed, "ffmpeg could not make a sample \(isVideo ? "video" : "image"): \(outcome.output)")
                 }
                 var tags = topic.tags.shuffled().prefix(3).map { $0 }
                 tags.append(isVideo ? "video" : "photo")
@@ -156,11 +158,12 @@ struct SeedCommand: AsyncParsableCommand {
             JSONOutput.print(report)
         } else {
             print("seeded \(report.images) image(s) and \(report.videos) video(s) (provider seed); try: mediaq search images --tags beach")
-            if report.videosSkipped > 0 {
-                print("\(report.videosSkipped) video(s) skipped: the ffmpeg command is not on PATH (scripts/install-deps.sh installs it)")
-            }
         }
         if report.rejected > 0 { throw ExitCode(ExitStatus.badInput) }
+    }
+
+    static func hex(_ colour: (UInt8, UInt8, UInt8)) -> String {
+        "0x" + [colour.0, colour.1, colour.2].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     static func findOnPath(_ name: String) -> String? {

@@ -1,5 +1,6 @@
 import Foundation
 import MediaCore
+import MediaIsolation
 
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,24 @@ public enum DecoderWorker {
             let failed = bytes.withUnsafeBytes { FileIO.writeAll(STDOUT_FILENO, $0) }
             if failed != nil { exit(0) }  // the daemon is gone
         }
+        exit(0)
+    }
+
+    /// Starts libvips, prints the native libraries' versions as one line of JSON and exits
+    /// (1, with the reason on standard error, when libvips does not start).
+    public static func printVersions() -> Never {
+        do {
+            try NativeLibraries.startVips()
+        } catch {
+            report("cannot start libvips: \(error.description)")
+            exit(1)
+        }
+        let native = NativeLibraries.versions()
+        let versions = NativeLibraryVersions(
+            libvips: native.libvips, ffmpeg: native.ffmpeg, libavformat: native.libavformat,
+            libavcodec: native.libavcodec, libswscale: native.libswscale)
+        guard let json = try? JSONEncoder().encode(versions) else { exit(1) }
+        print(String(decoding: json, as: UTF8.self))
         exit(0)
     }
 

@@ -29,6 +29,11 @@ public struct DecodeReply: Codable, Sendable, Equatable {
     public struct Failure: Codable, Sendable, Equatable {
         public var reason: DecodeFailure.Reason
         public var message: String
+
+        public init(reason: DecodeFailure.Reason, message: String) {
+            self.reason = reason
+            self.message = message
+        }
     }
 
     public var probed: ProbedMedia?

@@ -1,4 +1,4 @@
--- 0003_search_speed: what the ranking reads, copied into the tag index.
+-- 0002_search_speed: what the ranking reads, copied into the tag index.
 --
 -- Search used to find the assets carrying a query tag in asset_tag, then read each one's kind,
 -- state, size and last use from asset by primary key: about 5 µs a matching asset, 200 ms for a

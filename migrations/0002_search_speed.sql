@@ -6,9 +6,7 @@
 -- (kept equal to its asset's by the triggers below), so search reads the tag index alone, and
 -- the indexes below return the assets of one tag in the order search breaks ties in, so that
 -- the best-scoring group can be read with a LIMIT instead of scoring every match
--- (SearchRepository.topGroupQuery; docs/search.md).
---
--- 0002 is reserved for the GC issue; migrations apply in version order whatever their gaps.
+-- (SearchRepository.TopGroup; docs/search.md).
 
 ALTER TABLE asset_tag
     ADD COLUMN kind        asset_kind,

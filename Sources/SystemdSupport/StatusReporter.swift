@@ -6,7 +6,7 @@ import Synchronization
 /// full, and that must never stall the daemon's work; at most a few updates a second are sent.
 public final class StatusReporter: Sendable {
     private let notifier: SystemdNotifier
-    private let state = Mutex<(latest: String?, sent: String?, stopped: Bool)>((nil, nil, false))
+    private let state = Mutex<(latest: String?, sent: String?, kept: [String], stopped: Bool)>((nil, nil, [], false))
     private let interval: Duration
 
     public init(notifier: SystemdNotifier, interval: Duration = .milliseconds(250)) {
@@ -18,9 +18,14 @@ public final class StatusReporter: Sendable {
         thread.start()
     }
 
-    /// Records the newest status; it is sent shortly.
-    public func update(_ status: String) {
-        state.withLock { $0.latest = status }
+    /// Records the newest status; it is sent shortly. A `mustShow` status is sent even when a
+    /// newer one replaces it first: a pause ("waiting: …") that ends within the interval is
+    /// still reported.
+    public func update(_ status: String, mustShow: Bool = false) {
+        state.withLock {
+            $0.latest = status
+            if mustShow && $0.kept.last != status { $0.kept.append(status) }
+        }
     }
 
     public func stop() {
@@ -31,12 +36,16 @@ public final class StatusReporter: Sendable {
         let microseconds = useconds_t(interval.components.attoseconds / 1_000_000_000_000
             + interval.components.seconds * 1_000_000)
         while true {
-            let (text, stopped) = state.withLock { current -> (String?, Bool) in
-                guard let latest = current.latest, latest != current.sent else { return (nil, current.stopped) }
-                current.sent = latest
-                return (latest, current.stopped)
+            let (texts, stopped) = state.withLock { current -> ([String], Bool) in
+                var texts = current.kept.filter { $0 != current.latest }
+                current.kept.removeAll()
+                if let latest = current.latest, latest != current.sent {
+                    texts.append(latest)
+                    current.sent = latest
+                }
+                return (texts, current.stopped)
             }
-            if let text { notifier.status(text) }
+            for text in texts { notifier.status(text) }
             if stopped { return }
             usleep(microseconds)
         }

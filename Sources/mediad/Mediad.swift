@@ -180,7 +180,7 @@ struct Mediad: AsyncParsableCommand {
         ) { totals in
             var status = "queue \(totals.queued); ingested \(totals.ingested), duplicates \(totals.duplicates), rejected \(totals.rejected)"
             if let reason = totals.waitingReason { status += "; waiting: \(reason)" }
-            reporter.update(status)
+            reporter.update(status, mustShow: totals.waitingReason != nil)
         }
     }
 

@@ -268,6 +268,25 @@ struct SeededGenerator: RandomNumberGenerator {
         }
     }
 
+    /// An asset that carries two forms of one query tag ("beach" and "beaches") matched that tag
+    /// once, on both paths: full scoring, and the top group with its rare tags.
+    @Test func twoFormsOfOneTagMatchOnce() async throws {
+        try await SyntheticLibrary.withDatabase { connection in
+            var assets = [one(1, ["beach", "beaches", "sunset"]), one(2, ["beach", "sunset"], size: (1280, 720))]
+            assets += (3...30).map { one(Int64($0), ["beach"], size: (640, 360)) }
+            try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(assets)
+            for rareRows in [1000, 5] {
+                var repository = SearchRepository(connection: connection, logger: testLogger, root: "/library")
+                repository.rareTagRows = rareRows
+                let request = SearchRequest(kind: .video, tags: QueryTags(["beach", "sunset"]), limit: 5, asOf: Self.asOf)
+                let results = try await repository.search(request)
+                #expect(results.map(\.id) == Scoring.rank(assets.map(\.candidate), for: request).map(\.id))
+                #expect(results.prefix(2).map(\.id) == [1, 2], "rare rows \(rareRows)")
+                #expect(results.first?.scoreParts.matchedTags == 2 && results.first?.scoreParts.tagAnd == 1, "rare rows \(rareRows)")
+            }
+        }
+    }
+
     /// The top group (search's first step) where it is most delicate: many assets tied at the
     /// top score, last uses around the day recency reaches 1 (the edge), aspects equal to and
     /// next to the desired one. Its answers, when it answers, are the reference's.

@@ -267,7 +267,15 @@ public struct SearchRepository: Sendable {
                 JOIN tag t ON t.name = f.name
             )
             """
-        var source = "form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id"
+        // m per asset: the distinct query terms it carries, as a bit per term (`bit_or`, then
+        // `bit_count`): one hash aggregate, where counting distinct terms sorted every row.
+        var matched = """
+            SELECT x.asset_id AS id, bit_count(bit_or(1::int8 << ft.term)::bit(64))::int4 AS matched,
+                   min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use
+            FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+            WHERE \(filters)
+            GROUP BY x.asset_id
+            """
         if let topGroup {
             let groupCut = topGroup.groupDays.map {
                 q.bind(request.asOf.addingTimeInterval(-($0 + TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
@@ -289,33 +297,33 @@ public struct SearchRepository: Sendable {
             let groupLimit = q.bind(Int64(request.limit))
             q.sql += """
                 , top_group AS (
-                    SELECT g.asset_id FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
+                    SELECT g.* FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
                     CROSS JOIN LATERAL (
-                        SELECT x.asset_id FROM asset_tag x
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
                         WHERE x.tag_id = ft.tag_id AND \(member)
                         ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
                         LIMIT \(groupLimit)::int8) g
                 )
                 """
-            var candidates = ["SELECT asset_id FROM top_group"]
+            var candidates = ["SELECT * FROM top_group"]
             if !topGroup.rareTerms.isEmpty {
                 let rareTerms = q.bind(topGroup.rareTerms)
                 q.sql += """
                     , rare AS (
-                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE ft.term = ANY(\(rareTerms)::int4[]) AND \(filters)
                     )
                     """
-                candidates.append("SELECT asset_id FROM rare")
+                candidates.append("SELECT * FROM rare")
             }
             if let groupCut, let edgeCut {
                 q.sql += """
                     , edge AS (
-                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters) AND x.last_use > \(groupCut) AND x.last_use <= \(edgeCut)
                     )
                     """
-                candidates.append("SELECT asset_id FROM edge")
+                candidates.append("SELECT * FROM edge")
             }
             if let aspect, let desired = request.aspect {
                 let low = q.bind(desired * (1 - 1e-9))
@@ -324,21 +332,29 @@ public struct SearchRepository: Sendable {
                 let recent = edgeCut.map { " AND x.last_use <= \($0)" } ?? ""
                 q.sql += """
                     , near AS (
-                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(low)::float8 AND x.width::float8 / x.height < \(aspect)
                         UNION ALL
-                        SELECT x.asset_id FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(aspect) AND x.width::float8 / x.height < \(high)::float8
                     )
                     """
-                candidates.append("SELECT asset_id FROM near")
+                candidates.append("SELECT * FROM near")
             }
             q.sql += ", top_candidate AS (\(candidates.joined(separator: " UNION ")))"
-            // Per candidate, its tag rows by primary key: a LATERAL kept apart by OFFSET 0, or
-            // PostgreSQL flattens it and reads every row of the common tags to join them.
-            source = "top_candidate c CROSS JOIN LATERAL (SELECT x.* FROM asset_tag x WHERE x.asset_id = c.asset_id OFFSET 0) x JOIN form_tag ft ON ft.tag_id = x.tag_id"
+            // Each candidate comes with its inputs from the index row that found it (every tag
+            // row of an asset carries the same copy, and the filters were applied there); m is
+            // counted from its tag rows by primary key.
+            matched = """
+                SELECT c.asset_id AS id,
+                       (SELECT bit_count(bit_or(1::int8 << o.term)::bit(64))
+                        FROM asset_tag y JOIN form_tag o ON o.tag_id = y.tag_id
+                        WHERE y.asset_id = c.asset_id)::int4 AS matched,
+                       c.width, c.height, c.last_use
+                FROM top_candidate c
+                """
         }
         let clamp = q.bind(Scoring.recencyClamp)
         let centre = q.bind(Scoring.recencyCentreDays)
@@ -357,15 +373,10 @@ public struct SearchRepository: Sendable {
         let limit = q.bind(Int32(request.limit))
         let provider = q.bind(request.provider)
         q.sql += """
-            , matched AS (
-                -- m per asset: the distinct query tags among its tag rows, which also carry
-                -- what the score and the filters read.
-                SELECT m.asset_id AS id, count(*)::int4 AS matched, min(m.width) AS width, min(m.height) AS height,
-                       min(m.last_use) AS last_use
-                FROM (SELECT DISTINCT x.asset_id, ft.term, x.width, x.height, x.last_use
-                      FROM \(source)
-                      WHERE \(filters)) m
-                GROUP BY m.asset_id
+            , matched AS MATERIALIZED (
+                -- Materialised: m is read by several expressions below, and a subquery would be
+                -- evaluated again for each.
+                \(matched)
             ), candidate AS (
                 SELECT m.id, m.width, m.height, m.matched, m.last_use,
                        (extract(epoch FROM \(asOf)::timestamptz) - extract(epoch FROM m.last_use))::float8 / 86400 AS days,

@@ -21,6 +21,8 @@ public struct SearchRequest: Sendable, Equatable {
 
     public static let defaultLimit = 20
     public static let maximumLimit = 1000
+    /// Most query tags a search takes.
+    public static let maximumTags = 32
 
     public init(
         kind: MediaFormat.Kind, tags: QueryTags, minWidth: Int = 0, minHeight: Int = 0, minDurationMs: Int64? = nil,
@@ -60,6 +62,8 @@ public struct SearchRequest: Sendable, Equatable {
     public func validate() throws(MediaError) {
         func bad(_ text: String) -> MediaError { MediaError(.invalidRequest, text) }
         if tags.isEmpty { throw bad("give at least one tag (--tags); tags that normalise to nothing do not count") }
+        // The SQL counts matched tags as bits of a 64-bit mask.
+        if tags.count > Self.maximumTags { throw bad("give at most \(Self.maximumTags) tags") }
         if minWidth < 0 || minHeight < 0 { throw bad("--min-width and --min-height must be 0 or more") }
         if let minDurationMs, minDurationMs < 0 { throw bad("--min-duration must be 0 or more") }
         if minDurationMs != nil && kind != .video { throw bad("--min-duration applies to videos only") }

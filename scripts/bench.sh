@@ -11,7 +11,8 @@
 #
 # Knobs (environment): BENCH_ONLY="ingest daemon scale" picks steps; BENCH_SIZES (default
 # 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
-# BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library).
+# BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library), BENCH_ROOT=DIR (grow the
+# scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown).
 # Benchmarks never run in `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,7 +15,9 @@ import Glibc
 /// - search in the database: N searches of 1–3 tags drawn from the library's own tag
 ///   popularity (so popular tags are asked for most), videos or images, with or without an
 ///   aspect and a minimum size, timed from the call to the last decoded row on one open
-///   connection (the repository's `search`, both of its steps);
+///   connection (the repository's `search`, both of its steps), with prepared statements as
+///   `mediaq plan` uses them, and again with every statement planned afresh as a one-off
+///   `mediaq search` runs it;
 /// - at 100,000 (or the size nearest it): whole `mediaq search … --json` processes beside
 ///   `psql -Atc 'select 1'` over the same socket, and `mediaq plan` of a 50-segment script whose
 ///   segments are all covered;
@@ -42,15 +44,20 @@ enum ScaleBenchmark {
         quiet.logLevel = .warning
         let logger = quiet
         let scratch = "/tmp/media-bench-scale-\(getpid())"
-        let root = scratch + "/library"
+        // BENCH_ROOT=DIR grows (or reuses) the library there and keeps it: a 1M library takes
+        // about 13 minutes to make.
+        let given = ProcessInfo.processInfo.environment["BENCH_ROOT"].flatMap { $0.isEmpty ? nil : $0 }
+        let root = given ?? scratch + "/library"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         chmod(scratch, 0o755)
         // BENCH_KEEP=1 keeps the library (and its running cluster) for `mediaq search --explain`.
-        let keep = ProcessInfo.processInfo.environment["BENCH_KEEP"] == "1"
+        let keep = ProcessInfo.processInfo.environment["BENCH_KEEP"] == "1" || given != nil
         defer {
             if keep {
                 print("scale: kept the library at \(root)")
+                if given != nil { try? FileManager.default.removeItem(atPath: scratch) }
             } else {
                 _ = try? EmbeddedCluster(libraryRoot: root, logger: logger).stop()
                 try? FileManager.default.removeItem(atPath: scratch)
@@ -73,7 +80,11 @@ enum ScaleBenchmark {
         var searchP95: [Int: Double] = [:]
         do {
             let generator = SyntheticLibrary(connection: connection, logger: logger)
-            let repository = SearchRepository(connection: connection, logger: logger, root: root)
+            // As `mediaq plan` searches: many searches on one connection, each shape prepared
+            // once; and as a one-off `mediaq search` does, every statement planned afresh.
+            let repository = SearchRepository(
+                connection: connection, logger: logger, root: root, statements: PreparedStatements(connection: connection))
+            let oneOff = SearchRepository(connection: connection, logger: logger, root: root)
             let middle = sizes.min { abs($0 - 100_000) < abs($1 - 100_000) } ?? 0
             for size in sizes {
                 print("scale: growing the library to \(size) assets …")
@@ -85,12 +96,17 @@ enum ScaleBenchmark {
                 var random = SeededRandom(state: 8)
                 let requests = (0..<queryCount).map { _ in randomRequest(using: &random) }
                 for request in requests.prefix(20) { _ = try await repository.search(request) }  // warm the cache
-                var times: [Double] = []
-                for request in requests {
-                    let begin = DispatchTime.now().uptimeNanoseconds
-                    _ = try await repository.search(request)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+                func timed(_ repository: SearchRepository) async throws -> [Double] {
+                    var times: [Double] = []
+                    for request in requests {
+                        let begin = DispatchTime.now().uptimeNanoseconds
+                        _ = try await repository.search(request)
+                        times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+                    }
+                    return times
                 }
+                let times = try await timed(repository)
+                let oneOffTimes = try await timed(oneOff)
                 let p95 = DaemonBenchmark.percentile(times, 0.95)
                 // The slowest few, to see which shapes bound p95 (docs/search.md explains them).
                 for (time, request) in zip(times, requests).sorted(by: { $0.0 > $1.0 }).prefix(slowestShown) {
@@ -103,6 +119,12 @@ enum ScaleBenchmark {
                 figures.append(.init(
                     name: "search in the database, p95, \(label)", value: p95, unit: "ms", baseline: nil, baselineName: nil,
                     goal: size == middle ? "≤ 5 ms" : nil, met: size == middle ? p95 <= 5 : nil))
+                figures.append(.init(
+                    name: "search, statements planned each time, p50, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.5),
+                    unit: "ms", baseline: nil, baselineName: nil))
+                figures.append(.init(
+                    name: "search, statements planned each time, p95, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.95),
+                    unit: "ms", baseline: nil, baselineName: nil))
 
                 if size == sizes.last {
                     figures.append(try await gcPlanFigure(connection: connection, root: root, logger: logger, label: label))

@@ -88,7 +88,10 @@ struct PlanCommand: AsyncParsableCommand {
             let settings = try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory)
             let script = try PlanScript.load(absolutePath(script))
             let plan = try await withOpenLibrary(configuration, logger: logger) { (opened, connection) throws(MediaError) in
-                let repository = SearchRepository(connection: connection, logger: logger, root: opened.root.path)
+                // Two searches a segment, of a few shapes: each shape is planned once.
+                let repository = SearchRepository(
+                    connection: connection, logger: logger, root: opened.root.path,
+                    statements: PreparedStatements(connection: connection))
                 var plan = try await Planner.plan(script, settings: settings, recencyBoost: recencyBoost) { request throws(MediaError) in
                     try await repository.search(request)
                 }

@@ -268,6 +268,30 @@ struct SeededGenerator: RandomNumberGenerator {
         }
     }
 
+    /// Prepared statements (as `mediaq plan` searches) give what one-off statements give.
+    @Test func preparedStatementsRankAsOneOffOnes() async throws {
+        var random = SeededGenerator(state: 5)
+        try await SyntheticLibrary.withDatabase { connection in
+            let library = Self.randomLibrary(size: 150, using: &random)
+            try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(library)
+            var prepared = SearchRepository(
+                connection: connection, logger: testLogger, root: "/library", statements: PreparedStatements(connection: connection))
+            var oneOff = SearchRepository(connection: connection, logger: testLogger, root: "/library")
+            prepared.rareTagRows = 8
+            oneOff.rareTagRows = 8
+            for query in 0..<30 {
+                let request = Self.randomRequest(librarySize: library.count, using: &random)
+                do {
+                    let expected = try await oneOff.search(request)
+                    let actual = try await prepared.search(request)
+                    #expect(actual == expected, "query \(query)")
+                } catch {
+                    Issue.record("query \(query): \(error)")
+                }
+            }
+        }
+    }
+
     /// An asset that carries two forms of one query tag ("beach" and "beaches") matched that tag
     /// once, on both paths: full scoring, and the top group with its rare tags.
     @Test func twoFormsOfOneTagMatchOnce() async throws {
@@ -284,6 +308,57 @@ struct SeededGenerator: RandomNumberGenerator {
                 #expect(results.prefix(2).map(\.id) == [1, 2], "rare rows \(rareRows)")
                 #expect(results.first?.scoreParts.matchedTags == 2 && results.first?.scoreParts.tagAnd == 1, "rare rows \(rareRows)")
             }
+        }
+    }
+
+    /// The levels (search's second step): tag combinations that few assets carry with the
+    /// desired aspect, so the top group is short; whenever a level answers, its answer is the
+    /// reference's, and the whole search always is.
+    @Test func levelsAgreeWithTheReference() async throws {
+        var random = SeededGenerator(state: 31)
+        let words = ["beach", "sunset", "sea", "people"]
+        let sizes = [(1080, 1920), (1920, 1080), (1080, 1080), (1000, 1500), (1500, 1000), (1200, 1920), (600, 1920), (3000, 1000)]
+        let days: [Double] = [0.5, 3, 7, 30, 90, 400]
+        try await SyntheticLibrary.withDatabase { connection in
+            let library = (1...400).map { index -> SyntheticLibrary.Asset in
+                let (width, height) = sizes.randomElement(using: &random)!
+                let used = Int64(days.randomElement(using: &random)! * 86_400)
+                var tags = Set(words.filter { _ in Int.random(in: 0..<10, using: &random) < 4 })
+                if tags.isEmpty { tags = ["beach"] }
+                return .init(
+                    candidate: RankingCandidate(
+                        id: Int64(index), kind: .image, width: width, height: height, durationMs: nil, tags: tags,
+                        providers: ["pexels"], createdAt: Self.asOf.addingTimeInterval(-Double(used)), lastUsedAt: nil),
+                    createdSecondsAgo: used, usedSecondsAgo: nil, state: "present")
+            }
+            try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(library)
+            var repository = SearchRepository(connection: connection, logger: testLogger, root: "/library")
+            repository.rareTagRows = 5
+            var answeredByLevel = 0
+            for _ in 0..<80 {
+                let tags = Array(words.shuffled(using: &random).prefix(Int.random(in: 2...3, using: &random)))
+                let request = SearchRequest(
+                    kind: .image, tags: QueryTags(tags), aspect: [nil, 9.0 / 16, 1.0, 2.0].randomElement(using: &random)!,
+                    limit: Int.random(in: 1...25, using: &random), recencyBoost: [0, 0.1, 0.5].randomElement(using: &random)!,
+                    asOf: Self.asOf)
+                let expected = Scoring.rank(library.map(\.candidate), for: request)
+                #expect(try await repository.search(request).map(\.id) == expected.map(\.id), "\(tags) \(String(describing: request.aspect))")
+                let group = try #require(SearchRepository.TopGroup(
+                    request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows))
+                let first = try await repository.run(SearchRepository.searchQuery(request, topGroup: group), request: request)
+                guard !group.answers(first, limit: request.limit) else { continue }
+                for size in stride(from: group.commonTerms.count, through: 2, by: -1) {
+                    guard let level = SearchRepository.Level(request, group: group, size: size) else { continue }
+                    let results = try await repository.run(
+                        SearchRepository.searchQuery(request, topGroup: group, level: level), request: request)
+                    if level.answers(results, limit: request.limit) {
+                        answeredByLevel += 1
+                        #expect(results.map(\.id) == expected.map(\.id), "level \(size): \(tags) \(String(describing: request.aspect))")
+                        break
+                    }
+                }
+            }
+            #expect(answeredByLevel > 15, "levels answered only \(answeredByLevel) of 80 searches: their path is barely tested")
         }
     }
 

@@ -1,6 +1,8 @@
 public import Foundation
 public import Logging
 public import PostgresNIO
+import NIOCore
+import Synchronization
 
 /// One search result: the asset, where it is, where it came from, and its score with the parts.
 public struct ScoredAsset: Sendable, Encodable, Equatable {
@@ -66,11 +68,14 @@ public struct SearchRepository: Sendable {
     /// Below this many assets of the kind, a query tag is rare (`TopGroup`); tests lower it to
     /// take the first step on small libraries.
     var rareTagRows = TopGroup.defaultRareRows
+    /// The connection's prepared statements, for a caller that searches many times on it.
+    public var statements: PreparedStatements?
 
-    public init(connection: PostgresConnection, logger: Logger, root: String) {
+    public init(connection: PostgresConnection, logger: Logger, root: String, statements: PreparedStatements? = nil) {
         self.connection = connection
         self.logger = logger
         self.root = root
+        self.statements = statements
     }
 
     /// The best assets for `request`, best first.
@@ -85,23 +90,31 @@ public struct SearchRepository: Sendable {
         if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
             let results = try await run(Self.searchQuery(request, topGroup: group), request: request)
             if group.answers(results, limit: request.limit) { return results }
+            for size in stride(from: group.commonTerms.count, through: 2, by: -1) {
+                guard let level = Level(request, group: group, size: size) else { continue }
+                let results = try await run(Self.searchQuery(request, topGroup: group, level: level), request: request)
+                if level.answers(results, limit: request.limit) { return results }
+            }
         }
         return try await run(Self.searchQuery(request, topGroup: nil), request: request)
     }
 
-    func run(_ query: PostgresQuery, request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
-        var results: [ScoredAsset] = []
+    func run(_ text: SQLText, request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
         do {
-            let rows = try await connection.query(query, logger: logger)
-            for try await row in rows {
-                results.append(try decode(row.makeRandomAccess(), request: request))
-            }
+            return try await rows(text).map { try decode($0.makeRandomAccess(), request: request) }
         } catch let error as MediaError {
             throw error
         } catch {
             throw AssetRepository.describe(error, "cannot search the library")
         }
-        return results
+    }
+
+    /// Through the prepared statements when there are any, else as a one-off query.
+    func rows(_ text: SQLText) async throws -> [PostgresRow] {
+        if let statements { return try await statements.rows(text) }
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(text.query, logger: logger) { rows.append(row) }
+        return rows
     }
 
     /// For each query tag (by its index in `request.tags`), how many present assets of the
@@ -111,26 +124,31 @@ public struct SearchRepository: Sendable {
     /// but planning that view took 3 ms, more than the search.)
     func tagRows(_ request: SearchRequest) async throws(MediaError) -> [Int: (rows: Int, density: Double)] {
         let (terms, names) = request.tags.pairs
+        var q = SQLText()
+        let termList = q.bind(terms)
+        let nameList = q.bind(names)
+        let kind = q.bind(request.kind.rawValue)
+        let rare = q.bind(Int64(rareTagRows))
+        q.sql = """
+            SELECT f.term, sum(c.n)::int8, sum(d.density)::float8
+            FROM unnest(\(termList)::int4[], \(nameList)::text[]) AS f(term, name)
+            JOIN tag t ON t.name = f.name
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS n FROM (
+                    SELECT 1 FROM asset_tag x
+                    WHERE x.tag_id = t.id AND x.present AND x.kind = \(kind)::asset_kind
+                    LIMIT \(rare)::int8) s) c
+            CROSS JOIN LATERAL (
+                SELECT count(*)::float8 / greatest(1, max(s.asset_id) - min(s.asset_id) + 1) AS density FROM (
+                    SELECT x.asset_id FROM asset_tag x WHERE x.tag_id = t.id ORDER BY x.asset_id
+                    LIMIT \(rare)::int8) s) d
+            GROUP BY f.term
+            """
         var counts: [Int: (rows: Int, density: Double)] = [:]
         do {
-            let rows = try await connection.query(
-                """
-                SELECT f.term, sum(c.n)::int8, sum(d.density)::float8
-                FROM unnest(\(terms)::int4[], \(names)::text[]) AS f(term, name)
-                JOIN tag t ON t.name = f.name
-                CROSS JOIN LATERAL (
-                    SELECT count(*) AS n FROM (
-                        SELECT 1 FROM asset_tag x
-                        WHERE x.tag_id = t.id AND x.present AND x.kind = \(request.kind.rawValue)::asset_kind
-                        LIMIT \(Int64(rareTagRows))::int8) s) c
-                CROSS JOIN LATERAL (
-                    SELECT count(*)::float8 / greatest(1, max(s.asset_id) - min(s.asset_id) + 1) AS density FROM (
-                        SELECT x.asset_id FROM asset_tag x WHERE x.tag_id = t.id ORDER BY x.asset_id
-                        LIMIT \(Int64(rareTagRows))::int8) s) d
-                GROUP BY f.term
-                """, logger: logger)
-            for try await (term, count, density) in rows.decode((Int32, Int64, Double).self) {
-                counts[Int(term)] = (Int(count), density)
+            for row in try await rows(q) {
+                let cells = row.makeRandomAccess()
+                counts[Int(try cells[0].binary(Int32.self))] = (Int(try cells[1].binary(Int64.self)), try cells[2].binary(Double.self))
             }
         } catch {
             throw AssetRepository.describe(error, "cannot search the library")
@@ -142,18 +160,24 @@ public struct SearchRepository: Sendable {
     /// the top group's, then the full one when the top group did not answer.
     public func explain(_ request: SearchRequest) async throws(MediaError) -> [String] {
         try request.validate()
-        var queries: [(String, PostgresQuery)] = []
+        var queries: [(String, SQLText)] = []
         if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
             let query = Self.searchQuery(request, topGroup: group)
-            let answered = group.answers(try await run(query, request: request), limit: request.limit)
-            queries.append(("top group: " + (answered ? "answered" : "too few reach the top score; full scoring follows"), query))
+            var answered = group.answers(try await run(query, request: request), limit: request.limit)
+            queries.append(("top group: " + (answered ? "answered" : "too few reach the top score"), query))
+            for size in stride(from: group.commonTerms.count, through: 2, by: -1) where !answered {
+                guard let level = Level(request, group: group, size: size) else { continue }
+                let query = Self.searchQuery(request, topGroup: group, level: level)
+                answered = level.answers(try await run(query, request: request), limit: request.limit)
+                queries.append(("level \(size) of \(group.commonTerms.count) common tags: " + (answered ? "answered" : "not enough above \(level.bound)"), query))
+            }
             if !answered { queries.append(("full scoring", Self.searchQuery(request, topGroup: nil))) }
         } else {
             queries.append(("full scoring (every query tag is rare)", Self.searchQuery(request, topGroup: nil)))
         }
         var lines: [String] = []
         for (title, original) in queries {
-            var query = original
+            var query = original.query
             query.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
             lines.append("-- " + title)
             do {
@@ -187,6 +211,8 @@ public struct SearchRepository: Sendable {
         /// The others; `driver` is the one read in tie order.
         let commonTerms: [Int32]
         let driver: Int32
+        /// Each common term's density (`tagRows`): the least dense drives a read.
+        let densities: [Int32: Double]
         /// The highest score an asset without a rare tag can reach.
         let maximumScore: Double
         /// From this many days since last use on, the score is `maximumScore` (nil: always, no boost).
@@ -200,6 +226,7 @@ public struct SearchRepository: Sendable {
             // Every query tag rare: scoring all their assets is the fast way.
             guard let driver = commonTerms.min(by: { (density($0), $0) < (density($1), $1) }) else { return nil }
             self.driver = driver
+            densities = Dictionary(uniqueKeysWithValues: commonTerms.map { ($0, density($0)) })
             let matched = commonTerms.count
             let queryCount = request.tags.count
             let aspectFit = request.aspect == nil ? 0 : Scoring.aspectFitMaximum
@@ -235,10 +262,67 @@ public struct SearchRepository: Sendable {
         }
     }
 
+    /// Search's second step, when the top group is short: every asset that carries at least
+    /// `size` of the common query tags (and, with a desired aspect, whose aspect earns some
+    /// aspect fit), scored exactly, beside every asset of the rare tags. Each set of `size`
+    /// common tags is read through its least dense tag, the others checked per row by primary
+    /// key: the cost is the rows of those tags, not of the most common one. An asset left out
+    /// carries fewer common tags, or has no aspect fit, so it scores at most `bound`; when the
+    /// `limit`-th result scores above it, that is the answer. Levels run from every common tag
+    /// down to two; one common tag is full scoring.
+    struct Level {
+        static let maximumSets = 6
+
+        let size: Int
+        /// Per set of `size` common terms: the term read, and the ones checked.
+        let sets: [(driver: Int32, others: [Int32])]
+        /// The highest score an asset outside the level can have.
+        let bound: Double
+
+        init?(_ request: SearchRequest, group: TopGroup, size: Int) {
+            let common = group.commonTerms
+            guard size >= 2, size <= common.count else { return nil }
+            let combinations = Self.combinations(of: common, size: size)
+            guard combinations.count <= Self.maximumSets else { return nil }
+            self.size = size
+            sets = combinations.map { set in
+                let driver = set.min { (group.densities[$0] ?? 0, $0) < (group.densities[$1] ?? 0, $1) }!
+                return (driver, set.filter { $0 != driver })
+            }
+            // An asset outside carries no rare tag (all of theirs are in), so m ≤ the common
+            // count; with fewer than `size` common tags m ≤ size − 1; inside the aspect window
+            // or not, recency at most 1.
+            func score(matched: Int, aspectFit: Double) -> Double {
+                Scoring.Parts(
+                    tagAnd: matched == request.tags.count ? 1 : 0, tagOr: Double(matched) / Double(request.tags.count),
+                    recency: 1, recencyBoost: request.recencyBoost, aspectFit: aspectFit, matchedTags: matched,
+                    queryTags: request.tags.count, daysSinceLastUse: 0
+                ).score
+            }
+            var bound = score(matched: size - 1, aspectFit: request.aspect == nil ? 0 : Scoring.aspectFitMaximum)
+            if request.aspect != nil { bound = max(bound, score(matched: common.count, aspectFit: 0)) }
+            self.bound = bound
+        }
+
+        /// Answered when `limit` rows came back and the last scores above what is left out
+        /// (a tie could lose to an unread asset on pixels or id).
+        func answers(_ results: [ScoredAsset], limit: Int) -> Bool {
+            results.count == limit && results.last.map { $0.score > bound } == true
+        }
+
+        static func combinations(of terms: [Int32], size: Int) -> [[Int32]] {
+            guard size > 0 else { return [[]] }
+            guard terms.count >= size else { return [] }
+            let first = terms[0]
+            let rest = Array(terms.dropFirst())
+            return combinations(of: rest, size: size - 1).map { [first] + $0 } + combinations(of: rest, size: size)
+        }
+    }
+
     /// The query, with every constant of `Scoring` bound as a parameter so that the SQL and
     /// the Swift reference cannot drift apart. With `topGroup`, only the top group, its edge
     /// and the rare tags' assets are scored; without, every asset carrying a query tag.
-    static func searchQuery(_ request: SearchRequest, topGroup: TopGroup?) -> PostgresQuery {
+    static func searchQuery(_ request: SearchRequest, topGroup: TopGroup?, level: Level? = nil) -> SQLText {
         var q = SQLText()
         let (terms, names) = request.tags.pairs
         let queryCount = q.bind(Int32(request.tags.count))
@@ -277,35 +361,66 @@ public struct SearchRepository: Sendable {
             GROUP BY x.asset_id
             """
         if let topGroup {
-            let groupCut = topGroup.groupDays.map {
+            // The top group's cuts; a level reads no recency cut (and binds no unused parameter:
+            // a prepared statement could not type it).
+            let groupDays = level == nil ? topGroup.groupDays : nil
+            let groupCut = groupDays.map {
                 q.bind(request.asOf.addingTimeInterval(-($0 + TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
             }
-            let edgeCut = topGroup.groupDays.map {
+            let edgeCut = groupDays.map {
                 q.bind(request.asOf.addingTimeInterval(-($0 - TopGroup.edgeMargin) * 86_400)) + "::timestamptz"
             }
-            var member = filters
-            if let groupCut { member += " AND x.last_use <= \(groupCut)" }
-            if let aspect { member += " AND x.width::float8 / x.height = \(aspect)" }
-            if topGroup.commonTerms.count > 1 {
-                let common = q.bind(topGroup.commonTerms)
-                member += """
-                     AND (SELECT count(DISTINCT o.term) FROM form_tag o JOIN asset_tag y ON y.tag_id = o.tag_id
-                          WHERE y.asset_id = x.asset_id AND o.term = ANY(\(common)::int4[])) = \(q.bind(Int64(topGroup.commonTerms.count)))::int8
+            var candidates: [String] = []
+            if let level {
+                // The aspect window: where aspectFit > 0 (same orientation, within a factor 2),
+                // widened by 10⁻⁹ so that rounding leaves nothing with a fit outside it.
+                var window = ""
+                if let aspect, let desired = request.aspect {
+                    window = """
+                         AND x.width::float8 / x.height > \(q.bind(desired / Scoring.aspectFitZeroFactor * (1 - 1e-9)))::float8
+                         AND x.width::float8 / x.height < \(q.bind(desired * Scoring.aspectFitZeroFactor * (1 + 1e-9)))::float8
+                         AND (x.width::float8 / x.height - 1) * (\(aspect) - 1) >= 0
+                        """
+                }
+                let reads = level.sets.map { set -> String in
+                    let checks = set.others.map { term in
+                        """
+                         AND EXISTS (SELECT 1 FROM form_tag o JOIN asset_tag y ON y.tag_id = o.tag_id
+                                     WHERE o.term = \(q.bind(term))::int4 AND y.asset_id = x.asset_id)
+                        """
+                    }.joined()
+                    return """
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        WHERE ft.term = \(q.bind(set.driver))::int4 AND \(filters)\(window)\(checks)
+                        """
+                }
+                q.sql += ", level AS (\(reads.joined(separator: " UNION ")))"
+                candidates.append("SELECT * FROM level")
+            } else {
+                var member = filters
+                if let groupCut { member += " AND x.last_use <= \(groupCut)" }
+                if let aspect { member += " AND x.width::float8 / x.height = \(aspect)" }
+                if topGroup.commonTerms.count > 1 {
+                    let common = q.bind(topGroup.commonTerms)
+                    member += """
+                         AND (SELECT count(DISTINCT o.term) FROM form_tag o JOIN asset_tag y ON y.tag_id = o.tag_id
+                              WHERE y.asset_id = x.asset_id AND o.term = ANY(\(common)::int4[])) = \(q.bind(Int64(topGroup.commonTerms.count)))::int8
+                        """
+                }
+                let driver = "\(q.bind(topGroup.driver))::int4"
+                let groupLimit = q.bind(Int64(request.limit))
+                q.sql += """
+                    , top_group AS (
+                        SELECT g.* FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
+                        CROSS JOIN LATERAL (
+                            SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
+                            WHERE x.tag_id = ft.tag_id AND \(member)
+                            ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
+                            LIMIT \(groupLimit)::int8) g
+                    )
                     """
+                candidates.append("SELECT * FROM top_group")
             }
-            let driver = "\(q.bind(topGroup.driver))::int4"
-            let groupLimit = q.bind(Int64(request.limit))
-            q.sql += """
-                , top_group AS (
-                    SELECT g.* FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
-                    CROSS JOIN LATERAL (
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
-                        WHERE x.tag_id = ft.tag_id AND \(member)
-                        ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
-                        LIMIT \(groupLimit)::int8) g
-                )
-                """
-            var candidates = ["SELECT * FROM top_group"]
             if !topGroup.rareTerms.isEmpty {
                 let rareTerms = q.bind(topGroup.rareTerms)
                 q.sql += """
@@ -325,7 +440,7 @@ public struct SearchRepository: Sendable {
                     """
                 candidates.append("SELECT * FROM edge")
             }
-            if let aspect, let desired = request.aspect {
+            if level == nil, let aspect, let desired = request.aspect {
                 let low = q.bind(desired * (1 - 1e-9))
                 let high = q.bind(desired * (1 + 1e-9))
                 // Two ranges, below and above: the desired aspect itself may be thousands of rows.
@@ -413,44 +528,88 @@ public struct SearchRepository: Sendable {
                       FROM asset_tag x WHERE x.asset_id = r.id) n) tg ON true
             ORDER BY r.score DESC, r.width::int8 * r.height DESC, r.last_use DESC, r.id
             """
-        return q.query
+        return q
     }
 
     private func decode(_ c: PostgresRandomAccessRow, request: SearchRequest) throws -> ScoredAsset {
-        let path = try c[3].decode(String.self)
-        let thumb = try c[4].decode(String?.self)
+        let path = try c[3].binary(String.self)
+        let thumb = try c[4].binary(String?.self)
         let parts = Scoring.Parts(
-            tagAnd: try c[14].decode(Double.self), tagOr: try c[15].decode(Double.self),
-            recency: try c[16].decode(Double.self), recencyBoost: request.recencyBoost,
-            aspectFit: try c[17].decode(Double.self), matchedTags: try c[18].decode(Int.self),
-            queryTags: request.tags.count, daysSinceLastUse: try c[19].decode(Double.self))
+            tagAnd: try c[14].binary(Double.self), tagOr: try c[15].binary(Double.self),
+            recency: try c[16].binary(Double.self), recencyBoost: request.recencyBoost,
+            aspectFit: try c[17].binary(Double.self), matchedTags: try c[18].binary(Int.self),
+            queryTags: request.tags.count, daysSinceLastUse: try c[19].binary(Double.self))
         return ScoredAsset(
-            id: try c[0].decode(Int64.self), kind: MediaFormat.Kind(rawValue: try c[1].decode(String.self)) ?? request.kind,
-            sha256: try c[2].decode(String.self), path: path, absolutePath: root + "/" + path,
+            id: try c[0].binary(Int64.self), kind: MediaFormat.Kind(rawValue: try c[1].binary(String.self)) ?? request.kind,
+            sha256: try c[2].binary(String.self), path: path, absolutePath: root + "/" + path,
             thumbPath: thumb, absoluteThumbPath: thumb.map { root + "/" + $0 },
-            width: try c[5].decode(Int.self), height: try c[6].decode(Int.self),
-            durationMs: try c[7].decode(Int64?.self), tags: try c[8].decode([String].self),
-            provider: try c[9].decode(String?.self), sourceUrl: try c[10].decode(String?.self),
-            lastUsedAt: try c[11].decode(Date?.self), createdAt: try c[12].decode(Date.self),
-            score: try c[13].decode(Double.self), scoreParts: parts)
+            width: try c[5].binary(Int.self), height: try c[6].binary(Int.self),
+            durationMs: try c[7].binary(Int64?.self), tags: try c[8].binary([String].self),
+            provider: try c[9].binary(String?.self), sourceUrl: try c[10].binary(String?.self),
+            lastUsedAt: try c[11].binary(Date?.self), createdAt: try c[12].binary(Date.self),
+            score: try c[13].binary(Double.self), scoreParts: parts)
     }
 }
 
 /// SQL text and its parameters, numbered as they are bound, for a query whose parts depend on
-/// the request (each part's parameters bound once, however often the part is used).
+/// the request (each part's parameters bound once, however often the part is used). The values
+/// are kept both ways: as bindings for a one-off query, and as `PostgresData` for a prepared
+/// statement (`PreparedStatements`).
 struct SQLText {
     var sql = ""
     var binds = PostgresBindings()
+    var values: [PostgresData] = []
 
     mutating func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
         binds.append(value)
+        var buffer = ByteBuffer()
+        value.encode(into: &buffer, context: .default)
+        values.append(PostgresData(type: value.psqlType, formatCode: value.psqlFormat, value: buffer))
         return "$\(binds.count)"
     }
 
     mutating func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value?) -> String {
-        binds.append(value)
-        return "$\(binds.count)"
+        guard let value else {
+            binds.appendNull()
+            values.append(PostgresData(type: .null))
+            return "$\(binds.count)"
+        }
+        return bind(value)
     }
 
     var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
+}
+
+/// The statements a connection has prepared, by their SQL. Search's SQL takes a few shapes (by
+/// which steps and filters a request needs), and planning one cost 2–3 ms, more than running
+/// it: a connection that searches many times (`mediaq plan`, the benchmark) prepares each shape
+/// once and lets PostgreSQL cache its plan. Tied to one connection; one search at a time.
+public final class PreparedStatements: Sendable {
+    let connection: PostgresConnection
+    private let prepared = Mutex<[String: PreparedQuery]>([:])
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    func rows(_ text: SQLText) async throws -> [PostgresRow] {
+        let statement: PreparedQuery
+        if let known = prepared.withLock({ $0[text.sql] }) {
+            statement = known
+        } else {
+            statement = try await connection.prepare(query: text.sql).get()
+            prepared.withLock { $0[text.sql] = statement }
+        }
+        return try await statement.execute(text.values).get()
+    }
+}
+
+extension PostgresCell {
+    /// The value read as binary, which is what the driver always asks the server for: its
+    /// prepared-statement path labels the columns with the format the statement's description
+    /// gave (text), and `decode` would then misread them.
+    func binary<Value: PostgresDecodable>(_: Value.Type) throws -> Value {
+        var buffer = bytes
+        return try Value._decodeRaw(from: &buffer, type: dataType, format: .binary, context: .default)
+    }
 }

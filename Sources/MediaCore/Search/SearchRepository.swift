@@ -262,20 +262,21 @@ public struct SearchRepository: Sendable {
         }
     }
 
-    /// Search's second step, when the top group is short: every asset that carries at least
-    /// `size` of the common query tags (and, with a desired aspect, whose aspect earns some
-    /// aspect fit), scored exactly, beside every asset of the rare tags. Each set of `size`
-    /// common tags is read through its least dense tag, the others checked per row by primary
-    /// key: the cost is the rows of those tags, not of the most common one. An asset left out
-    /// carries fewer common tags, or has no aspect fit, so it scores at most `bound`; when the
-    /// `limit`-th result scores above it, that is the answer. Levels run from every common tag
-    /// down to two; one common tag is full scoring.
+    /// Search's second step, when the top group is short: scored exactly, beside every asset
+    /// of the rare tags, every asset that carries all the common query tags, and every asset
+    /// that carries at least `size` of them and (with a desired aspect) earns some aspect fit.
+    /// Each set of common tags is read through its least dense tag, the others checked per row
+    /// by primary key: the cost is the rows of those tags, not of the most common one. An asset
+    /// left out carries fewer than `size` common tags, or fewer than all of them and no aspect
+    /// fit, so it scores at most `bound`; when the `limit`-th result scores above it, that is
+    /// the answer. Levels run from every common tag down to two; one is full scoring.
     struct Level {
         static let maximumSets = 6
 
         let size: Int
-        /// Per set of `size` common terms: the term read, and the ones checked.
-        let sets: [(driver: Int32, others: [Int32])]
+        /// Per set of common terms: the term read, the ones checked, and whether only aspects
+        /// with a fit are read.
+        let sets: [(driver: Int32, others: [Int32], windowed: Bool)]
         /// The highest score an asset outside the level can have.
         let bound: Double
 
@@ -285,13 +286,19 @@ public struct SearchRepository: Sendable {
             let combinations = Self.combinations(of: common, size: size)
             guard combinations.count <= Self.maximumSets else { return nil }
             self.size = size
-            sets = combinations.map { set in
+            func read(_ set: [Int32], windowed: Bool) -> (driver: Int32, others: [Int32], windowed: Bool) {
                 let driver = set.min { (group.densities[$0] ?? 0, $0) < (group.densities[$1] ?? 0, $1) }!
-                return (driver, set.filter { $0 != driver })
+                return (driver, set.filter { $0 != driver }, windowed)
             }
-            // An asset outside carries no rare tag (all of theirs are in), so m ≤ the common
-            // count; with fewer than `size` common tags m ≤ size − 1; inside the aspect window
-            // or not, recency at most 1.
+            let windowed = request.aspect != nil
+            if size == common.count {
+                sets = [read(common, windowed: false)]
+            } else {
+                sets = combinations.map { read($0, windowed: windowed) } + (windowed ? [read(common, windowed: false)] : [])
+            }
+            // An asset outside carries no rare tag (all of theirs are in) and not every common
+            // tag: with fewer than `size` of them m ≤ size − 1; with more, it has no aspect fit
+            // and m ≤ common − 1; recency at most 1.
             func score(matched: Int, aspectFit: Double) -> Double {
                 Scoring.Parts(
                     tagAnd: matched == request.tags.count ? 1 : 0, tagOr: Double(matched) / Double(request.tags.count),
@@ -300,7 +307,7 @@ public struct SearchRepository: Sendable {
                 ).score
             }
             var bound = score(matched: size - 1, aspectFit: request.aspect == nil ? 0 : Scoring.aspectFitMaximum)
-            if request.aspect != nil { bound = max(bound, score(matched: common.count, aspectFit: 0)) }
+            if windowed && size < common.count { bound = max(bound, score(matched: common.count - 1, aspectFit: 0)) }
             self.bound = bound
         }
 
@@ -375,7 +382,7 @@ public struct SearchRepository: Sendable {
                 // The aspect window: where aspectFit > 0 (same orientation, within a factor 2),
                 // widened by 10⁻⁹ so that rounding leaves nothing with a fit outside it.
                 var window = ""
-                if let aspect, let desired = request.aspect {
+                if let aspect, let desired = request.aspect, level.sets.contains(where: \.windowed) {
                     window = """
                          AND x.width::float8 / x.height > \(q.bind(desired / Scoring.aspectFitZeroFactor * (1 - 1e-9)))::float8
                          AND x.width::float8 / x.height < \(q.bind(desired * Scoring.aspectFitZeroFactor * (1 + 1e-9)))::float8
@@ -391,7 +398,7 @@ public struct SearchRepository: Sendable {
                     }.joined()
                     return """
                         SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
-                        WHERE ft.term = \(q.bind(set.driver))::int4 AND \(filters)\(window)\(checks)
+                        WHERE ft.term = \(q.bind(set.driver))::int4 AND \(filters)\(set.windowed ? window : "")\(checks)
                         """
                 }
                 q.sql += ", level AS (\(reads.joined(separator: " UNION ")))"

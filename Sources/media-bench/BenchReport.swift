@@ -11,25 +11,11 @@ import Glibc
 /// they ran on, adds the issue's goal to the figures that have one (ingest and daemon figures are
 /// named by their benchmarks, which predate the goals), and prints the table.
 enum BenchReport {
-    struct Pending: Codable {
-        let name: String
-        let goal: String
-        let note: String
-    }
-
     struct Document: Codable {
         let machine: String
         let date: String
         let figures: [IngestBenchmark.Figure]
-        let pending: [Pending]
     }
-
-    /// Figures that are not measured yet, shown as such rather than left out.
-    static let pending = [
-        Pending(
-            name: "GC plan to free 10 % of a 1M library", goal: "≤ 2 s",
-            note: "not measured: GC and its plan come with issue 7"),
-    ]
 
     static func run(_ arguments: [String]) throws {
         var output = "bench/results.json"
@@ -47,7 +33,7 @@ enum BenchReport {
             figures += try JSONDecoder().decode([IngestBenchmark.Figure].self, from: data).map(withGoal)
         }
         let document = Document(
-            machine: machine(), date: ISO8601DateFormatter().string(from: Date()), figures: figures, pending: pending)
+            machine: machine(), date: ISO8601DateFormatter().string(from: Date()), figures: figures)
         print("")
         print("machine: \(document.machine)")
         print(row(["figure", "value", "baseline (same run)", "ratio", "goal", "met"]))
@@ -60,7 +46,6 @@ enum BenchReport {
                 figure.met.map { $0 ? "yes" : "no" } ?? "—",
             ]))
         }
-        for slot in pending { print(row([slot.name, "—", "—", "—", slot.goal, slot.note])) }
         let directory = (output as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let encoder = JSONEncoder()

@@ -455,6 +455,8 @@ actor DropQueue {
             }
             if let next = waiting.values.filter({ $0.due <= now }).min(by: { $0.due < $1.due }) {
                 waiting[next.path] = nil
+                // A dictionary keeps its largest capacity: let a burst's go once it is worked off.
+                if waiting.isEmpty { waiting = [:] }
                 held.insert(next.path)
                 return next
             }

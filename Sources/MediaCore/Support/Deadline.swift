@@ -45,7 +45,14 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
             do { self.finish(.success(try await operation())) } catch { self.finish(.failure(error)) }
         }
         let timer = Task {
-            try? await Task.sleep(for: .seconds(seconds))
+            // In steps of at most a second: on Linux a cancelled Task.sleep keeps its timer (and
+            // what the task holds) until the time it was asked for (swiftlang/swift#60441). With
+            // one sleep of the whole deadline, every drop the daemon finished held about 1.5 KB
+            // for its five-minute deadline, and resident memory grew with the drops.
+            let end = ContinuousClock.now + .seconds(seconds)
+            while !Task.isCancelled, ContinuousClock.now < end {
+                try? await Task.sleep(for: min(.seconds(1), end - ContinuousClock.now))
+            }
             if !Task.isCancelled {
                 // The timeout is reported first: cancelled work may fail with an error of its
                 // own, which must not win the race it lost.

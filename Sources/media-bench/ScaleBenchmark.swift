@@ -93,7 +93,7 @@ enum ScaleBenchmark {
                 print("scale: \(size) assets in \(round2(Date().timeIntervalSince(started))) s")
                 let label = sizeLabel(size)
 
-                var random = SeededRandom(state: 8)
+                var random = SplitMix64(state: 8)
                 let requests = (0..<queryCount).map { _ in randomRequest(using: &random) }
                 for request in requests.prefix(20) { _ = try await repository.search(request) }  // warm the cache
                 func timed(_ repository: SearchRepository) async throws -> [Double] {
@@ -169,7 +169,7 @@ enum ScaleBenchmark {
 
     /// 1–3 tags from the library's popularity; half videos, half with an aspect; some with a
     /// minimum size or duration, as gather asks.
-    static func randomRequest(using random: inout SeededRandom) -> SearchRequest {
+    static func randomRequest(using random: inout SplitMix64) -> SearchRequest {
         let tags = (0..<Int.random(in: 1...3, using: &random)).map { _ in
             SyntheticLibrary.tagName(rank: SyntheticLibrary.drawRank(using: &random))
         }
@@ -317,17 +317,4 @@ enum ScaleBenchmark {
     }
 
     static func round2(_ value: Double) -> Double { (value * 100).rounded() / 100 }
-}
-
-/// SplitMix64, so that every run asks the same queries.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct GCPlanSQLTests {
     @Test(arguments: 1...6) func streamedPlanEqualsThePlannerOverEveryAsset(seed: UInt64) async throws {
         try await SyntheticLibrary.withDatabase { connection in
-            var random = SeededGenerator(state: seed)
+            var random = SplitMix64(state: seed)
             let library = SyntheticLibrary(connection: connection, asOf: SearchSQLTests.asOf)
             // Ages repeat, so many assets tie on their last use and the id decides.
             try await library.insert(SearchSQLTests.randomLibrary(size: 300, using: &random))

@@ -96,18 +96,6 @@ struct SyntheticLibrary {
     }
 }
 
-/// SplitMix64: a small seeded generator, so that a failing case can be run again.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite(.serialized) struct SearchSQLTests {
     static let asOf = Date(timeIntervalSince1970: 1_780_000_000)
@@ -120,7 +108,7 @@ struct SeededGenerator: RandomNumberGenerator {
     static let ages: [Int64] = [0, 3_600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400, 400 * 86_400, 3_650 * 86_400]
     static let providers = ["pexels", "pixabay", "unsplash", "local"]
 
-    static func randomLibrary(size: Int, using random: inout SeededGenerator) -> [SyntheticLibrary.Asset] {
+    static func randomLibrary(size: Int, using random: inout SplitMix64) -> [SyntheticLibrary.Asset] {
         (1...size).map { index in
             let kind: MediaFormat.Kind = Bool.random(using: &random) ? .video : .image
             let (width, height) = sizes.randomElement(using: &random)!
@@ -143,7 +131,7 @@ struct SeededGenerator: RandomNumberGenerator {
         }
     }
 
-    static func randomRequest(librarySize: Int, using random: inout SeededGenerator) -> SearchRequest {
+    static func randomRequest(librarySize: Int, using random: inout SplitMix64) -> SearchRequest {
         let kind: MediaFormat.Kind = Bool.random(using: &random) ? .video : .image
         var tags: [String] = []
         for _ in 0..<Int.random(in: 1...3, using: &random) { tags.append(queryWords.randomElement(using: &random)!) }
@@ -169,7 +157,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// in the same order, the same scores and parts.
     @Test func sqlRanksAsTheReferenceOnRandomLibraries() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["SEARCH_PROPERTY_SEED"] ?? "") ?? 20_261_120
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(state: seed)
         var compared = 0
         var nonEmpty = 0
         var ties = 0
@@ -270,7 +258,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     /// Prepared statements (as `mediaq plan` searches) give what one-off statements give.
     @Test func preparedStatementsRankAsOneOffOnes() async throws {
-        var random = SeededGenerator(state: 5)
+        var random = SplitMix64(state: 5)
         try await SyntheticLibrary.withDatabase { connection in
             let library = Self.randomLibrary(size: 150, using: &random)
             try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(library)
@@ -315,7 +303,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// desired aspect, so the top group is short; whenever a level answers, its answer is the
     /// reference's, and the whole search always is.
     @Test func levelsAgreeWithTheReference() async throws {
-        var random = SeededGenerator(state: 31)
+        var random = SplitMix64(state: 31)
         let words = ["beach", "sunset", "sea", "people"]
         let sizes = [(1080, 1920), (1920, 1080), (1080, 1080), (1000, 1500), (1500, 1000), (1200, 1920), (600, 1920), (3000, 1000)]
         let days: [Double] = [0.5, 3, 7, 30, 90, 400]
@@ -369,7 +357,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// top score, last uses around the day recency reaches 1 (the edge), aspects equal to and
     /// next to the desired one. Its answers, when it answers, are the reference's.
     @Test func topGroupAgreesWithTheReferenceAtItsEdges() async throws {
-        var random = SeededGenerator(state: 77)
+        var random = SplitMix64(state: 77)
         let sizes = [(1080, 1920), (2160, 3840), (720, 1280), (1081, 1920), (1920, 1080), (1080, 1080), (1079, 1920)]
         let days: [Double] = [0.5, 30, 75, 78.5, 79.5, 80, 80.5, 81, 82, 83.5, 85, 90, 200, 900]
         try await SyntheticLibrary.withDatabase { connection in

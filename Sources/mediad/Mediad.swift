@@ -26,9 +26,9 @@ struct Mediad: AsyncParsableCommand {
     static func main() async {
         // The daemon starts its decoder workers from its own executable (see IsolatedMediaDecoder).
         let arguments = CommandLine.arguments.dropFirst()
-        if arguments.first == DecoderWorkerMode.flag {
+        if arguments.first == DecoderWorkerCommand.flag {
             if arguments.contains(DecoderWorkerCommand.versionsFlag) { DecoderWorker.printVersions() }
-            DecoderWorker.serve(memoryLimit: DecoderWorkerMode.memoryLimit(in: Array(arguments)))
+            DecoderWorker.serve(memoryLimit: DecoderWorkerCommand.memoryLimit(in: Array(arguments)))
         }
         await mainWithDocumentedExitCodes()
     }
@@ -111,7 +111,9 @@ struct Mediad: AsyncParsableCommand {
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])
             var decoderSettings = IsolatedMediaDecoder.Settings(
-                command: DecoderWorkerMode.command(memoryLimit: configuration.daemon.decoderMemoryBytes))
+                // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
+                command: DecoderWorkerCommand.arguments(
+                    executable: "/proc/self/exe", memoryLimit: configuration.daemon.decoderMemoryBytes))
             decoderSettings.timeout = configuration.daemon.decodeTimeout
             decoderSettings.keptIdle = configuration.daemon.workers
             let decoder = IsolatedMediaDecoder(settings: decoderSettings)
@@ -217,18 +219,6 @@ struct Mediad: AsyncParsableCommand {
         settings.decodeTimeout = daemon.decodeTimeout
         return settings
     }
-}
-
-/// How `mediad` runs as its own decoder worker: `mediad --decoder-worker --memory-limit BYTES`.
-enum DecoderWorkerMode {
-    static let flag = DecoderWorkerCommand.flag
-
-    static func command(memoryLimit: Int64) -> [String] {
-        // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
-        DecoderWorkerCommand.arguments(executable: "/proc/self/exe", memoryLimit: memoryLimit)
-    }
-
-    static func memoryLimit(in arguments: [String]) -> Int64? { DecoderWorkerCommand.memoryLimit(in: arguments) }
 }
 
 /// Reads the configuration again on SIGHUP and applies what can change while running.

@@ -62,19 +62,15 @@ struct IngestCommand: AsyncParsableCommand {
         let logger = options.makeLogger()
         let program = "mediaq ingest"
         let configuration: LibraryConfiguration
+        let decoder: IsolatedMediaDecoder
         let connection: PostgresConnection
         let library: OpenLibrary
         do {
             configuration = try await options.library.load()
+            // The decoder worker is checked first: no library is opened for nothing.
+            decoder = try WorkerDecoder.make(configuration)
             (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
         } catch {
-            throw fail(error, program: program, json: options.json)
-        }
-        let decoder: IsolatedMediaDecoder
-        do {
-            decoder = try WorkerDecoder.make(configuration)
-        } catch {
-            try? await connection.close()
             throw fail(error, program: program, json: options.json)
         }
         defer {

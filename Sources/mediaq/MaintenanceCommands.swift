@@ -233,9 +233,9 @@ struct DoctorCommand: AsyncParsableCommand {
             let configuration = try await options.library.load()
             let verification = verify?.verification ?? .none
             let fix = fix
-            // Only `--fix` decodes (a missing thumbnail is made again).
-            let decoder = try WorkerDecoder.make(configuration)
-            defer { decoder.shutdown() }
+            // Only `--fix` decodes (a missing thumbnail is made again): a check needs no mediad.
+            let decoder = fix ? try WorkerDecoder.make(configuration) : nil
+            defer { decoder?.shutdown() }
             report = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
                 let doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
                 return try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }

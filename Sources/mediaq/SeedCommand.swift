@@ -67,10 +67,20 @@ struct SeedCommand: AsyncParsableCommand {
         let logger = options.makeLogger()
         let program = "mediaq seed"
         let configuration: LibraryConfiguration
+        let ffmpeg: String
+        let decoder: IsolatedMediaDecoder
         let connection: PostgresConnection
         let library: OpenLibrary
-        do {
+        do throws(MediaError) {
             configuration = try await options.library.load()
+            // What seed needs besides the library is checked first: no library is opened for nothing.
+            guard let found = Self.findOnPath("ffmpeg") else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "mediaq seed makes its samples with the ffmpeg command, and it is not on PATH (scripts/install-deps.sh installs it)")
+            }
+            ffmpeg = found
+            decoder = try WorkerDecoder.make(configuration)
             (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
         } catch {
             throw fail(error, program: program, json: options.json)
@@ -83,20 +93,6 @@ struct SeedCommand: AsyncParsableCommand {
         } catch {
             try? await connection.close()
             throw fail(MediaError(.libraryWriteFailed, "cannot create \(staging): \(error)"), program: program, json: options.json)
-        }
-        let ffmpeg: String
-        let decoder: IsolatedMediaDecoder
-        do throws(MediaError) {
-            guard let found = Self.findOnPath("ffmpeg") else {
-                throw MediaError(
-                    .invalidConfiguration,
-                    "mediaq seed makes its samples with the ffmpeg command, and it is not on PATH (scripts/install-deps.sh installs it)")
-            }
-            ffmpeg = found
-            decoder = try WorkerDecoder.make(configuration)
-        } catch {
-            try? await connection.close()
-            throw fail(error, program: program, json: options.json)
         }
         defer { decoder.shutdown() }
         let videoCount = count / 4

@@ -31,43 +31,6 @@ public struct GarbageCollector: Sendable {
         self.logger = logger
     }
 
-    /// What GC reads of each asset, in least-recently-used order (the `asset_lru` index).
-    static let candidateColumns = """
-        SELECT a.id, a.kind::text,
-               coalesce((SELECT p.provider FROM provenance p WHERE p.asset_id = a.id ORDER BY p.id LIMIT 1), 'local'),
-               a.bytes, coalesce((SELECT t.bytes FROM thumbnail t WHERE t.asset_id = a.id), 0)::int8,
-               coalesce(a.last_used_at, a.created_at),
-               (SELECT max(pn.expires_at) FROM pin pn WHERE pn.asset_id = a.id)
-        FROM asset a
-        WHERE a.state = 'present'
-        """
-
-    /// Every present asset as GC weighs it, least recently used first.
-    public func candidates() async throws(MediaError) -> [GCCandidate] {
-        do {
-            let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: Self.candidateColumns + " ORDER BY coalesce(a.last_used_at, a.created_at), a.id"),
-                logger: logger)
-            return try await Self.decodeCandidates(rows)
-        } catch let error as MediaError {
-            throw error
-        } catch {
-            throw AssetRepository.describe(error, "cannot list the assets GC may collect")
-        }
-    }
-
-    static func decodeCandidates(_ rows: PostgresRowSequence) async throws -> [GCCandidate] {
-        var result: [GCCandidate] = []
-        for try await (id, kind, provider, bytes, thumbBytes, lastUsed, pinnedUntil)
-            in rows.decode((Int64, String, String, Int64, Int64, Date, Date?).self)
-        {
-            result.append(GCCandidate(
-                id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, provider: provider, originalBytes: bytes,
-                thumbnailBytes: thumbBytes, lastUsed: lastUsed, pinnedUntil: pinnedUntil))
-        }
-        return result
-    }
-
     /// Plans against the database's own clock and the running totals. The assets are read least
     /// recently used first from the `asset_lru` index, a page at a time, only until the target
     /// is met: freeing 10 % of a library reads about 10 % of its rows. Each page comes back as

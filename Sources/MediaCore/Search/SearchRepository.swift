@@ -80,21 +80,34 @@ public struct SearchRepository: Sendable {
 
     /// The best assets for `request`, best first.
     ///
-    /// Two steps, the second only when needed (docs/search.md, "The query"): first the assets
-    /// that reach the highest score an unlisted asset could have, read in tie order from an
-    /// index with a LIMIT, beside every asset of the rare query tags (`TopGroup`); when `limit`
-    /// of them reach that score, no other asset can rank before them and that is the answer.
-    /// Otherwise every matching asset is scored (`searchQuery(_:topGroup: nil)`).
+    /// Up to three steps, each only when the one before cannot prove its answer (docs/search.md,
+    /// "The query"): the top group (`TopGroup`), the levels (`Level`), full scoring.
     public func search(_ request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
+        try await steps(request, seen: nil)
+    }
+
+    /// Runs search's steps until one answers; `seen` is told each step's title and query.
+    private func steps(
+        _ request: SearchRequest, seen: ((String, SQLText) -> Void)?
+    ) async throws(MediaError) -> [ScoredAsset] {
         try request.validate()
         if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
-            let results = try await run(Self.searchQuery(request, topGroup: group), request: request)
-            if group.answers(results, limit: request.limit) { return results }
+            let query = Self.searchQuery(request, topGroup: group)
+            let results = try await run(query, request: request)
+            let answered = group.answers(results, limit: request.limit)
+            seen?("top group: " + (answered ? "answered" : "too few reach the top score"), query)
+            if answered { return results }
             for size in stride(from: group.commonTerms.count, through: 2, by: -1) {
                 guard let level = Level(request, group: group, size: size) else { continue }
-                let results = try await run(Self.searchQuery(request, topGroup: group, level: level), request: request)
-                if level.answers(results, limit: request.limit) { return results }
+                let query = Self.searchQuery(request, topGroup: group, level: level)
+                let results = try await run(query, request: request)
+                let answered = level.answers(results, limit: request.limit)
+                seen?("level \(size) of \(group.commonTerms.count) common tags: " + (answered ? "answered" : "not enough above \(level.bound)"), query)
+                if answered { return results }
             }
+            seen?("full scoring", Self.searchQuery(request, topGroup: nil))
+        } else {
+            seen?("full scoring (every query tag is rare)", Self.searchQuery(request, topGroup: nil))
         }
         return try await run(Self.searchQuery(request, topGroup: nil), request: request)
     }
@@ -157,24 +170,10 @@ public struct SearchRepository: Sendable {
     }
 
     /// `EXPLAIN (ANALYZE, BUFFERS)` of exactly the queries `search` runs, for docs/search.md:
-    /// the top group's, then the full one when the top group did not answer.
+    /// each step's, up to the one that answers.
     public func explain(_ request: SearchRequest) async throws(MediaError) -> [String] {
-        try request.validate()
         var queries: [(String, SQLText)] = []
-        if let group = TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
-            let query = Self.searchQuery(request, topGroup: group)
-            var answered = group.answers(try await run(query, request: request), limit: request.limit)
-            queries.append(("top group: " + (answered ? "answered" : "too few reach the top score"), query))
-            for size in stride(from: group.commonTerms.count, through: 2, by: -1) where !answered {
-                guard let level = Level(request, group: group, size: size) else { continue }
-                let query = Self.searchQuery(request, topGroup: group, level: level)
-                answered = level.answers(try await run(query, request: request), limit: request.limit)
-                queries.append(("level \(size) of \(group.commonTerms.count) common tags: " + (answered ? "answered" : "not enough above \(level.bound)"), query))
-            }
-            if !answered { queries.append(("full scoring", Self.searchQuery(request, topGroup: nil))) }
-        } else {
-            queries.append(("full scoring (every query tag is rare)", Self.searchQuery(request, topGroup: nil)))
-        }
+        _ = try await steps(request) { queries.append(($0, $1)) }
         var lines: [String] = []
         for (title, original) in queries {
             var query = original.query

@@ -17,6 +17,11 @@ public struct LibraryOptions: ParsableArguments, Sendable {
         valueName: "url"))
     public var databaseURL: String?
 
+    @Option(name: .customLong("db-max-connections"), help: ArgumentHelp(
+        "Connections the embedded PostgreSQL admits, applied when it starts (overrides MEDIA_DB_MAX_CONNECTIONS; default: mediad's workers + 42).",
+        valueName: "count"))
+    public var dbMaxConnections: String?
+
     @Option(help: ArgumentHelp("Drop directory (overrides MEDIA_DROP_DIR).", valueName: "path"))
     public var dropDir: String?
 
@@ -49,6 +54,7 @@ public struct LibraryOptions: ParsableArguments, Sendable {
         var flags = extraFlags
         flags[.libraryRoot] = libraryRoot
         flags[.databaseURL] = databaseURL
+        flags[.databaseMaxConnections] = dbMaxConnections
         flags[.dropDirectory] = dropDir
         flags[.budgetBytes] = budget
         flags[.pixelLimit] = pixelLimit

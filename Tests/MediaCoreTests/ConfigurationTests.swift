@@ -131,6 +131,8 @@ import Testing
             ([.workers: "0"], "daemon.workers (MEDIAD_WORKERS)"),
             ([.sidecarGraceMs: "-5"], "daemon.sidecarGraceMs (MEDIAD_SIDECAR_GRACE_MS)"),
             ([.decoderMemoryBytes: "10MB"], "at least 256MiB"),
+            ([.databaseMaxConnections: "4"], "database.maxConnections (MEDIA_DB_MAX_CONNECTIONS) is 4; use 5 to 10000"),
+            ([.databaseMaxConnections: "many"], "database.maxConnections (MEDIA_DB_MAX_CONNECTIONS) is 'many'"),
         ]
         for (flags, expected) in bad {
             do {
@@ -141,6 +143,17 @@ import Testing
                 #expect(error.message.contains(expected), "\(error.message)")
             }
         }
+    }
+
+    @Test func theEmbeddedClustersConnectionLimitLeavesRoomForTheDaemonAndFortyCommands() async throws {
+        let defaults = try await LibraryConfiguration.load(
+            environment: ["MEDIAD_WORKERS": "3"], workingDirectory: "/")
+        #expect(defaults.databaseMaxConnections == nil)
+        #expect(defaults.embeddedMaxConnections == 3 + 2 + 40)
+        let configured = try await LibraryConfiguration.load(
+            flags: [.databaseMaxConnections: "12"], environment: ["MEDIA_DB_MAX_CONNECTIONS": "99"], workingDirectory: "/")
+        #expect(configured.embeddedMaxConnections == 12, "the flag wins over the environment")
+        #expect(EmbeddedCluster(configured, logger: testLogger).maxConnections == 12)
     }
 
     @Test func aReloadNamesWhatNeedsARestart() {

@@ -15,7 +15,7 @@ import Glibc
     @Test func aFileThatCrashesOrHangsTheDecoderIsQuarantinedAndTheDaemonCarriesOn() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
@@ -118,7 +118,7 @@ import Glibc
     @Test func aLibraryDriveUnmountedWhileRunningIsNotWrittenIntoAndIngestResumesWhenItReturns() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let disk = folder.path + "/disk"  // what the drive holds
             let mountPoint = folder.path + "/mnt"
             let drop = folder.path + "/drop"
@@ -157,7 +157,7 @@ import Glibc
     @Test func aBurstOf2000FilesIsIngestedWithNothingLeftOver() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             let daemon = try RunningDaemon(
@@ -195,7 +195,7 @@ import Glibc
     @Test func sigtermInTheMiddleOfABurstStopsCleanlyAndLosesNothing() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             let arguments = ["--library-root", root, "--database-url", url.urlString, "--drop-dir", drop, "--sidecar-grace-ms", "0"]
@@ -232,7 +232,7 @@ import Glibc
     @Test func killedAtRandomMomentsEveryDropEndsStoredOnceOrStillWaiting() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             let staging = folder.path + "/staging"
@@ -272,7 +272,7 @@ import Glibc
     @Test func sighupReloadsTheConfiguration() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             let config = folder.path + "/config.json"

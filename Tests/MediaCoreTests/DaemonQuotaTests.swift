@@ -14,7 +14,7 @@ import Glibc
     @Test func aDropOverBudgetWaitsWhileGCMakesRoomThenIsIngested() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let library = TestLibrary(root: folder.path + "/library", url: url, folder: folder.path)
             // Old assets of some size: noise does not compress.
             let source = folder.path + "/old"

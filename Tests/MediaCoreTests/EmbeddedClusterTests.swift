@@ -119,7 +119,7 @@ import Glibc
     @Test func ingestsDropsWithSidecarsEarlyLateAndNever() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
             let drop = folder.path + "/drop"
             let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
@@ -188,11 +188,12 @@ import Glibc
     @Test func feedsTheWatchdogWhenSystemdAsks() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try await TestDatabase.withFresh { url in
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
             defer { notify.close() }
             let daemon = try ChildProcess.spawn(
-                [Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString],
+                [Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString,
+                 "--workers", "\(RunningDaemon.defaultWorkers)"],
                 environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]))
             let ready = notify.receive(until: { $0.contains("READY=1") }, timeout: 60)
             let pings = [

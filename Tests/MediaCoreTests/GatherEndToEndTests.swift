@@ -24,7 +24,7 @@ import Glibc
     }
 
     @Test func planDropIngestPlanAgain() async throws {
-        try await CommandLibrary.with { library in
+        try await CommandLibrary.with(connections: RunningDaemon.testDatabaseConnections) { library in
             let work = library.folder.path + "/gather"
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             let config = work + "/stock-assets.json"
@@ -80,7 +80,7 @@ import Glibc
             // 3. The daemon ingests them.
             let daemon = try ChildProcess.spawn(
                 [Executables.path("mediad"), "--library-root", library.root, "--database-url", library.url.urlString,
-                 "--sidecar-grace-ms", "300", "--log-level", "warning"],
+                 "--sidecar-grace-ms", "300", "--log-level", "warning", "--workers", "\(RunningDaemon.defaultWorkers)"],
                 environment: Executables.cleanEnvironment([:]))
             var stopped = false
             defer { if !stopped { daemon.signal(SIGKILL); _ = daemon.wait() } }

@@ -151,8 +151,10 @@ final class CommandLibrary {
         return values
     }
 
-    static func with(_ body: (CommandLibrary) async throws -> Void) async throws {
-        try await TestDatabase.withFresh { url in
+    static func with(
+        connections: Int = TestDatabase.defaultConnections, _ body: (CommandLibrary) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withFresh(connections: connections) { url in
             let library = try CommandLibrary(url: url)
             defer { library.folder.remove() }
             try await body(library)

@@ -15,6 +15,7 @@ import Glibc
 /// |---------------------|----------------------|-------------------|-------|---------|
 /// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it exists and is writable, else `./cache/library` |
 /// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
+/// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 2 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
 /// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
@@ -50,8 +51,25 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var gcLowWaterPercent: Int = defaultLowWaterPercent
     /// GC keeps at least this many of each provider's assets (the most recently used).
     public var gcKeepPerProvider: [String: Int] = [:]
+    /// The embedded cluster's `max_connections`, when configured; see `embeddedMaxConnections`.
+    public var databaseMaxConnections: Int?
     /// The configuration file that was read, if any.
     public var configFile: String?
+
+    /// The connections the embedded cluster admits: as configured, else enough for `mediad`
+    /// (one per drop worker, its collector and one for opening and recovery) and
+    /// `concurrentCommands` `mediaq` processes at once (each holds one). A command that finds
+    /// every slot taken exits 75; `mediad` waits as for any outage.
+    public var embeddedMaxConnections: Int {
+        databaseMaxConnections ?? Self.daemonConnections(workers: daemon.workers) + Self.concurrentCommands
+    }
+
+    /// The connections `mediad` holds at most with `workers` drop workers.
+    public static func daemonConnections(workers: Int) -> Int { workers + 2 }
+    /// The `mediaq` processes the embedded cluster's default connection limit leaves room for.
+    public static let concurrentCommands = 40
+    /// PostgreSQL keeps 3 slots for superusers and wants more than that.
+    public static let maxConnectionsRange = 5...10_000
 
     /// The library size GC frees down to.
     public var lowWaterBytes: Int64 { budgetBytes / 100 * Int64(gcLowWaterPercent) }
@@ -83,6 +101,7 @@ public struct LibraryConfiguration: Sendable, Equatable {
 public enum ConfigurationKey: String, Sendable, CaseIterable {
     case libraryRoot = "library.root"
     case databaseURL = "database.url"
+    case databaseMaxConnections = "database.maxConnections"
     case dropDirectory = "media.dropDir"
     case budgetBytes = "media.budgetBytes"
     case pixelLimit = "media.pixelLimit"
@@ -101,6 +120,7 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         switch self {
         case .libraryRoot: "LIBRARY_ROOT"
         case .databaseURL: "DATABASE_URL"
+        case .databaseMaxConnections: "MEDIA_DB_MAX_CONNECTIONS"
         case .dropDirectory: "MEDIA_DROP_DIR"
         case .budgetBytes: "MEDIA_BUDGET_BYTES"
         case .pixelLimit: "MEDIA_PIXEL_LIMIT"
@@ -204,6 +224,15 @@ extension LibraryConfiguration {
             libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
             budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
         configuration.daemon = try daemonSettings(reader)
+        if let limit = try count(reader, .databaseMaxConnections) {
+            guard maxConnectionsRange.contains(Int(limit)) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "database.maxConnections (MEDIA_DB_MAX_CONNECTIONS) is \(limit); use \(maxConnectionsRange.lowerBound) "
+                        + "to \(maxConnectionsRange.upperBound)")
+            }
+            configuration.databaseMaxConnections = Int(limit)
+        }
         try gcSettings(reader, into: &configuration)
         return configuration
     }

@@ -80,8 +80,13 @@ public struct DatabaseConnector: Sendable {
                 return MediaError(.databaseError, "\(action): authentication failed for user \(url.user): \(message)")
             case "3D000":  // database does not exist
                 return MediaError(.databaseError, "\(action): \(message)")
-            case "57P03", "53300":  // starting up / shutting down, too many connections
+            case "57P03":  // starting up or shutting down
                 return MediaError(.databaseUnavailable, "\(action): \(message)")
+            case "53300":  // every connection slot is taken (max_connections, or a role's or database's limit)
+                return MediaError(
+                    .databaseUnavailable,
+                    "\(action): no free connection slot (\(message)); retry later, or raise max_connections "
+                        + "(for the embedded cluster: database.maxConnections, MEDIA_DB_MAX_CONNECTIONS)")
             default:
                 return MediaError(.databaseError, "\(action): \(message) (SQLSTATE \(state))")
             }

@@ -23,10 +23,24 @@ public struct EmbeddedCluster: Sendable {
 
     public let libraryRoot: String
     public let logger: Logger
+    /// `max_connections`, given on the server's command line when this process starts it, so
+    /// that a changed setting applies at the next start (`mediaq db stop`).
+    public let maxConnections: Int
 
-    public init(libraryRoot: String, logger: Logger) {
+    public init(
+        libraryRoot: String, logger: Logger,
+        maxConnections: Int = LibraryConfiguration.daemonConnections(workers: DaemonSettings().workers)
+            + LibraryConfiguration.concurrentCommands
+    ) {
         self.libraryRoot = libraryRoot
         self.logger = logger
+        self.maxConnections = maxConnections
+    }
+
+    /// The cluster of `configuration`'s library, with its connection limit.
+    public init(_ configuration: LibraryConfiguration, logger: Logger) {
+        self.init(
+            libraryRoot: configuration.libraryRoot, logger: logger, maxConnections: configuration.embeddedMaxConnections)
     }
 
     public var directory: String { libraryRoot + "/.db" }
@@ -131,7 +145,6 @@ public struct EmbeddedCluster: Sendable {
             # Added by the media library: a private cluster reached only through its socket.
             listen_addresses = ''
             unix_socket_permissions = 0700
-            max_connections = 60
             logging_collector = off
             log_min_messages = warning
             jit = off
@@ -160,8 +173,9 @@ public struct EmbeddedCluster: Sendable {
             unlink(socketPath + ".lock")
         }
         // The socket directory goes on the command line, not in postgresql.conf, so a library
-        // that moves (rebase) takes its cluster along.
-        let options = "-k " + Self.shellQuoted(directory)
+        // that moves (rebase) takes its cluster along; so does the connection limit, so that it
+        // follows the configuration (a cluster made before it was configurable has 60 in its file).
+        let options = "-k " + Self.shellQuoted(directory) + " -c max_connections=\(maxConnections)"
         let result = try run(
             ["pg_ctl", "start", "-D", dataDirectory, "-l", logPath, "-w", "-t", "60", "-o", options],
             as: account)

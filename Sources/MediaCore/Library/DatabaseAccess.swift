@@ -11,7 +11,7 @@ public enum DatabaseAccess {
         _ configuration: LibraryConfiguration, logger: Logger
     ) async throws(MediaError) -> (url: DatabaseURL, embedded: Bool) {
         if let url = configuration.databaseURL { return (url, false) }
-        let cluster = EmbeddedCluster(libraryRoot: configuration.libraryRoot, logger: logger)
+        let cluster = EmbeddedCluster(configuration, logger: logger)
         guard cluster.isInitialized else {
             throw MediaError(
                 .databaseUnavailable,

@@ -112,7 +112,8 @@ public struct HealthCheck: Sendable {
         if let configured = configuration.databaseURL {
             url = configured
         } else {
-            let cluster = EmbeddedCluster(libraryRoot: root.path, logger: logger)
+            let cluster = EmbeddedCluster(
+                libraryRoot: root.path, logger: logger, maxConnections: configuration.embeddedMaxConnections)
             // A root with a problem may still hold a working cluster (a read-only remount, a
             // lost marker): report on it too, so every problem shows in one run.
             guard cluster.isInitialized else {

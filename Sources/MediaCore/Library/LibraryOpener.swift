@@ -56,7 +56,8 @@ public struct LibraryOpener: Sendable {
                 _ = try root.createMarkerIfAbsent(.init(libraryId: UUID()))
                 state = try root.inspect()
             }
-            let cluster = EmbeddedCluster(libraryRoot: root.path, logger: logger)
+            let cluster = EmbeddedCluster(
+                libraryRoot: root.path, logger: logger, maxConnections: configuration.embeddedMaxConnections)
             try await cluster.ensureRunning()
             url = cluster.url
         }

@@ -31,7 +31,7 @@ extension LibraryOpener {
         default:
             break
         }
-        let cluster = EmbeddedCluster(libraryRoot: configuration.libraryRoot, logger: logger)
+        let cluster = EmbeddedCluster(configuration, logger: logger)
         if configuration.databaseURL == nil && !cluster.isInitialized {
             throw MediaError(
                 .databaseUnavailable,

@@ -14,12 +14,20 @@ final class RunningDaemon {
     let process: ChildProcess
     let notify: NotifyReceiver
 
+    /// Drop workers of a test's `mediad` unless its arguments say otherwise: the default (the
+    /// number of cores) would make its connections, and so the tests' need, grow with the machine.
+    static let defaultWorkers = 2
+    /// What a test database admits when its test runs `mediad`: the daemon's connections, the
+    /// test's own and one `mediaq` process.
+    static let testDatabaseConnections = LibraryConfiguration.daemonConnections(workers: defaultWorkers) + 2
+
     init(folder: String, arguments: [String], environment: [String: String] = [:], socketName: String = "notify") throws {
         notify = try NotifyReceiver(path: folder + "/\(socketName).sock")
         var extra = environment
         extra["NOTIFY_SOCKET"] = notify.path
+        let workers = arguments.contains("--workers") ? [] : ["--workers", "\(Self.defaultWorkers)"]
         process = try ChildProcess.spawn(
-            [Executables.path("mediad")] + arguments, environment: Executables.cleanEnvironment(extra))
+            [Executables.path("mediad")] + arguments + workers, environment: Executables.cleanEnvironment(extra))
     }
 
     var pid: Int32 { process.pid }

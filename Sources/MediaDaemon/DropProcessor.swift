@@ -26,7 +26,7 @@ public struct DropProcessor: Sendable {
     public static let receiptsFolder = ".receipts"
     public static let rejectedFolder = ".rejected"
 
-    public init(dropDirectory: String, ingestor: Ingestor, logger: Logger, pinLifetime: Duration = .seconds(86_400)) {
+    public init(dropDirectory: String, ingestor: Ingestor, logger: Logger, pinLifetime: Duration = UsageRepository.pinLifetime) {
         self.dropDirectory = dropDirectory
         self.ingestor = ingestor
         self.logger = logger
@@ -223,16 +223,6 @@ public struct DropProcessor: Sendable {
     }
 
     private func pinAsset(_ id: Int64, run: String, on connection: PostgresConnection) async throws(MediaError) {
-        let seconds = Int(pinLifetime.components.seconds)
-        do {
-            try await connection.query(
-                """
-                INSERT INTO pin (run_id, asset_id, expires_at)
-                VALUES (\(run), \(id), now() + make_interval(secs => \(seconds)))
-                ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-                """, logger: logger)
-        } catch {
-            throw AssetRepository.describe(error, "cannot pin asset \(id) for run \(run)")
-        }
+        try await UsageRepository(connection: connection, logger: logger).pin([id], for: run, lifetime: pinLifetime)
     }
 }

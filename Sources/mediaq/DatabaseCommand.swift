@@ -98,7 +98,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                     status = try await MigrationRunner(logger: logger).status(on: connection)
                     library = try await DatabaseAccess.libraryRow(connection: connection, logger: logger)
                 } catch {
-                    throw connector.describe(error, action: "cannot read the schema's state")
+                    throw connector.translate(error, "cannot read the schema's state")
                 }
                 let report = Report(
                     ok: status.blockingProblems.isEmpty,

@@ -79,7 +79,7 @@ public struct AssetRepository: Sendable {
             for try await found in rows.decode(Bool.self) { return found }
             return false
         } catch {
-            throw Self.describe(error, "cannot look up an asset")
+            throw DatabaseFailure.translate(error, "cannot look up an asset")
         }
     }
 
@@ -95,7 +95,7 @@ public struct AssetRepository: Sendable {
             }
             return nil
         } catch {
-            throw Self.describe(error, "cannot look up an asset")
+            throw DatabaseFailure.translate(error, "cannot look up an asset")
         }
     }
 
@@ -115,7 +115,7 @@ public struct AssetRepository: Sendable {
                 ON CONFLICT (path) DO NOTHING
                 """, logger: logger)
         } catch {
-            throw Self.describe(error, "cannot record the files about to be written")
+            throw DatabaseFailure.translate(error, "cannot record the files about to be written")
         }
     }
 
@@ -123,7 +123,7 @@ public struct AssetRepository: Sendable {
         do {
             try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(paths)::text[])", logger: logger)
         } catch {
-            throw Self.describe(error, "cannot clear file intents")
+            throw DatabaseFailure.translate(error, "cannot clear file intents")
         }
     }
 
@@ -199,30 +199,7 @@ public struct AssetRepository: Sendable {
     private func transaction<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws(MediaError) -> T {
-        do {
-            try await connection.query("BEGIN", logger: logger)
-        } catch {
-            throw Self.describe(error, "cannot start a transaction")
-        }
-        do {
-            let value = try await body(connection)
-            try await connection.query("COMMIT", logger: logger)
-            return value
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            if let mediaError = error as? MediaError { throw mediaError }
-            throw Self.describe(error, "cannot record the asset")
-        }
-    }
-
-    public static func describe(_ error: any Error, _ action: String) -> MediaError {
-        if let psql = error as? PSQLError {
-            if let message = psql.serverInfo?[.message] {
-                return MediaError(.databaseError, "\(action): \(message)")
-            }
-            return MediaError(.databaseUnavailable, "\(action): the database connection failed (\(psql.code))")
-        }
-        return MediaError(.databaseUnavailable, "\(action): \(error)")
+        try await connection.transaction("cannot record the asset", logger: logger, body)
     }
 }
 
@@ -310,7 +287,7 @@ extension AssetRepository {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw Self.describe(error, "cannot read asset \(key)")
+            throw DatabaseFailure.translate(error, "cannot read asset \(key)")
         }
     }
 

@@ -56,7 +56,7 @@ public struct DatabaseConnector: Sendable {
                 timeoutError: {
                     MediaError(
                         .databaseTimeout,
-                        "PostgreSQL at \(endpoint) did not answer within \(Self.format(seconds)) s")
+                        "PostgreSQL at \(endpoint) did not answer within \(DatabaseFailure.format(seconds)) s")
                 }
             ) {
                 try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
@@ -64,71 +64,14 @@ public struct DatabaseConnector: Sendable {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw describe(error, action: "cannot connect to PostgreSQL at \(endpoint)")
+            throw translate(error, "cannot connect to PostgreSQL at \(endpoint)")
         }
     }
 
-    /// Turns a driver error into a sentence with the server's own reason.
-    public func describe(_ error: any Error, action: String) -> MediaError {
-        guard let psql = error as? PSQLError else {
-            return MediaError(.databaseUnavailable, "\(action): \(error)")
-        }
-        if let state = psql.serverInfo?[.sqlState] {
-            let message = psql.serverInfo?[.message] ?? "server error"
-            switch state {
-            case "28000", "28P01":  // invalid authorization, wrong password
-                return MediaError(.databaseError, "\(action): authentication failed for user \(url.user): \(message)")
-            case "3D000":  // database does not exist
-                return MediaError(.databaseError, "\(action): \(message)")
-            case "57P03":  // starting up or shutting down
-                return MediaError(.databaseUnavailable, "\(action): \(message)")
-            case "53300":  // every connection slot is taken (max_connections, or a role's or database's limit)
-                return MediaError(
-                    .databaseUnavailable,
-                    "\(action): no free connection slot (\(message)); retry later, or raise max_connections "
-                        + "(for the embedded cluster: database.maxConnections, MEDIA_DB_MAX_CONNECTIONS)")
-            default:
-                return MediaError(.databaseError, "\(action): \(message) (SQLSTATE \(state))")
-            }
-        }
-        switch psql.code {
-        case .connectionError:
-            let reason = psql.underlying.map(Self.reason(of:)) ?? "connection failed"
-            if reason.contains("timed out") || reason.contains("connectTimeout") {
-                return MediaError(.databaseTimeout, "\(action): no answer within \(Self.format(connectTimeout)) s")
-            }
-            return MediaError(.databaseUnavailable, "\(action): \(reason)")
-        case .authMechanismRequiresPassword:
-            return MediaError(.databaseError, "\(action): the server wants a password for user \(url.user) and the URL has none")
-        case .serverClosedConnection, .uncleanShutdown:
-            return MediaError(.databaseUnavailable, "\(action): the server closed the connection")
-        case .sslUnsupported:
-            return MediaError(.databaseError, "\(action): sslmode=require but the server does not offer TLS")
-        default:
-            return MediaError(.databaseError, "\(action): \(String(reflecting: psql))")
-        }
-    }
-
-    private static func reason(of error: any Error) -> String {
-        if let io = error as? IOError {
-            return String(cString: strerror(io.errnoCode)).lowercased()
-        }
-        if let channel = error as? ChannelError, case .connectTimeout = channel {
-            return "timed out"
-        }
-        if let connection = error as? NIOConnectionError {
-            if let first = connection.connectionErrors.first { return reason(of: first.error) }
-            if let dns = connection.dnsAAAAError ?? connection.dnsAError {
-                return "cannot resolve \(connection.host): \(dns)"
-            }
-        }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") { return "timed out" }
-        return text
-    }
-
-    private static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    /// A driver error met on this connector's server, as the library's error
+    /// (`DatabaseFailure.translate`, with the user and time limit for its messages).
+    public func translate(_ error: any Error, _ action: String) -> MediaError {
+        DatabaseFailure.translate(error, action, context: .init(user: url.user, connectTimeout: connectTimeout))
     }
 
     private func tls() throws(MediaError) -> PostgresConnection.Configuration.TLS {

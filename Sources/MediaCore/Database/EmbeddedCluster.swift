@@ -204,7 +204,7 @@ public struct EmbeddedCluster: Sendable {
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(Self.databaseName)"), logger: logger)
             }
         } catch {
-            throw connector.describe(error, action: "cannot create the library database in the embedded PostgreSQL")
+            throw connector.translate(error, "cannot create the library database in the embedded PostgreSQL")
         }
     }
 

@@ -147,7 +147,7 @@ public struct MigrationRunner: Sendable {
             try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
             return done
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            // A failed migration's transaction was rolled back; the lock is the session's.
             _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
             throw error
         }
@@ -170,21 +170,23 @@ public struct MigrationRunner: Sendable {
         for entry in status.pending {
             guard let migration = migrations.first(where: { $0.version == entry.version }) else { continue }
             let started = ContinuousClock.now
-            try await connection.query("BEGIN", logger: logger)
+            let milliseconds: Int
             do {
-                try await connection.runScript(migration.sql, logger: logger)
+                milliseconds = try await connection.transaction("migration \(migration.fileName) failed", logger: logger) {
+                    connection in
+                    try await connection.runScript(migration.sql, logger: logger)
+                    let elapsed = ContinuousClock.now - started
+                    let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                    try await connection.query(
+                        """
+                        INSERT INTO schema_migration (version, name, checksum, duration_ms)
+                        VALUES (\(migration.version), \(migration.name), \(migration.checksum), \(milliseconds))
+                        """, logger: logger)
+                    return milliseconds
+                }
             } catch {
-                throw MediaError(
-                    .migrationFailed, "migration \(migration.fileName) failed: \(Self.reason(error))")
+                throw MediaError(.migrationFailed, error.message)
             }
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            try await connection.query(
-                """
-                INSERT INTO schema_migration (version, name, checksum, duration_ms)
-                VALUES (\(migration.version), \(migration.name), \(migration.checksum), \(milliseconds))
-                """, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
             logger.info("applied migration", metadata: ["event": "migrationApplied", "migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
             done.append(migration)
         }
@@ -228,13 +230,5 @@ public struct MigrationRunner: Sendable {
                 appliedAt: row.appliedAt, recordedChecksum: row.checksum, fileChecksum: nil))
         }
         return MigrationStatus(entries: entries.sorted { $0.version < $1.version })
-    }
-
-    static func reason(_ error: any Error) -> String {
-        if let psql = error as? PSQLError, let message = psql.serverInfo?[.message] {
-            let state = psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            return message + state
-        }
-        return String(describing: error)
     }
 }

@@ -61,7 +61,7 @@ public struct IngestRecovery: Sendable {
                 ])
             }
         } catch {
-            throw AssetRepository.describe(error, "cannot recover interrupted ingests")
+            throw DatabaseFailure.translate(error, "cannot recover interrupted ingests")
         }
         try await finishCollections(on: connection, isLeftover: isLeftover, into: &report)
         // Temporary files are named "<pid>-…": those of dead processes are leftovers.
@@ -93,7 +93,7 @@ public struct IngestRecovery: Sendable {
                 if let asset { assets.insert(asset) }
             }
         } catch {
-            throw AssetRepository.describe(error, "cannot recover interrupted collections")
+            throw DatabaseFailure.translate(error, "cannot recover interrupted collections")
         }
         guard !paths.isEmpty else { return }
         for path in paths.sorted(by: { $0.contains("/original/") && !$1.contains("/original/") }) {

@@ -171,7 +171,7 @@ public struct HealthCheck: Sendable {
                 }
             }
         } catch {
-            results.append(failure("schema", connector.describe(error, action: "cannot read the schema's state")))
+            results.append(failure("schema", connector.translate(error, "cannot read the schema's state")))
         }
         return results
     }

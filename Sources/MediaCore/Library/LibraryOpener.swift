@@ -71,7 +71,7 @@ public struct LibraryOpener: Sendable {
             } catch let error as MediaError {
                 throw error
             } catch {
-                throw connector.describe(error, action: "cannot bring the database schema up to date")
+                throw connector.translate(error, "cannot bring the database schema up to date")
             }
             let (id, version) = try await bindLibrary(root: root, state: state, connection: connection, connector: connector)
             _ = try await IngestRecovery(root: root.path, logger: logger).run(on: connection)
@@ -124,7 +124,7 @@ public struct LibraryOpener: Sendable {
         do {
             recorded = try await Self.libraryRow(connection: connection, logger: logger)
         } catch {
-            throw connector.describe(error, action: "cannot read the library row")
+            throw connector.translate(error, "cannot read the library row")
         }
         let canonicalRoot = Self.canonical(root.path)
         // Look again: another process may have created the library since the first look.
@@ -157,7 +157,7 @@ public struct LibraryOpener: Sendable {
             } catch let error as MediaError {
                 throw error
             } catch {
-                throw connector.describe(error, action: "cannot record the library")
+                throw connector.translate(error, "cannot record the library")
             }
         }
 
@@ -186,7 +186,7 @@ public struct LibraryOpener: Sendable {
         do {
             try await connection.query("UPDATE library SET opened_at = now()", logger: logger)
         } catch {
-            throw connector.describe(error, action: "cannot update the library row")
+            throw connector.translate(error, "cannot update the library row")
         }
         return (recorded.id, recorded.version)
     }

@@ -42,16 +42,16 @@ public struct GarbageCollector: Sendable {
         guard used > policy.targetBytes else {
             return GCPlan(startBytes: used, targetBytes: policy.targetBytes)
         }
-        var builder: GCPlanBuilder
-        do {
-            // One snapshot for the clock, the keep caps and every page.
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        // One snapshot for the clock, the keep caps and every page.
+        return try await connection.transaction(
+            "cannot list the assets GC may collect", mode: "ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger
+        ) { _ in
             let now = try await databaseNow()
             var kept: Set<Int64> = []
             for (provider, keep) in policy.keepPerProvider.sorted(by: { $0.key < $1.key }) where keep > 0 {
                 kept.formUnion(try await newest(of: provider, count: keep))
             }
-            builder = GCPlanBuilder(currentBytes: used, policy: policy, kept: kept, now: now)
+            var builder = GCPlanBuilder(currentBytes: used, policy: policy, kept: kept, now: now)
             var after: (micros: Int64, id: Int64)? = nil
             while !builder.isDone {
                 let page = try await lruPage(after: after, limit: pageSize)
@@ -59,13 +59,8 @@ public struct GarbageCollector: Sendable {
                 guard page.candidates.count == pageSize, let last = page.last else { break }
                 after = last
             }
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            if let error = error as? MediaError { throw error }
-            throw AssetRepository.describe(error, "cannot list the assets GC may collect")
+            return builder.plan
         }
-        return builder.plan
     }
 
     /// Up to `limit` present assets after (`micros`, `id`) in least-recently-used order, and the
@@ -125,7 +120,7 @@ public struct GarbageCollector: Sendable {
             for try await id in rows.decode(Int64.self) { ids.insert(id) }
             return ids
         } catch {
-            throw AssetRepository.describe(error, "cannot read the assets a keep cap holds")
+            throw DatabaseFailure.translate(error, "cannot read the assets a keep cap holds")
         }
     }
 
@@ -156,9 +151,11 @@ public struct GarbageCollector: Sendable {
         let pid = Int(getpid())
         // Dates travel as microseconds; a millisecond of slack keeps "unused since the plan" true.
         let usedBy = victim.lastUsed.addingTimeInterval(0.001)
-        var paths: [String] = []
-        do {
-            try await connection.query("BEGIN", logger: logger)
+        // Marked and its intents recorded in one transaction; nothing changes when it is not
+        // marked (used, pinned or gone since the plan).
+        let paths = try await connection.transaction("cannot mark asset \(victim.id) for collection", logger: logger) {
+            connection in
+            var paths: [String] = []
             let marked = try await connection.query(
                 """
                 UPDATE asset a SET state = 'deleting'
@@ -170,10 +167,7 @@ public struct GarbageCollector: Sendable {
             for try await (original, thumbnail) in marked.decode((String, String?).self) {
                 paths = [original] + (thumbnail.map { [$0] } ?? [])
             }
-            if paths.isEmpty {
-                try await connection.query("ROLLBACK", logger: logger)
-                return false
-            }
+            if paths.isEmpty { return paths }
             try await connection.query(
                 """
                 INSERT INTO file_intent (path, action, asset_id, owner_pid)
@@ -181,11 +175,9 @@ public struct GarbageCollector: Sendable {
                 ON CONFLICT (path) DO UPDATE SET action = 'delete', asset_id = EXCLUDED.asset_id,
                                                  owner_pid = EXCLUDED.owner_pid, created_at = now()
                 """, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw AssetRepository.describe(error, "cannot mark asset \(victim.id) for collection")
+            return paths
         }
+        if paths.isEmpty { return false }
         // Originals first; a thumbnail only after its original.
         for path in paths {
             do {
@@ -205,16 +197,11 @@ public struct GarbageCollector: Sendable {
     static func forget(
         assets: [Int64], paths: [String], on connection: PostgresConnection, logger: Logger
     ) async throws(MediaError) {
-        do {
-            try await connection.query("BEGIN", logger: logger)
+        try await connection.transaction("cannot remove the rows of collected assets", logger: logger) { connection in
             try await connection.query(
                 "DELETE FROM asset WHERE id = ANY(\(assets)::int8[]) AND state = 'deleting'", logger: logger)
             try await connection.query(
                 "DELETE FROM file_intent WHERE action = 'delete' AND path = ANY(\(paths)::text[])", logger: logger)
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw AssetRepository.describe(error, "cannot remove the rows of collected assets")
         }
     }
 
@@ -224,7 +211,7 @@ public struct GarbageCollector: Sendable {
             for try await now in rows.decode(Date.self) { return now }
             return Date()
         } catch {
-            throw AssetRepository.describe(error, "cannot read the database's clock")
+            throw DatabaseFailure.translate(error, "cannot read the database's clock")
         }
     }
 }

@@ -232,7 +232,7 @@ public struct LibraryDoctor: Sendable {
             let intents = try await connection.query("SELECT path FROM file_intent", logger: logger)
             for try await path in intents.decode(String.self) { busy.insert(path) }
         } catch {
-            throw AssetRepository.describe(error, "cannot read the assets")
+            throw DatabaseFailure.translate(error, "cannot read the assets")
         }
         // A deleting row whose intents are live belongs to a GC running now.
         for row in rows where row.state == "deleting" { busy.insert(row.path) }
@@ -330,20 +330,20 @@ public struct LibraryDoctor: Sendable {
             try await repository.recordIntents([relative])
             try? store.remove(relative)
             try store.place(output, at: relative, mode: 0o444)
-            try await connection.query("BEGIN", logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO thumbnail (asset_id, status, path, width, height, bytes)
-                VALUES (\(row.id), 'ok', \(relative), \(size.width), \(size.height), \(bytes))
-                ON CONFLICT (asset_id) DO UPDATE SET status = 'ok', path = EXCLUDED.path, width = EXCLUDED.width,
-                    height = EXCLUDED.height, bytes = EXCLUDED.bytes, reason = NULL,
-                    attempts = thumbnail.attempts + 1, updated_at = now()
-                """, logger: logger)
-            try await connection.query("DELETE FROM file_intent WHERE path = \(relative)", logger: logger)
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.transaction("cannot record the thumbnail of asset \(row.id)", logger: logger) {
+                connection in
+                try await connection.query(
+                    """
+                    INSERT INTO thumbnail (asset_id, status, path, width, height, bytes)
+                    VALUES (\(row.id), 'ok', \(relative), \(size.width), \(size.height), \(bytes))
+                    ON CONFLICT (asset_id) DO UPDATE SET status = 'ok', path = EXCLUDED.path, width = EXCLUDED.width,
+                        height = EXCLUDED.height, bytes = EXCLUDED.bytes, reason = NULL,
+                        attempts = thumbnail.attempts + 1, updated_at = now()
+                    """, logger: logger)
+                try await connection.query("DELETE FROM file_intent WHERE path = \(relative)", logger: logger)
+            }
             return true
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
             logger.warning("thumbnail not recorded", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
             return false
         }
@@ -366,7 +366,7 @@ public struct LibraryDoctor: Sendable {
             try await connection.query(
                 "UPDATE asset SET state = 'quarantined', path = \(relative) WHERE id = \(row.id)", logger: logger)
         } catch {
-            problem.action = "not quarantined: \(AssetRepository.describe(error, "cannot mark the asset").message)"
+            problem.action = "not quarantined: \(DatabaseFailure.translate(error, "cannot mark the asset").message)"
             return
         }
         guard rename(store.absolute(row.path), store.absolute(relative)) == 0 else {

@@ -38,7 +38,7 @@ public struct LibraryRebase: Sendable {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw AssetRepository.describe(error, "cannot read the library row")
+            throw DatabaseFailure.translate(error, "cannot read the library row")
         }
         let newRoot = LibraryRoot(path: to)
         let marker: LibraryRoot.LibraryMarker
@@ -72,9 +72,7 @@ public struct LibraryRebase: Sendable {
                 libraryId: recorded.id.lowercased, from: recorded.root, to: to, previousVersion: recorded.version,
                 rootVersion: recorded.version + 1, verifiedFiles: verified, alreadyThere: false, dryRun: true)
         }
-        var version = recorded.version + 1
-        do {
-            try await connection.query("BEGIN", logger: logger)
+        let version = try await connection.transaction("cannot record the new root", logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE library SET root_path = \(to), root_version = root_version + 1, opened_at = now()
@@ -85,17 +83,12 @@ public struct LibraryRebase: Sendable {
             guard let updated else {
                 throw MediaError(.rebaseRefused, "the library row changed while rebase ran; run it again")
             }
-            version = updated
             try await connection.query(
                 """
                 INSERT INTO rebase_history (from_root, to_root, root_version, verified_files)
                 VALUES (\(recorded.root), \(to), \(updated), \(verified))
                 """, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            if let error = error as? MediaError { throw error }
-            throw AssetRepository.describe(error, "cannot record the new root")
+            return updated
         }
         logger.notice("library rebased", metadata: [
             "event": "rebased", "from": "\(recorded.root)", "to": "\(to)", "rootVersion": "\(version)"])
@@ -113,7 +106,7 @@ public struct LibraryRebase: Sendable {
                 logger: logger)
             for try await row in rows.decode((String, String).self) { sample.append(row) }
         } catch {
-            throw AssetRepository.describe(error, "cannot choose originals to verify")
+            throw DatabaseFailure.translate(error, "cannot choose originals to verify")
         }
         for (path, sha) in sample {
             let absolute = root.path + "/" + path

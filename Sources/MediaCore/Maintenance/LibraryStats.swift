@@ -130,7 +130,7 @@ public struct LibraryStats: Sendable, Encodable {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw AssetRepository.describe(error, "cannot read the library's statistics")
+            throw DatabaseFailure.translate(error, "cannot read the library's statistics")
         }
     }
 }

@@ -71,7 +71,7 @@ public struct StorageBudget: Sendable, Equatable {
             for try await used in rows.decode(Int64.self) { return used }
             return 0
         } catch {
-            throw AssetRepository.describe(error, "cannot read the library's size")
+            throw DatabaseFailure.translate(error, "cannot read the library's size")
         }
     }
 }

@@ -118,7 +118,7 @@ public struct SearchRepository: Sendable {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw AssetRepository.describe(error, "cannot search the library")
+            throw DatabaseFailure.translate(error, "cannot search the library")
         }
     }
 
@@ -164,7 +164,7 @@ public struct SearchRepository: Sendable {
                 counts[Int(try cells[0].binary(Int32.self))] = (Int(try cells[1].binary(Int64.self)), try cells[2].binary(Double.self))
             }
         } catch {
-            throw AssetRepository.describe(error, "cannot search the library")
+            throw DatabaseFailure.translate(error, "cannot search the library")
         }
         return counts
     }
@@ -183,7 +183,7 @@ public struct SearchRepository: Sendable {
                 let rows = try await connection.query(query, logger: logger)
                 for try await line in rows.decode(String.self) { lines.append(line) }
             } catch {
-                throw AssetRepository.describe(error, "cannot explain the search")
+                throw DatabaseFailure.translate(error, "cannot explain the search")
             }
         }
         return lines

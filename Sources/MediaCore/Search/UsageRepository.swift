@@ -30,12 +30,8 @@ public struct UsageRepository: Sendable {
     ) async throws(MediaError) -> [Use] {
         let ids = Array(Set(ids)).sorted()
         guard !ids.isEmpty else { return [] }
-        do {
-            try await connection.query("BEGIN", logger: logger)
-        } catch {
-            throw AssetRepository.describe(error, "cannot start a transaction")
-        }
-        do {
+        let action = "cannot record the use of assets \(ids.map(String.init).joined(separator: ", "))"
+        return try await connection.transaction(action, logger: logger) { connection in
             var present: Set<Int64> = []
             let found = try await connection.query(
                 "SELECT id FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present' FOR UPDATE", logger: logger)
@@ -52,13 +48,7 @@ public struct UsageRepository: Sendable {
                     logger: logger)
             }
             if let run {
-                let seconds = Int(pinLifetime.components.seconds)
-                try await connection.query(
-                    """
-                    INSERT INTO pin (run_id, asset_id, expires_at)
-                    SELECT \(run), unnest(\(ids)::int8[]), now() + make_interval(secs => \(seconds))
-                    ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-                    """, logger: logger)
+                try await Self.insertPins(ids, for: run, lifetime: pinLifetime, on: connection, logger: logger)
             }
             var uses: [Use] = []
             let rows = try await connection.query(
@@ -67,13 +57,32 @@ public struct UsageRepository: Sendable {
             for try await (id, lastUsed, count) in rows.decode((Int64, Date, Int).self) {
                 uses.append(Use(id: id, lastUsedAt: lastUsed, useCount: count))
             }
-            try await connection.query("COMMIT", logger: logger)
             return uses
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            if let mediaError = error as? MediaError { throw mediaError }
-            throw AssetRepository.describe(error, "cannot record the use of assets \(ids.map(String.init).joined(separator: ", "))")
         }
+    }
+
+    /// Pins `ids` for `run` (a pin that exists is extended), without checking that they are
+    /// present assets: for an asset just stored, as a sidecar's `pin` asks.
+    public func pin(_ ids: [Int64], for run: String, lifetime: Duration = pinLifetime) async throws(MediaError) {
+        do {
+            try await Self.insertPins(ids, for: run, lifetime: lifetime, on: connection, logger: logger)
+        } catch {
+            throw DatabaseFailure.translate(
+                error, "cannot pin asset \(ids.map(String.init).joined(separator: ", ")) for run \(run)")
+        }
+    }
+
+    /// The one statement that writes pins.
+    private static func insertPins(
+        _ ids: [Int64], for run: String, lifetime: Duration, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let seconds = Int(lifetime.components.seconds)
+        try await connection.query(
+            """
+            INSERT INTO pin (run_id, asset_id, expires_at)
+            SELECT \(run), unnest(\(ids)::int8[]), now() + make_interval(secs => \(seconds))
+            ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+            """, logger: logger)
     }
 
     /// Releases every pin of `run`; returns how many there were.
@@ -85,7 +94,7 @@ public struct UsageRepository: Sendable {
             for try await count in rows.decode(Int64.self) { return Int(count) }
             return 0
         } catch {
-            throw AssetRepository.describe(error, "cannot unpin run \(run)")
+            throw DatabaseFailure.translate(error, "cannot unpin run \(run)")
         }
     }
 
@@ -98,7 +107,7 @@ public struct UsageRepository: Sendable {
             for try await id in rows.decode(Int64.self) { ids.append(id) }
             return ids
         } catch {
-            throw AssetRepository.describe(error, "cannot read the pins of run \(run)")
+            throw DatabaseFailure.translate(error, "cannot read the pins of run \(run)")
         }
     }
 
@@ -145,7 +154,7 @@ public struct UsageRepository: Sendable {
                     path: path, absolutePath: root + "/" + path, sourceUrl: url))
             }
         } catch {
-            throw AssetRepository.describe(error, "cannot look up \(provider)'s assets")
+            throw DatabaseFailure.translate(error, "cannot look up \(provider)'s assets")
         }
         let order = Dictionary(providerIds.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
         return found.sorted { (order[$0.providerId] ?? 0, $0.libraryId) < (order[$1.providerId] ?? 0, $1.libraryId) }
@@ -165,7 +174,7 @@ extension UsageRepository {
                 found[id] = ExportSource(id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path)
             }
         } catch {
-            throw AssetRepository.describe(error, "cannot look up the assets to export")
+            throw DatabaseFailure.translate(error, "cannot look up the assets to export")
         }
         let absent = ids.filter { found[$0] == nil }
         guard absent.isEmpty else {

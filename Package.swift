@@ -112,13 +112,16 @@ let package = Package(
         .executableTarget(
             name: "media-bench",
             dependencies: [
-                "MediaCore", "MediaCodecs",
-                "SystemdSupport",
+                "MediaCore", "MediaCodecs", "MediaTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings),
+
+        // What the tests and the benchmarks share, kept out of the products: sample PNGs, a
+        // seeded random generator, the process table, the receiving end of sd_notify.
+        .target(name: "MediaTestSupport", swiftSettings: strictSettings),
 
         // Test helper, not a product: logs a fixed set of events for LoggingTests.
         .executableTarget(
@@ -150,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "MediaCoreTests",
             dependencies: [
-                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport",
+                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport", "MediaTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

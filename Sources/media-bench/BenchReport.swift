@@ -56,7 +56,7 @@ enum BenchReport {
 
     static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
 
-    /// The goals of issue 8 for the ingest and daemon figures.
+    /// The goals for the ingest and daemon figures.
     static func withGoal(_ figure: IngestBenchmark.Figure) -> IngestBenchmark.Figure {
         var figure = figure
         guard figure.goal == nil else { return figure }

@@ -4,7 +4,7 @@ import Logging
 import MediaCodecs
 import MediaCore
 import PostgresNIO
-import SystemdSupport
+import MediaTestSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MediaCore
 import PostgresNIO
-import SystemdSupport
+import MediaTestSupport
 
 #if canImport(Glibc)
 import Glibc

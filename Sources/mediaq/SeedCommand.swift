@@ -16,7 +16,7 @@ struct SeedCommand: AsyncParsableCommand {
         commandName: "seed",
         abstract: "Fill the library with generated sample images and videos, tagged, so search and plan can be tried at once.",
         discussion: """
-            The hand-off's media:seed-local. Images and videos are made by the ffmpeg command \
+            A sample library to try search and plan on. Images and videos are made by the ffmpeg command \
             (on PATH; scripts/install-deps.sh installs it). Every file goes through the same \
             ingest as `mediaq ingest` (provider "seed"), with topic tags such as beach, city or \
             forest; each run adds new, distinct files.

@@ -1,7 +1,7 @@
 import Foundation
 @testable import MediaCore
 import MediaDaemon
-import SystemdSupport
+import MediaTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+@testable import MediaTestSupport
 @testable import MediaCore
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import MediaTestSupport
 @testable import MediaCore
 import PostgresNIO
 import Testing

@@ -14,7 +14,7 @@ extension LibraryOpener {
     /// empty folder (what an unmounted drive looks like) and, without DATABASE_URL, an embedded
     /// cluster that was never created are reported as unavailable. Otherwise a query would
     /// answer "nothing here" from a new, empty library, and gather would download everything
-    /// again: the hand-off's "do not silently bypass local reuse".
+    /// again instead of failing fast: local reuse must never be bypassed silently.
     public func openExisting(within seconds: Double) async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
         let root = LibraryRoot(path: configuration.libraryRoot)
         switch try checkRoot(root) {

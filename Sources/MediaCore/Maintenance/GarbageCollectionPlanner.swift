@@ -8,8 +8,8 @@ public struct GCCandidate: Sendable, Equatable {
     public let provider: String
     public let originalBytes: Int64
     public let thumbnailBytes: Int64
-    /// `last_used_at`, or `created_at` for an asset never used (the hand-off's `lastUsedAt`
-    /// defaults to the creation time).
+    /// `last_used_at`, or `created_at` for an asset never used (it counts as last used when it
+    /// was created).
     public let lastUsed: Date
     /// The latest expiry among the asset's pins, if it has any.
     public let pinnedUntil: Date?

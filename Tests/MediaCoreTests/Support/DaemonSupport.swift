@@ -2,7 +2,7 @@ import Foundation
 @testable import MediaCore
 import MediaDaemon
 import PostgresNIO
-import SystemdSupport
+import MediaTestSupport
 import Testing
 
 #if canImport(Glibc)

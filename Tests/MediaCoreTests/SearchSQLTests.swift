@@ -335,14 +335,14 @@ struct SyntheticLibrary {
                     asOf: Self.asOf)
                 let expected = Scoring.rank(library.map(\.candidate), for: request)
                 #expect(try await repository.search(request).map(\.id) == expected.map(\.id), "\(tags) \(String(describing: request.aspect))")
-                let group = try #require(SearchRepository.TopGroup(
+                let group = try #require(SearchStep.TopGroup(
                     request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows))
-                let first = try await repository.run(SearchRepository.searchQuery(request, topGroup: group), request: request)
+                let first = try await repository.run(SearchQuery.build(request, topGroup: group), request: request)
                 guard !group.answers(first, limit: request.limit) else { continue }
                 for size in stride(from: group.commonTerms.count, through: 2, by: -1) {
-                    guard let level = SearchRepository.Level(request, group: group, size: size) else { continue }
+                    guard let level = SearchStep.Level(request, group: group, size: size) else { continue }
                     let results = try await repository.run(
-                        SearchRepository.searchQuery(request, topGroup: group, level: level), request: request)
+                        SearchQuery.build(request, topGroup: group, level: level), request: request)
                     if level.answers(results, limit: request.limit) {
                         answeredByLevel += 1
                         #expect(results.map(\.id) == expected.map(\.id), "level \(size): \(tags) \(String(describing: request.aspect))")
@@ -387,9 +387,9 @@ struct SyntheticLibrary {
                 let expected = Scoring.rank(library.map(\.candidate), for: request)
                 let actual = try await repository.search(request)
                 #expect(actual.map(\.id) == expected.map(\.id), "\(request.tags.terms) \(String(describing: request.aspect)) boost \(request.recencyBoost) limit \(request.limit)")
-                if let group = SearchRepository.TopGroup(
+                if let group = SearchStep.TopGroup(
                     request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows) {
-                    let first = try await repository.run(SearchRepository.searchQuery(request, topGroup: group), request: request)
+                    let first = try await repository.run(SearchQuery.build(request, topGroup: group), request: request)
                     if group.answers(first, limit: request.limit) {
                         answered += 1
                         #expect(first.map(\.id) == expected.map(\.id))

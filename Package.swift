@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // Native libraries, reached through pkg-config.
@@ -75,7 +76,7 @@ let package = Package(
         // built on it, drop processing.
         .target(
             name: "MediaDaemon",
-            dependencies: ["MediaCore"],
+            dependencies: ["MediaCore", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strictSettings),
         // What both executables share: the command-line view of configuration, exit codes and
         // the log handler (standard error, or the journal under systemd).
@@ -137,7 +138,7 @@ let package = Package(
 
         .testTarget(
             name: "MediaDaemonTests",
-            dependencies: ["MediaDaemon", "MediaCore"],
+            dependencies: ["MediaDaemon", "MediaCore", "MediaTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCodecsTests",

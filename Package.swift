@@ -76,7 +76,11 @@ let package = Package(
         // built on it, drop processing.
         .target(
             name: "MediaDaemon",
-            dependencies: ["MediaCore", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: [
+                "MediaCore",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings),
         // What both executables share: the command-line view of configuration, exit codes and
         // the log handler (standard error, or the journal under systemd).

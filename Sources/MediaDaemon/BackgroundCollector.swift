@@ -2,12 +2,14 @@ import Foundation
 public import Logging
 public import MediaCore
 import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
-/// The daemon's GC: started by the space check when a drop does not fit, it collects down to
-/// the requested size in the background, then tells the drop service to try the waiting drops.
-/// Requests while it runs are merged into the next run (the lowest target wins).
-public final class BackgroundCollector: Sendable {
+/// The daemon's GC: started by the quota gate when a drop does not fit, it collects down to
+/// the requested size in the background, and says so on `collections` (the drop service then
+/// tries the waiting drops). Requests while it runs are merged into the next run (the lowest
+/// target wins). A service: it stops taking requests on graceful shutdown.
+public final class BackgroundCollector: Service, Sendable {
     let connector: DatabaseConnector
     let root: String
     let keepPerProvider: [String: Int]
@@ -17,6 +19,9 @@ public final class BackgroundCollector: Sendable {
     private let signal: AsyncStream<Void>.Continuation
     /// Runs that removed something, for STATUS= and tests.
     private let runs = Mutex(0)
+    /// One element after each run: there may be room now.
+    public let collections: AsyncStream<Void>
+    private let collected: AsyncStream<Void>.Continuation
 
     /// The longest one run may take before it is abandoned (the database stopped answering).
     static let runLimit: Double = 900
@@ -27,6 +32,7 @@ public final class BackgroundCollector: Sendable {
         self.keepPerProvider = keepPerProvider
         self.logger = logger
         (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (collections, collected) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks for a collection down to `target` bytes; returns at once.
@@ -35,17 +41,15 @@ public final class BackgroundCollector: Sendable {
         signal.yield()
     }
 
-    /// Serves requests until the task is cancelled; `collected` runs after each run.
-    public func run(collected: @escaping @Sendable () async -> Void) async {
-        for await _ in signals {
-            if Task.isCancelled { break }
+    /// Serves requests until graceful shutdown (a run in progress finishes first).
+    public func run() async {
+        for await _ in signals.cancelOnGracefulShutdown() {
             guard let target = requested.withLock({ value -> Int64? in defer { value = nil }; return value }) else { continue }
             await collect(down: target)
-            await collected()
+            collected.yield()
         }
+        collected.finish()
     }
-
-    public func stop() { signal.finish() }
 
     private func collect(down target: Int64) async {
         let connection: PostgresConnection

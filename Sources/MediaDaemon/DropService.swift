@@ -1,7 +1,8 @@
-import Foundation
+public import Foundation
 public import Logging
 public import MediaCore
-public import PostgresNIO
+import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,33 +11,12 @@ import Glibc
 
 /// The daemon's work loop: files reported by the watcher (and found by scans) become drops that
 /// wait for their sidecar a short grace period, then a worker hands them to the DropProcessor.
-/// A drop that cannot be handled now (database down, library unwritable, file still changing)
-/// stays in the drop folder and is tried again with a growing delay.
-public final class DropService: Sendable {
-    public struct Settings: Sendable {
-        /// How long a media file without a sidecar waits for one.
-        public var sidecarGrace: Duration = .seconds(2)
-        public var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        /// Longest wait between tries of a drop that failed for a retryable reason.
-        public var maximumBackoff: Duration = .seconds(60)
-        /// A file that only appeared (linked in, no close event) is taken once it has not been
-        /// modified for this long.
-        public var quietPeriod: Duration = .seconds(3)
-        /// Receipts older than this are removed (checked at start and hourly).
-        public var receiptRetention: Duration = .seconds(7 * 86_400)
-        /// The decoders' time limit: a drop's own deadline allows for a probe and two thumbnail tries.
-        public var decodeTimeout: Duration = .seconds(60)
-
-        /// Longest one drop may take before its worker gives up on it (the database stopped
-        /// answering mid-ingest) and retries it: the decoders' limits, a copy at 20 MB/s, and
-        /// two minutes for the database.
-        func deadline(forBytes bytes: Int64) -> Duration {
-            decodeTimeout * 3 + .seconds(120) + .milliseconds(bytes / 20_000)
-        }
-
-        public init() {}
-    }
-
+/// A drop that cannot be handled now (database down, library unwritable, over budget, file
+/// still changing) stays in the drop folder and is tried again with a growing delay.
+///
+/// A service: on graceful shutdown the watch ends, the workers finish the drops they hold, and
+/// what abandoned drops left (temporary copies, intents) is removed before `run` returns.
+public final class DropService: Service, Sendable {
     /// Counts for STATUS= and logs.
     public struct Totals: Sendable, Equatable {
         public var queued = 0
@@ -48,40 +28,43 @@ public final class DropService: Sendable {
 
     let watcher: DropWatcher
     let connector: DatabaseConnector
+    let root: LibraryRoot
+    let libraryId: UUID
+    let quota: QuotaGate?
     let logger: Logger
     let queue = DropQueue()
-    let onStatus: @Sendable (Totals) -> Void
-    /// Checked before each drop: the library root still holds the library and can be written.
-    let confirmLibrary: @Sendable () throws(MediaError) -> Void
-    /// Checked before each media file is ingested, with its path: the quota. Throws
-    /// `over_budget` (library-wide: every drop waits) when the file does not fit now.
-    let checkSpace: @Sendable (String, PostgresConnection) async throws(MediaError) -> Void
     /// Fixed for the life of the service.
     let workerCount: Int
-    private let current: Mutex<(settings: Settings, processor: DropProcessor)>
+    private let current: Mutex<(settings: DaemonSettings, processor: DropProcessor)>
+    /// The counts after every change, for STATUS=.
+    public let statusUpdates: AsyncStream<Totals>
+    private let statusContinuation: AsyncStream<Totals>.Continuation
 
-    var settings: Settings { current.withLock { $0.settings } }
+    var settings: DaemonSettings { current.withLock { $0.settings } }
     var processor: DropProcessor { current.withLock { $0.processor } }
 
+    /// - Parameters:
+    ///   - root, libraryId: checked before each drop: the root still holds this library and
+    ///     can be written (an unmounted drive's bare mount point is never written into).
+    ///   - quota: checked before each media file is ingested; none: no budget.
     public init(
-        watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, settings: Settings = .init(),
-        logger: Logger, confirmLibrary: @escaping @Sendable () throws(MediaError) -> Void = {},
-        checkSpace: @escaping @Sendable (String, PostgresConnection) async throws(MediaError) -> Void = { _, _ in },
-        onStatus: @escaping @Sendable (Totals) -> Void = { _ in }
+        watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, root: LibraryRoot,
+        libraryId: UUID, quota: QuotaGate?, settings: DaemonSettings, logger: Logger
     ) {
         self.watcher = watcher
         self.connector = connector
+        self.root = root
+        self.libraryId = libraryId
+        self.quota = quota
         self.workerCount = settings.workers
         self.current = Mutex((settings, processor))
         self.logger = logger
-        self.confirmLibrary = confirmLibrary
-        self.checkSpace = checkSpace
-        self.onStatus = onStatus
+        (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
 
     /// Applies reloaded settings (all but the worker count) and a processor built from the
     /// reloaded configuration; drops already being handled finish with the old ones.
-    public func reconfigure(_ settings: Settings, processor: DropProcessor) {
+    public func reconfigure(_ settings: DaemonSettings, processor: DropProcessor) {
         current.withLock { $0 = (settings, processor) }
     }
 
@@ -93,12 +76,26 @@ public final class DropService: Sendable {
         }
     }
 
-    /// Runs until the task is cancelled or the watcher stops: reads events, runs the workers.
+    /// Reads events and runs the workers until graceful shutdown or the end of the watch.
     public func run() async {
+        await withGracefulShutdownHandler {
+            await runUntilTheWatchEnds()
+        } onGracefulShutdown: {
+            self.watcher.stop()
+        }
+        await removeLeftovers()
+        statusContinuation.finish()
+    }
+
+    private func runUntilTheWatchEnds() async {
         watcher.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.readEvents() }
             group.addTask { await self.pruneReceiptsPeriodically() }
+            if let collections = quota?.collector.collections {
+                // GC made room: the waiting drops are tried now, not at the end of their back-off.
+                group.addTask { for await _ in collections { await self.resumeNow() } }
+            }
             for index in 0..<workerCount {
                 group.addTask { await self.work(index) }
             }
@@ -109,17 +106,36 @@ public final class DropService: Sendable {
         }
     }
 
-    public func stop() {
-        watcher.stop()
+    /// A drop given up on mid-way (its database connection died under it) may have left a
+    /// temporary copy and an intent; once the workers have ended they are removed here, not
+    /// left for the next start.
+    private func removeLeftovers() async {
+        do {
+            let connection = try await connector.connect()
+            do {
+                let report = try await IngestRecovery(root: root.path, logger: logger).run(on: connection, ownWorkIsOver: true)
+                if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
+                    logger.notice("removed what abandoned drops left", metadata: [
+                        "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
+                        "files": "\(report.removedFiles.count)"])
+                }
+            } catch {
+                logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])
+            }
+            try? await connection.close()
+        } catch {
+            logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])
+        }
     }
 
     public func totals() async -> Totals { await queue.totals }
 
-    /// Ends a pause at once (GC has freed space): waiting drops are tried now, not at the end
-    /// of their back-off.
+    func publish(_ totals: Totals) { statusContinuation.yield(totals) }
+
+    /// Ends a pause at once: waiting drops are tried now, not at the end of their back-off.
     public func resumeNow() async {
         await queue.wake()
-        onStatus(await queue.totals)
+        publish(await queue.totals)
     }
 
     /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
@@ -155,7 +171,7 @@ public final class DropService: Sendable {
         }
         let hasSidecar = FileManager.default.fileExists(atPath: DropProcessor.sidecarPath(for: path))
         await queue.schedule(path, at: hasSidecar || scanned ? .now : .now + settings.sidecarGrace)
-        onStatus(await queue.totals)
+        publish(await queue.totals)
     }
 
     // MARK: - Receipts

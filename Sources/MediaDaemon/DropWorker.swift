@@ -21,7 +21,7 @@ extension DropService {
                 continue
             }
             do throws(MediaError) {
-                try confirmLibrary()
+                try root.confirm(libraryId: libraryId)
                 if connection == nil {
                     connection = try await connector.connect()
                 }
@@ -42,7 +42,7 @@ extension DropService {
             } catch {
                 await retry(item, after: error)
             }
-            onStatus(await queue.totals)
+            publish(await queue.totals)
         }
     }
 
@@ -96,7 +96,7 @@ extension DropService {
             // Applied; or its media has not come yet, and will read it when it does.
             await queue.finish(item.path, outcome: nil)
         } else if FileManager.default.fileExists(atPath: item.path) {
-            try await checkSpace(item.path, connection)
+            try await quota?.admit(item.path, on: connection)
             let outcome = try await processor.process(mediaPath: item.path, on: connection)
             await queue.finish(item.path, outcome: outcome)
         } else {
@@ -138,7 +138,7 @@ extension DropService {
                 "retryIn": "\(delay)"])
             await queue.retry(item, at: .now + delay)
         }
-        onStatus(await queue.totals)
+        publish(await queue.totals)
     }
 
     fileprivate func endFault() async {

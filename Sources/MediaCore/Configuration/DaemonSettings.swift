@@ -24,6 +24,20 @@ public struct DaemonSettings: Sendable, Equatable {
     /// The address-space limit of each decoder worker process.
     public var decoderMemoryBytes: Int64 = 4 * 1024 * 1024 * 1024
 
+    // Not configurable: the drop queue's timing.
+    /// Longest wait between tries of a drop that failed for a retryable reason.
+    public var maximumBackoff: Duration = .seconds(60)
+    /// A file that only appeared (linked in, no close event) is taken once it has not been
+    /// modified for this long.
+    public var quietPeriod: Duration = .seconds(3)
+
+    /// Longest one drop may take before its worker gives up on it (the database stopped
+    /// answering mid-ingest) and retries it: the decoders' limits (a probe and two thumbnail
+    /// tries), a copy at 20 MB/s, and two minutes for the database.
+    public func deadline(forBytes bytes: Int64) -> Duration {
+        decodeTimeout * 3 + .seconds(120) + .milliseconds(bytes / 20_000)
+    }
+
     public init() {}
 
     /// The names of the settings that differ and need a restart to take effect.

@@ -199,9 +199,6 @@ public struct MediaLogHandler: LogHandler {
     }
 }
 
-/// The former name of ``MediaLogHandler``, from before it wrote to the journal.
-public typealias StandardErrorLogHandler = MediaLogHandler
-
 /// A log level shared by every handler made with it, read on each log call: the daemon
 /// changes it when it reloads its configuration (SIGHUP), and every logger follows at once.
 public final class LogLevelControl: Sendable {

@@ -132,7 +132,7 @@ extension DropService {
             await queue.retry(item, at: .now + pause, countsAsAttempt: false)
         } else {
             let delay = min(maximum, .seconds(1) * (1 << min(item.attempts, 6)))
-            let event = error.code != .decoderCrashed ? "retrying" : error.message.contains(" hung ") ? "decoderHung" : "decoderCrashed"
+            let event = error.code == .decoderCrashed ? "decoderCrashed" : error.code == .decoderHung ? "decoderHung" : "retrying"
             logger.warning("drop waits", metadata: [
                 "event": "\(event)", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
                 "retryIn": "\(delay)"])

@@ -6,8 +6,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// One decoder worker process (see `DecoderWorker`) and the two pipes to it. Used by one caller
-/// at a time: `IsolatedMediaDecoder` checks a process out of its pool for each request.
+/// One decoder worker process (see `DecoderServer`) and the two pipes to it. Used by one caller
+/// at a time: `DecoderPool` checks a process out of its pool for each request.
 final class DecoderProcess: @unchecked Sendable {
     enum Exchange {
         case reply([UInt8])

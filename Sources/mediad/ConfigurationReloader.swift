@@ -12,7 +12,7 @@ struct ConfigurationReloader: Sendable {
     let running: LibraryConfiguration
     let library: OpenLibrary
     let drops: DropService
-    let decoder: IsolatedMediaDecoder
+    let decoder: DecoderPool
     let levelControl: LogLevelControl
     let logger: Logger
 

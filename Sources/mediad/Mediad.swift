@@ -18,11 +18,11 @@ import UnixSignals
 @main
 struct Mediad: AsyncParsableCommand {
     static func main() async {
-        // The daemon starts its decoder workers from its own executable (see IsolatedMediaDecoder).
+        // The daemon starts its decoder workers from its own executable (see DecoderPool).
         let arguments = CommandLine.arguments.dropFirst()
-        if arguments.first == DecoderWorkerCommand.flag {
-            if arguments.contains(DecoderWorkerCommand.versionsFlag) { DecoderWorker.printVersions() }
-            DecoderWorker.serve(memoryLimit: DecoderWorkerCommand.memoryLimit(in: Array(arguments)))
+        if arguments.first == DecoderCommandLine.flag {
+            if arguments.contains(DecoderCommandLine.versionsFlag) { DecoderServer.printVersions() }
+            DecoderServer.serve(memoryLimit: DecoderCommandLine.memoryLimit(in: Array(arguments)))
         }
         await mainWithDocumentedExitCodes()
     }
@@ -121,13 +121,13 @@ struct Mediad: AsyncParsableCommand {
         configuration: LibraryConfiguration, library opened: OpenLibrary, notifier: SystemdNotifier,
         levelControl: LogLevelControl, logger: Logger
     ) async throws(MediaError) -> [any Service] {
-        var decoderSettings = IsolatedMediaDecoder.Settings(
+        var decoderSettings = DecoderPool.Settings(
             // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
-            command: DecoderWorkerCommand.arguments(
+            command: DecoderCommandLine.arguments(
                 executable: "/proc/self/exe", memoryLimit: configuration.daemon.decoderMemoryBytes))
         decoderSettings.timeout = configuration.daemon.decodeTimeout
         decoderSettings.keptIdle = configuration.daemon.workers
-        let decoder = IsolatedMediaDecoder(settings: decoderSettings)
+        let decoder = DecoderPool(settings: decoderSettings)
         let connector = DatabaseConnector(url: opened.databaseURL, logger: logger)
         let collector = BackgroundCollector(
             connector: connector, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
@@ -173,7 +173,7 @@ struct Mediad: AsyncParsableCommand {
     }
 
     static func processor(
-        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, decoder: IsolatedMediaDecoder, logger: Logger
+        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, decoder: DecoderPool, logger: Logger
     ) -> DropProcessor {
         let ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
         return DropProcessor(dropDirectory: dropDirectory, ingestor: ingestor, logger: logger)
@@ -183,7 +183,7 @@ struct Mediad: AsyncParsableCommand {
 /// The decoder worker processes, ended when the group is done with them (first in the group,
 /// so last to stop: the drops finish with them).
 struct DecoderPoolService: Service {
-    let decoder: IsolatedMediaDecoder
+    let decoder: DecoderPool
 
     func run() async {
         try? await gracefulShutdown()

@@ -62,13 +62,13 @@ struct IngestCommand: AsyncParsableCommand {
         let logger = options.makeLogger()
         let program = "mediaq ingest"
         let configuration: LibraryConfiguration
-        let decoder: IsolatedMediaDecoder
+        let decoder: DecoderPool
         let connection: PostgresConnection
         let library: OpenLibrary
         do {
             configuration = try await options.library.load()
             // The decoder worker is checked first: no library is opened for nothing.
-            decoder = try WorkerDecoder.make(configuration)
+            decoder = try DecoderPool.forCommands(configuration)
             (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
         } catch {
             throw fail(error, program: program, json: options.json)
@@ -115,7 +115,7 @@ struct IngestCommand: AsyncParsableCommand {
             } catch where error.code == .sourceChanged && attempt < 4 {
                 attempt += 1
                 try? await Task.sleep(for: .milliseconds(500))
-            } catch where WorkerDecoder.shouldRetry(error, attempt: attempt) {
+            } catch where DecoderPool.shouldRetry(error, attempt: attempt) {
                 attempt += 1
             }
         }

@@ -234,7 +234,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let verification = verify?.verification ?? .none
             let fix = fix
             // Only `--fix` decodes (a missing thumbnail is made again): a check needs no mediad.
-            let decoder = fix ? try WorkerDecoder.make(configuration) : nil
+            let decoder = fix ? try DecoderPool.forCommands(configuration) : nil
             defer { decoder?.shutdown() }
             report = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
                 let doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)

@@ -66,9 +66,9 @@ struct VersionCommand: AsyncParsableCommand {
         // which also proves libvips loads and initialises there, not only that it links.
         let native: NativeLibraryVersions
         do {
-            let mediad = try DecoderWorkerCommand.siblingDaemon()
+            let mediad = try DecoderCommandLine.siblingDaemon()
             let outcome = try ChildProcess.run(
-                [mediad, DecoderWorkerCommand.flag, DecoderWorkerCommand.versionsFlag], environment: ProcessInfo.processInfo.environment)
+                [mediad, DecoderCommandLine.flag, DecoderCommandLine.versionsFlag], environment: ProcessInfo.processInfo.environment)
             guard outcome.status == 0, let line = outcome.standardOutput.split(separator: "\n").last,
                 let decoded = try? JSONDecoder().decode(NativeLibraryVersions.self, from: Data(line.utf8))
             else {

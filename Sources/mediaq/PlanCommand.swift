@@ -72,7 +72,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level: Logger.Level = verbose ? .info : .notice
-        let logger = Logger(label: "mediaq") { label in StandardErrorLogHandler(label: label, level: level) }
+        let logger = Logger(label: "mediaq") { label in MediaLogHandler(label: label, level: level) }
         let program = "mediaq plan"
         do {
             let outPath = try out.map { path throws(MediaError) in

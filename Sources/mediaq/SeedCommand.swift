@@ -68,7 +68,7 @@ struct SeedCommand: AsyncParsableCommand {
         let program = "mediaq seed"
         let configuration: LibraryConfiguration
         let ffmpeg: String
-        let decoder: IsolatedMediaDecoder
+        let decoder: DecoderPool
         let connection: PostgresConnection
         let library: OpenLibrary
         do throws(MediaError) {
@@ -80,7 +80,7 @@ struct SeedCommand: AsyncParsableCommand {
                     "mediaq seed makes its samples with the ffmpeg command, and it is not on PATH (scripts/install-deps.sh installs it)")
             }
             ffmpeg = found
-            decoder = try WorkerDecoder.make(configuration)
+            decoder = try DecoderPool.forCommands(configuration)
             (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
         } catch {
             throw fail(error, program: program, json: options.json)

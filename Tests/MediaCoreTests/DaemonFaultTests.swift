@@ -64,6 +64,8 @@ import Glibc
             #expect(FileManager.default.fileExists(atPath: rejected + "crashes.png"), "the file itself is kept, aside")
             // The first failure of each was retried, not quarantined at once.
             #expect(outcome.standardError.contains("code=decoder_crashed"), "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("code=decoder_hung") && outcome.standardError.contains("event=decoderHung"),
+                    "a hang is told from a crash by its code: \(outcome.standardError)")
             #expect(!outcome.standardError.contains("Program crashed"), "no crash report floods the log")
             // Workers end with the daemon.
             let gone = try await Drops.waitUntil(5) { workers.allSatisfy { kill($0, 0) != 0 } }

@@ -37,7 +37,7 @@ public struct IngestRecovery: Sendable {
         do {
             let rows = try await connection.query(
                 """
-                SELECT i.path, i.owner_pid, i.created_at < now() - interval '1 day',
+                SELECT i.path, i.owner_pid, i.created_at < now() - make_interval(secs => \(Self.abandonedAfter.components.seconds)),
                        EXISTS (SELECT 1 FROM asset a WHERE a.path = i.path)
                        OR EXISTS (SELECT 1 FROM thumbnail t WHERE t.path = i.path)
                 FROM file_intent i WHERE i.action = 'create'
@@ -84,7 +84,7 @@ public struct IngestRecovery: Sendable {
         do {
             let rows = try await connection.query(
                 """
-                SELECT path, owner_pid, created_at < now() - interval '1 day', asset_id
+                SELECT path, owner_pid, created_at < now() - make_interval(secs => \(Self.abandonedAfter.components.seconds)), asset_id
                 FROM file_intent WHERE action = 'delete'
                 """, logger: logger)
             for try await (path, pid, old, asset) in rows.decode((String, Int?, Bool, Int64?).self) {

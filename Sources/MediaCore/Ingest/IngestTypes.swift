@@ -92,4 +92,6 @@ extension MediaError.Code {
     public static let libraryWriteFailed = Self("library_write_failed", .retryable)
     /// The decoder crashed or hung once on the file: the drop is tried again later.
     public static let decoderCrashed = Self("decoder_crashed", .retryable)
+    /// The decoder hung once on the file and was killed: the drop is tried again later.
+    public static let decoderHung = Self("decoder_hung", .retryable)
 }

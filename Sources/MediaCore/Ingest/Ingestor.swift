@@ -50,6 +50,7 @@ public struct Ingestor: Sendable {
             let message = Self.named(error.message, file: file, stable: source.stablePath)
             switch error.reason {
             case .crashed: throw MediaError(.decoderCrashed, "\(file) waits: \(message)")
+            case .hung: throw MediaError(.decoderHung, "\(file) waits: \(message)")
             case .quarantined: return .rejected(file, MediaError(.decoderQuarantined, "\(file) was quarantined: \(message)"))
             case .noVideoStream: return .rejected(file, MediaError(.noVideoStream, "\(file) was rejected: \(message)"))
             case .undecodable, .failed: return .rejected(file, MediaError(.undecodable, "\(file) was rejected: \(message)"))
@@ -243,10 +244,8 @@ public struct Ingestor: Sendable {
 
     static func rejection(_ failure: ContentStore.StoreFailure, file: String) -> MediaError {
         switch failure {
-        case .badSource(let message):
-            let code: MediaError.Code = message.contains("not a regular file") || message.contains("symbolic link")
-                ? .notARegularFile : .unreadable
-            return MediaError(code, "\(file) was rejected: \(message)")
+        case .notARegularFile(let message): return MediaError(.notARegularFile, "\(file) was rejected: \(message)")
+        case .badSource(let message): return MediaError(.unreadable, "\(file) was rejected: \(message)")
         case .sourceChanged(let message): return MediaError(.sourceChanged, message)
         case .libraryWrite(let message), .verifyFailed(let message): return MediaError(.libraryWriteFailed, message)
         }
@@ -254,7 +253,7 @@ public struct Ingestor: Sendable {
 
     static func storeError(_ failure: ContentStore.StoreFailure) -> MediaError {
         switch failure {
-        case .badSource(let message): MediaError(.unreadable, message)
+        case .badSource(let message), .notARegularFile(let message): MediaError(.unreadable, message)
         case .sourceChanged(let message): MediaError(.sourceChanged, message)
         case .libraryWrite(let message), .verifyFailed(let message): MediaError(.libraryWriteFailed, message)
         }

@@ -28,9 +28,12 @@ public struct DecodeFailure: Error, Sendable, CustomStringConvertible {
         case noVideoStream
         /// Reading or writing failed for a reason outside the file (a thumbnail could not be written).
         case failed
-        /// The decoder died or hung on the file (in its own process, so nothing else did).
-        /// Worth one more try later: it may have been starved of memory by other work.
+        /// The decoder died on the file (in its own process, so nothing else did). Worth one
+        /// more try later: it may have been starved of memory by other work.
         case crashed
+        /// The decoder gave no answer within its time limit and was killed. Worth one more try
+        /// later, as a crash.
+        case hung
         /// The decoder died or hung on this file twice: it is set aside, never tried again.
         case quarantined
     }

@@ -54,6 +54,8 @@ public struct ContentStore: Sendable {
     public enum StoreFailure: Error, Sendable {
         /// The source is not usable (not a regular file, a symlink, unreadable).
         case badSource(String)
+        /// A symbolic link, a folder, a device: only regular files are ingested.
+        case notARegularFile(String)
         /// The source changed while it was read: try again later.
         case sourceChanged(String)
         /// The library could not be written (full, read-only, I/O error).
@@ -221,7 +223,7 @@ public final class OpenSource: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
-            if code == ELOOP { throw .badSource("\(path) is a symbolic link; only regular files are ingested") }
+            if code == ELOOP { throw .notARegularFile("\(path) is a symbolic link; only regular files are ingested") }
             throw .badSource("cannot open \(path): \(LibraryRoot.errnoText(code))")
         }
         var info = stat()
@@ -231,7 +233,7 @@ public final class OpenSource: Sendable {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw .badSource("\(path) is not a regular file")
+            throw .notARegularFile("\(path) is not a regular file")
         }
         self.path = path
         self.fd = fd

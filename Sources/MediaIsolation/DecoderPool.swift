@@ -8,13 +8,13 @@ import Glibc
 #endif
 
 /// The daemon's `MediaDecoder`: every probe and thumbnail runs in a worker process of its own
-/// (`DecoderWorker`), with an address-space limit and a time limit, so a file that crashes or
+/// (`DecoderServer`), with an address-space limit and a time limit, so a file that crashes or
 /// hangs libvips or FFmpeg costs one worker, never the daemon.
 ///
 /// A file the decoder dies or hangs on once is reported as `.crashed` (the drop is tried again
 /// later: the worker may have been starved by a neighbour); the second time on the same file
 /// (same device, inode, size and modification time) it is `.quarantined`.
-public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
+public final class DecoderPool: MediaDecoder, Sendable {
     public struct Settings: Sendable {
         /// The worker's command line; the daemon uses its own executable in worker mode.
         public var command: [String]
@@ -66,17 +66,12 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
         return size
     }
 
-    /// How many times the decoder died or hung on the file at `path`.
-    public func crashCount(of path: String) -> Int {
-        guard let identity = FileStamp(path: path) else { return 0 }
-        return crashes.withLock { $0[identity] ?? 0 }
-    }
-
     // MARK: -
 
     private enum Outcome: Sendable {
         case reply(DecodeReply)
         case died(String)
+        case hung(String)
         case cannotStart(String)
     }
 
@@ -96,7 +91,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
             return reply
         case .cannotStart(let reason):
             throw DecodeFailure(.crashed, reason)
-        case .died(let how):
+        case .died(let how), .hung(let how):
             let count = identity.map { identity in
                 crashes.withLock { counts in
                     if counts.count > 10_000 { counts.removeAll() }  // bounded: a long-running daemon
@@ -109,6 +104,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
             if count >= 2 {
                 throw DecodeFailure(.quarantined, "the \(what) \(how) while \(operation) it, for the second time")
             }
+            if case .hung = outcome { throw DecodeFailure(.hung, "the \(what) \(how) while \(operation) it") }
             throw DecodeFailure(.crashed, "the \(what) \(how) while \(operation) it")
         }
     }
@@ -141,7 +137,7 @@ public final class IsolatedMediaDecoder: MediaDecoder, Sendable {
             return .died(how)
         case .timedOut:
             worker.kill()
-            return .died("hung (no answer within \(current.timeout))")
+            return .hung("hung (no answer within \(current.timeout))")
         }
     }
 

@@ -6,11 +6,11 @@ import MediaIsolation
 import Glibc
 #endif
 
-/// The child side of `IsolatedMediaDecoder`: a process that reads one `DecodeRequest` per line
+/// The child side of `DecoderPool`: a process that reads one `DecodeRequest` per line
 /// on standard input, decodes with libvips/FFmpeg in process, and writes one `DecodeReply` per
 /// line on standard output. A decoder that crashes or hangs takes only this process down; the
 /// daemon sees it, kills what hangs, and starts another.
-public enum DecoderWorker {
+public enum DecoderServer {
     /// Set to `1` in a worker's environment, a file whose first mebibyte holds
     /// `MEDIAD-FAULT:crash` or `MEDIAD-FAULT:hang` makes the worker abort or hang on it: how the
     /// tests plant a decoder fault, since no known file crashes the installed libraries.

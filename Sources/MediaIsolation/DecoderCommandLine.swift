@@ -5,7 +5,7 @@ public import Foundation
 /// `mediad` runs its own executable in worker mode. `mediaq` links no codec (so that a search
 /// does not pay for loading libvips and FFmpeg), and borrows the `mediad` installed beside it
 /// for the commands that decode (`ingest`, `seed`, `doctor --fix`).
-public enum DecoderWorkerCommand {
+public enum DecoderCommandLine {
     public static let flag = "--decoder-worker"
     /// Overrides where `mediaq` finds `mediad` (an absolute path).
     public static let executableVariable = "MEDIAQ_MEDIAD"
@@ -50,7 +50,7 @@ public enum DecoderWorkerCommand {
     }
 }
 
-extension DecoderWorkerCommand {
+extension DecoderCommandLine {
     /// `mediad --decoder-worker --versions`: starts libvips, prints `NativeLibraryVersions` as
     /// JSON and exits; how `mediaq version` reports the libraries that decode for it.
     public static let versionsFlag = "--versions"

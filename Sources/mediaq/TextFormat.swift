@@ -5,47 +5,6 @@ import MediaCommandSupport
 import MediaCore
 import PostgresNIO
 
-/// Opens the existing library for a command the pipeline waits on: within
-/// `LibraryOpener.answerWithin` seconds, or a retryable error; never makes a new library. The
-/// connection is closed whatever `body` does.
-func withOpenLibrary<T>(
-    _ configuration: LibraryConfiguration, logger: Logger,
-    _ body: (OpenLibrary, PostgresConnection) async throws(MediaError) -> T
-) async throws(MediaError) -> T {
-    let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger)
-        .openExisting(within: LibraryOpener.answerWithin)
-    do {
-        let value = try await body(library, connection)
-        try? await connection.close()
-        return value
-    } catch {
-        try? await connection.close()
-        throw error
-    }
-}
-
-/// The working directory, for paths given relative to it.
-var workingDirectory: String { FileManager.default.currentDirectoryPath }
-
-func absolutePath(_ path: String) -> String {
-    LibraryConfiguration.absolute(path, in: workingDirectory)
-}
-
-/// `videos` or `images` (the singular works too).
-enum KindArgument: String, ExpressibleByArgument, CaseIterable {
-    case videos, images
-
-    init?(argument: String) {
-        switch argument.lowercased() {
-        case "videos", "video": self = .videos
-        case "images", "image": self = .images
-        default: return nil
-        }
-    }
-
-    var kind: MediaFormat.Kind { self == .videos ? .video : .image }
-}
-
 /// Plain-text formatting without `String(format:)`.
 enum TextFormat {
     /// `value` with `digits` decimals.

@@ -10,7 +10,7 @@ import Synchronization
 /// tries the waiting drops). Requests while it runs are merged into the next run (the lowest
 /// target wins). A service: it stops taking requests on graceful shutdown.
 public final class BackgroundCollector: Service, Sendable {
-    let connector: DatabaseConnector
+    let database: ConnectionPool
     let root: String
     let keepPerProvider: [String: Int]
     let logger: Logger
@@ -24,10 +24,10 @@ public final class BackgroundCollector: Service, Sendable {
     private let collected: AsyncStream<Void>.Continuation
 
     /// The longest one run may take before it is abandoned (the database stopped answering).
-    static let runLimit: Double = 900
+    static let runLimit: Duration = .seconds(900)
 
-    public init(connector: DatabaseConnector, root: String, keepPerProvider: [String: Int], logger: Logger) {
-        self.connector = connector
+    public init(database: ConnectionPool, root: String, keepPerProvider: [String: Int], logger: Logger) {
+        self.database = database
         self.root = root
         self.keepPerProvider = keepPerProvider
         self.logger = logger
@@ -52,28 +52,12 @@ public final class BackgroundCollector: Service, Sendable {
     }
 
     private func collect(down target: Int64) async {
-        let connection: PostgresConnection
-        do {
-            connection = try await connector.connect()
-        } catch {
-            logger.warning("GC could not start", metadata: ["event": "gcFailed", "reason": "\(error.message)"])
-            return
-        }
         let policy = GCPolicy(targetBytes: target, keepPerProvider: keepPerProvider)
-        let collector = GarbageCollector(connection: connection, root: root, logger: logger)
+        let (root, logger) = (root, logger)
         logger.info("GC started", metadata: ["event": "gcStarted", "target": "\(target)"])
         do {
-            let report = try await withDeadline(
-                seconds: Self.runLimit,
-                timeoutError: { MediaError(.databaseTimeout, "GC did not finish within \(Int(Self.runLimit)) s") },
-                abandonWhen: {
-                    while !connection.isClosed {
-                        do { try await Task.sleep(for: .milliseconds(250)) } catch { return nil }
-                    }
-                    return MediaError(.databaseUnavailable, "the database closed the connection during GC")
-                }
-            ) {
-                try await collector.collect(policy: policy, dryRun: false)
+            let report = try await database.withConnection("GC", within: Self.runLimit) { connection in
+                try await GarbageCollector(connection: connection, root: root, logger: logger).collect(policy: policy, dryRun: false)
             }
             if !report.reachedTarget {
                 logger.warning("GC could not reach its target: pins and keep caps hold the rest", metadata: [
@@ -83,8 +67,7 @@ public final class BackgroundCollector: Service, Sendable {
             if report.assets > 0 { runs.withLock { $0 += 1 } }
         } catch {
             logger.warning("GC failed; it runs again on the next request", metadata: [
-                "event": "gcFailed", "reason": "\((error as? MediaError)?.message ?? "\(error)")"])
+                "event": "gcFailed", "reason": "\(error.message)"])
         }
-        Task { try? await connection.close() }
     }
 }

@@ -27,7 +27,7 @@ public final class DropService: Service, Sendable {
     }
 
     let watcher: DropWatcher
-    let connector: DatabaseConnector
+    let database: ConnectionPool
     let root: LibraryRoot
     let libraryId: UUID
     let quota: QuotaGate?
@@ -48,11 +48,11 @@ public final class DropService: Service, Sendable {
     ///     can be written (an unmounted drive's bare mount point is never written into).
     ///   - quota: checked before each media file is ingested; none: no budget.
     public init(
-        watcher: DropWatcher, processor: DropProcessor, connector: DatabaseConnector, root: LibraryRoot,
+        watcher: DropWatcher, processor: DropProcessor, database: ConnectionPool, root: LibraryRoot,
         libraryId: UUID, quota: QuotaGate?, settings: DaemonSettings, logger: Logger
     ) {
         self.watcher = watcher
-        self.connector = connector
+        self.database = database
         self.root = root
         self.libraryId = libraryId
         self.quota = quota
@@ -110,19 +110,17 @@ public final class DropService: Service, Sendable {
     /// temporary copy and an intent; once the workers have ended they are removed here, not
     /// left for the next start.
     private func removeLeftovers() async {
+        let root = root.path
+        let logger = logger
         do {
-            let connection = try await connector.connect()
-            do {
-                let report = try await IngestRecovery(root: root.path, logger: logger).run(on: connection, ownWorkIsOver: true)
-                if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
-                    logger.notice("removed what abandoned drops left", metadata: [
-                        "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
-                        "files": "\(report.removedFiles.count)"])
-                }
-            } catch {
-                logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])
+            let report = try await database.withConnection("cannot remove what abandoned drops left") { connection in
+                try await IngestRecovery(root: root, logger: logger).run(on: connection, ownWorkIsOver: true)
             }
-            try? await connection.close()
+            if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
+                logger.notice("removed what abandoned drops left", metadata: [
+                    "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
+                    "files": "\(report.removedFiles.count)"])
+            }
         } catch {
             logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])
         }

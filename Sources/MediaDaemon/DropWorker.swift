@@ -11,8 +11,6 @@ import Glibc
 /// every worker for a library-wide fault, a growing delay for the drop alone otherwise).
 extension DropService {
     func work(_ index: Int) async {
-        var connection: PostgresConnection?
-        defer { if let connection { Task { try? await connection.close() } } }
         while let item = await queue.take(worker: index) {
             let settings = self.settings
             if item.whenQuiet, let age = Self.timeSinceModified(item.path), age < settings.quietPeriod {
@@ -22,58 +20,16 @@ extension DropService {
             }
             do throws(MediaError) {
                 try root.confirm(libraryId: libraryId)
-                if connection == nil {
-                    connection = try await connector.connect()
-                }
-                guard let live = connection else { continue }
                 let deadline = settings.deadline(forBytes: Self.size(of: item.path))
-                await queue.expectBack(worker: index, by: .now + deadline + .seconds(5))
-                do throws(MediaError) {
-                    try await handle(item, on: live, within: deadline)
-                } catch {
-                    if error.code == .databaseUnavailable || error.code == .databaseTimeout || error.code == .databaseError {
-                        // Not awaited: closing a connection whose server vanished may not return.
-                        Task { try? await live.close() }
-                        connection = nil
-                    }
-                    throw error
+                await queue.expectBack(worker: index, by: .now + database.leaseTimeout + deadline + .seconds(5))
+                try await database.withConnection(item.path, within: deadline) { connection in
+                    try await self.handle(item, on: connection)
                 }
                 await endFault()
             } catch {
                 await retry(item, after: error)
             }
             publish(await queue.totals)
-        }
-    }
-
-    /// `handle`, abandoned after `limit` or when the server closes the connection: a query on a
-    /// connection whose server went away was seen never to return (postgres-nio 1.x), and a
-    /// stuck worker would hold its drop, and a clean stop, forever.
-    fileprivate func handle(_ item: DropQueue.Item, on connection: PostgresConnection, within limit: Duration) async throws(MediaError) {
-        let seconds = Double(limit.components.seconds)
-        do {
-            try await withDeadline(
-                seconds: seconds,
-                timeoutError: {
-                    MediaError(.databaseTimeout, "\(item.path) was not done within \(Int(seconds)) s; the database may have stopped answering")
-                },
-                abandonWhen: {
-                    // The server closed the connection (stopped, restarted, crashed): a query in
-                    // flight on it may never be answered, so the drop is retried at once.
-                    // Polled, not `closeFuture`: a wait on that could not be cancelled when the
-                    // drop finishes first, and would pile up per drop.
-                    while !connection.isClosed {
-                        do { try await Task.sleep(for: .milliseconds(250)) } catch { return nil }
-                    }
-                    return MediaError(.databaseUnavailable, "the database closed the connection while \(item.path) was handled")
-                }
-            ) {
-                try await self.handle(item, on: connection)
-            }
-        } catch let error as MediaError {
-            throw error
-        } catch {
-            throw MediaError(.databaseTimeout, "\(item.path): \(error)")
         }
     }
 

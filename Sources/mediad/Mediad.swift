@@ -114,7 +114,7 @@ struct Mediad: AsyncParsableCommand {
 
     /// The daemon's services, in the order they start; a graceful shutdown ends them in reverse:
     /// readiness (STOPPING=1), watchdog, reloads, the drops (in-flight ones finish), the
-    /// collector, the status line. Everything the barrier before READY=1 needs (the library
+    /// collector, the status line, the decoders, and last the database pool they all lease from. Everything the barrier before READY=1 needs (the library
     /// open and migrated, the root checked, the watch installed, the backlog queued) is done
     /// before the group starts.
     private func makeServices(
@@ -128,15 +128,18 @@ struct Mediad: AsyncParsableCommand {
         decoderSettings.timeout = configuration.daemon.decodeTimeout
         decoderSettings.keptIdle = configuration.daemon.workers
         let decoder = DecoderPool(settings: decoderSettings)
-        let connector = DatabaseConnector(url: opened.databaseURL, logger: logger)
+        let database = try ConnectionPool(
+            connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
+            maximumConnections: LibraryConfiguration.daemonConnections(workers: configuration.daemon.workers) - 1,
+            logger: logger)
         let collector = BackgroundCollector(
-            connector: connector, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
+            database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
         let drops = DropService(
             watcher: try Self.watch(configuration.dropDirectory),
             processor: Self.processor(
                 dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
                 decoder: decoder, logger: logger),
-            connector: connector, root: opened.root, libraryId: opened.libraryId,
+            database: database, root: opened.root, libraryId: opened.libraryId,
             quota: QuotaGate(
                 budget: StorageBudget(configuration), root: opened.root.path, collector: collector, logger: logger),
             settings: configuration.daemon, logger: logger)
@@ -146,7 +149,7 @@ struct Mediad: AsyncParsableCommand {
             options: self, running: configuration, library: opened, drops: drops, decoder: decoder,
             levelControl: levelControl, logger: logger)
         var services: [any Service] = [
-            DecoderPoolService(decoder: decoder),
+            database, DecoderPoolService(decoder: decoder),
             StatusService(drops: drops, reporter: StatusReporter(notifier: notifier)),
             collector, drops,
             ReloadService(reloader: reloader, notifier: notifier),

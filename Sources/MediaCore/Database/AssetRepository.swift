@@ -128,7 +128,10 @@ public struct AssetRepository: Sendable {
     }
 
     /// Records a new asset with everything about it in one transaction, or, when another
-    /// process recorded the same bytes first, merges into that one.
+    /// process recorded the same bytes first, merges into that one. `ON CONFLICT` names no
+    /// index: the path derives from the SHA-256, and a concurrent insert of the same bytes may
+    /// meet the path's unique index before the hash's (PostgreSQL checks them in index order),
+    /// which with `ON CONFLICT (sha256)` was an error instead of a duplicate.
     func insert(
         _ asset: NewAsset, thumbnail: ThumbnailRow, tags: [String], provenance: Provenance, markUsed: Bool,
         intents: [String]
@@ -146,7 +149,7 @@ public struct AssetRepository: Sendable {
                         \(isVideo ? probed.durationMs ?? 0 : nil as Int64?), \(isVideo ? probed.fps : nil),
                         \(isVideo ? probed.videoCodec : nil), \(isVideo ? probed.audioCodec : nil),
                         \(isVideo ? probed.bitrate : nil), \(isVideo ? probed.hasAudio ?? false : nil as Bool?))
-                ON CONFLICT (sha256) DO NOTHING
+                ON CONFLICT DO NOTHING
                 RETURNING id
                 """, logger: logger)
             var id: Int64?

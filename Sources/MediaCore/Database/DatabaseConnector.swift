@@ -44,6 +44,29 @@ public struct DatabaseConnector: Sendable {
         return configuration
     }
 
+    /// The same server, user, database and TLS for a pool (`ConnectionPool`) of at most
+    /// `maximumConnections`.
+    public func clientConfiguration(maximumConnections: Int) throws(MediaError) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            let tls: PostgresClient.Configuration.TLS
+            switch url.tlsMode {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try tlsConfiguration())
+            case .require: tls = .require(try tlsConfiguration())
+            }
+            configuration = .init(
+                host: host, port: port, username: url.user, password: url.password, database: url.database, tls: tls)
+        case .unixSocket(let path):
+            configuration = .init(unixSocketPath: path, username: url.user, password: url.password, database: url.database)
+        }
+        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 0
+        return configuration
+    }
+
     /// One connection, or a `MediaError` within `connectTimeout` (plus a small margin).
     public func connect() async throws(MediaError) -> PostgresConnection {
         let configuration = try connectionConfiguration()

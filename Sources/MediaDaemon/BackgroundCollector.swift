@@ -44,7 +44,12 @@ public final class BackgroundCollector: Service, Sendable {
     /// Serves requests until graceful shutdown (a run in progress finishes first).
     public func run() async {
         for await _ in signals.cancelOnGracefulShutdown() {
-            guard let target = requested.withLock({ value -> Int64? in defer { value = nil }; return value }) else { continue }
+            guard
+                let target = requested.withLock({ value -> Int64? in
+                    defer { value = nil }
+                    return value
+                })
+            else { continue }
             await collect(down: target)
             collected.yield()
         }
@@ -60,14 +65,20 @@ public final class BackgroundCollector: Service, Sendable {
                 try await GarbageCollector(connection: connection, root: root, logger: logger).collect(policy: policy, dryRun: false)
             }
             if !report.reachedTarget {
-                logger.warning("GC could not reach its target: pins and keep caps hold the rest", metadata: [
-                    "event": "gcShort", "size": "\(report.endBytes)", "target": "\(target)",
-                    "pinned": "\(report.skippedPinned)", "kept": "\(report.skippedKept)"])
+                logger.warning(
+                    "GC could not reach its target: pins and keep caps hold the rest",
+                    metadata: [
+                        "event": "gcShort", "size": "\(report.endBytes)", "target": "\(target)",
+                        "pinned": "\(report.skippedPinned)", "kept": "\(report.skippedKept)",
+                    ])
             }
             if report.assets > 0 { runs.withLock { $0 += 1 } }
         } catch {
-            logger.warning("GC failed; it runs again on the next request", metadata: [
-                "event": "gcFailed", "reason": "\(error.message)"])
+            logger.warning(
+                "GC failed; it runs again on the next request",
+                metadata: [
+                    "event": "gcFailed", "reason": "\(error.message)",
+                ])
         }
     }
 }

@@ -79,9 +79,10 @@ public struct DropProcessor: Sendable {
         let result: IngestResult
         do {
             result = try await ingestor.ingest(request, on: connection)
-        } catch where error.code == .invalidConfiguration {
+        } catch  where error.code == .invalidConfiguration {
             // A provider name the library cannot store is the sidecar's fault.
-            return try reject(mediaPath, code: MediaError.Code.badSidecar.name, message: "sidecar \(sidecarFile) was refused: \(error.message)")
+            return try reject(
+                mediaPath, code: MediaError.Code.badSidecar.name, message: "sidecar \(sidecarFile) was refused: \(error.message)")
         }
         guard result.status != .rejected, let id = result.id, let sha = result.sha256, let kind = result.kind,
             let path = result.path
@@ -126,10 +127,14 @@ public struct DropProcessor: Sendable {
         } catch let error as MediaError {
             guard error.code.disposition == .badInput else { throw error }
             try moveToRejected(sidecarFile)
-            try writeJSON(["code": error.code.name, "message": error.message],
-                          to: mirrored(sidecarFile, in: Self.rejectedFolder) + ".error.json")
-            logger.warning("sidecar refused", metadata: [
-                "event": "sidecarRefused", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)"])
+            try writeJSON(
+                ["code": error.code.name, "message": error.message],
+                to: mirrored(sidecarFile, in: Self.rejectedFolder) + ".error.json")
+            logger.warning(
+                "sidecar refused",
+                metadata: [
+                    "event": "sidecarRefused", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                ])
             return true
         } catch {
             throw MediaError(.sourceChanged, "cannot read sidecar \(sidecarFile): \(error)")
@@ -156,7 +161,9 @@ public struct DropProcessor: Sendable {
         let quarantined = code == MediaError.Code.decoderQuarantined.name
         logger.warning(
             quarantined ? "quarantined" : "rejected",
-            metadata: ["event": quarantined ? "quarantined" : "rejected", "file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)"])
+            metadata: [
+                "event": quarantined ? "quarantined" : "rejected", "file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)",
+            ])
         return .rejected(code: code, message: message)
     }
 
@@ -177,7 +184,9 @@ public struct DropProcessor: Sendable {
 
     /// `<drop>/<folder>/<the path's place under the drop folder>`.
     func mirrored(_ path: String, in folder: String) -> String {
-        let relative = path.hasPrefix(dropDirectory + "/") ? String(path.dropFirst(dropDirectory.count + 1))
+        let relative =
+            path.hasPrefix(dropDirectory + "/")
+            ? String(path.dropFirst(dropDirectory.count + 1))
             : (path as NSString).lastPathComponent
         return dropDirectory + "/" + folder + "/" + relative
     }

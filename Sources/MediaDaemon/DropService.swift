@@ -117,9 +117,12 @@ public final class DropService: Service, Sendable {
                 try await IngestRecovery(root: root, logger: logger).run(on: connection, ownWorkIsOver: true)
             }
             if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
-                logger.notice("removed what abandoned drops left", metadata: [
-                    "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
-                    "files": "\(report.removedFiles.count)"])
+                logger.notice(
+                    "removed what abandoned drops left",
+                    metadata: [
+                        "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
+                        "files": "\(report.removedFiles.count)",
+                    ])
             }
         } catch {
             logger.warning("leftovers stay for the next start", metadata: ["reason": "\(error.message)"])

@@ -169,7 +169,8 @@ public final class DropWatcher: Sendable {
         while offset + header <= count {
             let event = buffer.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
             // `char name[]` is not imported: the NUL-padded name follows the header.
-            let name = event.len > 0
+            let name =
+                event.len > 0
                 ? String(cString: (buffer + offset + header).assumingMemoryBound(to: CChar.self)) : ""
             offset += header + Int(event.len)
             handle(event, name: name)

@@ -69,9 +69,11 @@ extension DropService {
 
     /// Failures that concern the whole library rather than one file: every drop waits.
     static func isLibraryWide(_ code: MediaError.Code) -> Bool {
-        [.databaseUnavailable, .databaseTimeout, .databaseError, .embeddedDatabaseFailed, .schemaNotCurrent,
-         .libraryRootMissing, .libraryRootUnmarked, .libraryRootNotWritable, .libraryRootUnmounted,
-         .libraryMismatch, .libraryWriteFailed, .overBudget].contains(code)
+        [
+            .databaseUnavailable, .databaseTimeout, .databaseError, .embeddedDatabaseFailed, .schemaNotCurrent,
+            .libraryRootMissing, .libraryRootUnmarked, .libraryRootNotWritable, .libraryRootUnmounted,
+            .libraryMismatch, .libraryWriteFailed, .overBudget,
+        ].contains(code)
     }
 
     fileprivate func retry(_ item: DropQueue.Item, after error: MediaError) async {
@@ -80,8 +82,11 @@ extension DropService {
             // The drop stays where it is; all work pauses and one worker probes after the pause.
             let (pause, started) = await queue.beginFault(error.message, maximum: maximum)
             if started {
-                logger.warning("drops wait", metadata: [
-                    "event": "waiting", "code": "\(error.code.name)", "reason": "\(error.message)", "retryIn": "\(pause)"])
+                logger.warning(
+                    "drops wait",
+                    metadata: [
+                        "event": "waiting", "code": "\(error.code.name)", "reason": "\(error.message)", "retryIn": "\(pause)",
+                    ])
             } else {
                 logger.debug("still waiting", metadata: ["file": "\(item.path)", "reason": "\(error.message)"])
             }
@@ -89,9 +94,12 @@ extension DropService {
         } else {
             let delay = min(maximum, .seconds(1) * (1 << min(item.attempts, 6)))
             let event = error.code == .decoderCrashed ? "decoderCrashed" : error.code == .decoderHung ? "decoderHung" : "retrying"
-            logger.warning("drop waits", metadata: [
-                "event": "\(event)", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
-                "retryIn": "\(delay)"])
+            logger.warning(
+                "drop waits",
+                metadata: [
+                    "event": "\(event)", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                    "retryIn": "\(delay)",
+                ])
             await queue.retry(item, at: .now + delay)
         }
         publish(await queue.totals)

@@ -23,7 +23,9 @@ public enum DecoderCommandLine {
 
     /// The `mediad` beside the running executable, or the one `MEDIAQ_MEDIAD` names; an error
     /// that says where it looked when there is none.
-    public static func siblingDaemon(environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func siblingDaemon(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws(MissingWorker) -> String
     {
         if let named = environment[executableVariable], !named.isEmpty {

@@ -92,13 +92,14 @@ public final class DecoderPool: MediaDecoder, Sendable {
         case .cannotStart(let reason):
             throw DecodeFailure(.crashed, reason)
         case .died(let how), .hung(let how):
-            let count = identity.map { identity in
-                crashes.withLock { counts in
-                    if counts.count > 10_000 { counts.removeAll() }  // bounded: a long-running daemon
-                    counts[identity, default: 0] += 1
-                    return counts[identity]!
-                }
-            } ?? 1
+            let count =
+                identity.map { identity in
+                    crashes.withLock { counts in
+                        if counts.count > 10_000 { counts.removeAll() }  // bounded: a long-running daemon
+                        counts[identity, default: 0] += 1
+                        return counts[identity]!
+                    }
+                } ?? 1
             let what = request.kind == .video ? "video decoder" : "image decoder"
             let operation = request.operation == .probe ? "reading" : "making the thumbnail of"
             if count >= 2 {

@@ -56,7 +56,8 @@ final class DecoderProcess: @unchecked Sendable {
         do {
             fromChild = try makePipe()
         } catch {
-            close(toChild[0]); close(toChild[1])
+            close(toChild[0])
+            close(toChild[1])
             throw error
         }
         var actions = posix_spawn_file_actions_t()
@@ -93,7 +94,8 @@ final class DecoderProcess: @unchecked Sendable {
         close(toChild[0])
         close(fromChild[1])
         guard spawned == 0 else {
-            close(toChild[1]); close(fromChild[0])
+            close(toChild[1])
+            close(fromChild[0])
             throw StartFailure(description: "cannot start the decoder worker \(arguments[0]): \(String(cString: strerror(spawned)))")
         }
         return DecoderProcess(pid: pid, requests: toChild[1], replies: fromChild[0])

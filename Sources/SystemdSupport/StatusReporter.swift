@@ -33,8 +33,9 @@ public final class StatusReporter: Sendable {
     }
 
     private func loop() {
-        let microseconds = useconds_t(interval.components.attoseconds / 1_000_000_000_000
-            + interval.components.seconds * 1_000_000)
+        let microseconds = useconds_t(
+            interval.components.attoseconds / 1_000_000_000_000
+                + interval.components.seconds * 1_000_000)
         while true {
             let (texts, stopped) = state.withLock { current -> ([String], Bool) in
                 var texts = current.kept.filter { $0 != current.latest }

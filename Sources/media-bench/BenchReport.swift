@@ -41,10 +41,11 @@ enum BenchReport {
         for figure in figures {
             let baseline = figure.baseline.map { "\(IngestBenchmark.round2($0)) \(figure.unit) (\(figure.baselineName ?? ""))" } ?? "—"
             let ratio = figure.baseline.map { IngestBenchmark.round2(figure.value / $0) + "×" } ?? "—"
-            print(row([
-                figure.name, "\(IngestBenchmark.round2(figure.value)) \(figure.unit)", baseline, ratio, figure.goal ?? "—",
-                figure.met.map { $0 ? "yes" : "no" } ?? "—",
-            ]))
+            print(
+                row([
+                    figure.name, "\(IngestBenchmark.round2(figure.value)) \(figure.unit)", baseline, ratio, figure.goal ?? "—",
+                    figure.met.map { $0 ? "yes" : "no" } ?? "—",
+                ]))
         }
         let directory = (output as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -83,13 +84,17 @@ enum BenchReport {
     /// CPU model, cores, memory and OS, as /proc and /etc tell them.
     static func machine() -> String {
         func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-        let cpu = read("/proc/cpuinfo").split(separator: "\n").first { $0.hasPrefix("model name") }
+        let cpu =
+            read("/proc/cpuinfo").split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
-        let memoryKB = read("/proc/meminfo").split(separator: "\n").first { $0.hasPrefix("MemTotal") }
+        let memoryKB =
+            read("/proc/meminfo").split(separator: "\n").first { $0.hasPrefix("MemTotal") }
             .flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Double($0) } } ?? 0
-        let os = read("/etc/os-release").split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
+        let os =
+            read("/etc/os-release").split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
             .map { $0.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "Linux"
         let load = read("/proc/loadavg").split(separator: " ").prefix(3).joined(separator: " ")
-        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Int((memoryKB / 1_048_576).rounded())) GiB, \(os); load average at the end: \(load)"
+        return
+            "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Int((memoryKB / 1_048_576).rounded())) GiB, \(os); load average at the end: \(load)"
     }
 }

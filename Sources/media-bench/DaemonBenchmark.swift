@@ -43,8 +43,9 @@ enum DaemonBenchmark {
         let workers = workerCount
         let burst = burstSize
         let scratch = "/tmp/media-bench-daemon-\(getpid())"
-        try FileManager.default.createDirectory(atPath: scratch + "/staging", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: scratch + "/staging", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         chmod(scratch, 0o755)
         defer {
             _ = try? EmbeddedCluster(libraryRoot: scratch + "/function-library", logger: logger).stop()
@@ -57,7 +58,8 @@ enum DaemonBenchmark {
         let functionFiles = scratch + "/function-files"
         try FileManager.default.createDirectory(atPath: functionFiles, withIntermediateDirectories: true)
         for index in 0..<burst {
-            try Data(DistinctPNG.make(from: base, text: "function \(index)")).write(to: URL(fileURLWithPath: "\(functionFiles)/p\(index).png"))
+            try Data(DistinctPNG.make(from: base, text: "function \(index)")).write(
+                to: URL(fileURLWithPath: "\(functionFiles)/p\(index).png"))
         }
 
         // 1. The ingest function, in process, `workers` at a time.
@@ -125,7 +127,10 @@ enum DaemonBenchmark {
         let daemon = try ChildProcess.spawn(
             [daemonPath, "--library-root", daemonRoot, "--drop-dir", drop, "--workers", "\(workers)", "--log-level", "warning"],
             environment: environment)
-        defer { daemon.signal(SIGKILL); _ = daemon.wait() }
+        defer {
+            daemon.signal(SIGKILL)
+            _ = daemon.wait()
+        }
         guard notify.receive(until: { $0.contains("READY=1") }, timeout: 120) != nil else {
             daemon.signal(SIGKILL)
             throw MediaError(.databaseError, "mediad did not become ready: \(daemon.wait().output)")
@@ -154,7 +159,9 @@ enum DaemonBenchmark {
             if early == nil && done >= warmedUp { early = (done, residentMB(pid: daemon.pid).current) }
             if done >= burst { break }
             try await Task.sleep(for: .milliseconds(100))
-            if IngestBenchmark.seconds(ContinuousClock.now - burstStarted) > 3600 { throw MediaError(.databaseError, "burst took over an hour") }
+            if IngestBenchmark.seconds(ContinuousClock.now - burstStarted) > 3600 {
+                throw MediaError(.databaseError, "burst took over an hour")
+            }
         }
         let burstSeconds = IngestBenchmark.seconds(ContinuousClock.now - burstStarted)
         let rss = residentMB(pid: daemon.pid)
@@ -180,7 +187,9 @@ enum DaemonBenchmark {
                 for try await count in rows.decode(Int.self) { found = count }
                 if found > 0 { break }
                 try await Task.sleep(for: .milliseconds(1))
-                if IngestBenchmark.seconds(ContinuousClock.now - started) > 60 { throw MediaError(.databaseError, "\(name) never showed up") }
+                if IngestBenchmark.seconds(ContinuousClock.now - started) > 60 {
+                    throw MediaError(.databaseError, "\(name) never showed up")
+                }
             }
             latencies.append(IngestBenchmark.seconds(ContinuousClock.now - started) * 1000)
         }
@@ -190,17 +199,22 @@ enum DaemonBenchmark {
         let functionRate = Double(burst) / functionSeconds
         let daemonRate = Double(burst) / burstSeconds
         return [
-            .init(name: "mediad burst of \(burst) drops", value: daemonRate, unit: "files/s",
-                  baseline: functionRate, baselineName: "ingest function, \(workers) at a time"),
-            .init(name: "drop close → row visible, p50", value: percentile(latencies, 0.5), unit: "ms",
-                  baseline: percentile(singleTimes, 0.5), baselineName: "ingest function, one file, p50"),
-            .init(name: "drop close → row visible, p95", value: percentile(latencies, 0.95), unit: "ms",
-                  baseline: percentile(singleTimes, 0.95), baselineName: "ingest function, one file, p95"),
+            .init(
+                name: "mediad burst of \(burst) drops", value: daemonRate, unit: "files/s",
+                baseline: functionRate, baselineName: "ingest function, \(workers) at a time"),
+            .init(
+                name: "drop close → row visible, p50", value: percentile(latencies, 0.5), unit: "ms",
+                baseline: percentile(singleTimes, 0.5), baselineName: "ingest function, one file, p50"),
+            .init(
+                name: "drop close → row visible, p95", value: percentile(latencies, 0.95), unit: "ms",
+                baseline: percentile(singleTimes, 0.95), baselineName: "ingest function, one file, p95"),
             .init(name: "mediad resident memory after the burst", value: rss.current, unit: "MB", baseline: nil, baselineName: nil),
-            .init(name: "mediad resident memory after \(warmedUp) drops", value: growth?.0 ?? 0, unit: "MB", baseline: nil,
-                  baselineName: nil),
-            .init(name: "mediad memory growth from drop \(warmedUp) to the end of the burst", value: growth?.1 ?? 0, unit: "KB/drop",
-                  baseline: nil, baselineName: nil, goal: "not growing (< 0.25 KB/drop)", met: (growth?.1 ?? 0) < 0.25),
+            .init(
+                name: "mediad resident memory after \(warmedUp) drops", value: growth?.0 ?? 0, unit: "MB", baseline: nil,
+                baselineName: nil),
+            .init(
+                name: "mediad memory growth from drop \(warmedUp) to the end of the burst", value: growth?.1 ?? 0, unit: "KB/drop",
+                baseline: nil, baselineName: nil, goal: "not growing (< 0.25 KB/drop)", met: (growth?.1 ?? 0) < 0.25),
             .init(name: "mediad peak resident memory", value: rss.peak, unit: "MB", baseline: nil, baselineName: nil),
             .init(name: "decoder workers' resident memory after the burst", value: workerRSS, unit: "MB", baseline: nil, baselineName: nil),
         ]

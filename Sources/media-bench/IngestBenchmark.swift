@@ -73,8 +73,9 @@ struct IngestBenchmark {
         logger.logLevel = .warning
 
         let scratch = "/tmp/media-bench-\(getpid())"
-        try FileManager.default.createDirectory(atPath: scratch + "/samples", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: scratch + "/samples", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         chmod(scratch, 0o755)
         defer { cleanUp(scratch, logger: logger) }
 
@@ -183,39 +184,49 @@ struct IngestBenchmark {
             let moveIngest = seconds(ContinuousClock.now - started)
 
             bigFigures = [
-                Figure(name: "\(Int(size)) MB video from another filesystem (copy, fsync, verify, poster)", value: copyIngest,
-                       unit: "s", baseline: copyBaseline, baselineName: "cp + sync of the same file",
-                       goal: "≤ 1.3× baseline", met: copyIngest <= 1.3 * copyBaseline),
-                Figure(name: "\(Int(size)) MB video on the library's filesystem (linked in, SHA-256, poster)", value: moveIngest,
-                       unit: "s", baseline: localBaseline, baselineName: "cp of the same file",
-                       goal: "≤ 0.5× baseline", met: moveIngest <= 0.5 * localBaseline),
-                Figure(name: "\(Int(size)) MB video on the library's filesystem, against sha256sum", value: moveIngest,
-                       unit: "s", baseline: hashBaseline, baselineName: "sha256sum of the same file"),
+                Figure(
+                    name: "\(Int(size)) MB video from another filesystem (copy, fsync, verify, poster)", value: copyIngest,
+                    unit: "s", baseline: copyBaseline, baselineName: "cp + sync of the same file",
+                    goal: "≤ 1.3× baseline", met: copyIngest <= 1.3 * copyBaseline),
+                Figure(
+                    name: "\(Int(size)) MB video on the library's filesystem (linked in, SHA-256, poster)", value: moveIngest,
+                    unit: "s", baseline: localBaseline, baselineName: "cp of the same file",
+                    goal: "≤ 0.5× baseline", met: moveIngest <= 0.5 * localBaseline),
+                Figure(
+                    name: "\(Int(size)) MB video on the library's filesystem, against sha256sum", value: moveIngest,
+                    unit: "s", baseline: hashBaseline, baselineName: "sha256sum of the same file"),
                 Figure(name: "peak RSS before the large videos", value: rssBefore, unit: "MB", baseline: nil, baselineName: nil),
-                Figure(name: "peak RSS after the large videos", value: rssAfter, unit: "MB", baseline: rssBefore,
-                       baselineName: "peak RSS before them"),
+                Figure(
+                    name: "peak RSS after the large videos", value: rssAfter, unit: "MB", baseline: rssBefore,
+                    baselineName: "peak RSS before them"),
             ]
         }
         try await connection.close()
 
-        let figures = [
-            Figure(name: "image ingest", value: Double(images) / imageIngest, unit: "files/s",
-                   baseline: Double(images) / imageBaseline, baselineName: "sha256sum + cp + vipsthumbnail",
-                   goal: "≥ 2× baseline", met: imageBaseline >= 2 * imageIngest),
-            Figure(name: "video ingest", value: Double(videos) / videoIngest, unit: "files/s",
-                   baseline: Double(videos) / videoBaseline, baselineName: "sha256sum + cp + ffmpeg poster",
-                   goal: "≥ 2× baseline", met: videoBaseline >= 2 * videoIngest),
-        ] + bigFigures
+        let figures =
+            [
+                Figure(
+                    name: "image ingest", value: Double(images) / imageIngest, unit: "files/s",
+                    baseline: Double(images) / imageBaseline, baselineName: "sha256sum + cp + vipsthumbnail",
+                    goal: "≥ 2× baseline", met: imageBaseline >= 2 * imageIngest),
+                Figure(
+                    name: "video ingest", value: Double(videos) / videoIngest, unit: "files/s",
+                    baseline: Double(videos) / videoBaseline, baselineName: "sha256sum + cp + ffmpeg poster",
+                    goal: "≥ 2× baseline", met: videoBaseline >= 2 * videoIngest),
+            ] + bigFigures
         try report(figures, to: output)
     }
 
     /// Prints the table and writes the figures as JSON.
     static func report(_ figures: [Figure], to output: String) throws {
         print("")
-        print("figure".padding(toLength: 50, withPad: " ", startingAt: 0) + "value".padding(toLength: 16, withPad: " ", startingAt: 0) + "baseline (same run)")
+        print(
+            "figure".padding(toLength: 50, withPad: " ", startingAt: 0) + "value".padding(toLength: 16, withPad: " ", startingAt: 0)
+                + "baseline (same run)")
         for figure in figures {
             let value = "\(round2(figure.value)) \(figure.unit)"
-            var line = figure.name.padding(toLength: 50, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
+            var line =
+                figure.name.padding(toLength: 50, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
             if let baseline = figure.baseline, let name = figure.baselineName {
                 line += "\(round2(baseline)) \(figure.unit) (\(name)); ratio \(round2(figure.value / baseline))"
             }

@@ -49,8 +49,9 @@ enum ScaleBenchmark {
         let given = ProcessInfo.processInfo.environment["BENCH_ROOT"].flatMap { $0.isEmpty ? nil : $0 }
         let root = given ?? scratch + "/library"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: root, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         chmod(scratch, 0o755)
         // BENCH_KEEP=1 keeps the library (and its running cluster) for `mediaq search --explain`.
         let keep = ProcessInfo.processInfo.environment["BENCH_KEEP"] == "1" || given != nil
@@ -66,8 +67,10 @@ enum ScaleBenchmark {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let binaries = (executable as NSString).deletingLastPathComponent
         var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("MEDIAD_") || key.hasPrefix("MEDIAQ_") || key == "DATABASE_URL"
-            || key == "MEDIA_CONFIG" || key == "LIBRARY_ROOT" {
+        for key in environment.keys
+        where key.hasPrefix("MEDIAD_") || key.hasPrefix("MEDIAQ_") || key == "DATABASE_URL"
+            || key == "MEDIA_CONFIG" || key == "LIBRARY_ROOT"
+        {
             environment.removeValue(forKey: key)
         }
 
@@ -113,18 +116,22 @@ enum ScaleBenchmark {
                     print("scale:   \(round2(time)) ms  \(describe(request))")
                 }
                 searchP95[size] = p95
-                figures.append(.init(
-                    name: "search in the database, p50, \(label)", value: DaemonBenchmark.percentile(times, 0.5), unit: "ms",
-                    baseline: nil, baselineName: nil))
-                figures.append(.init(
-                    name: "search in the database, p95, \(label)", value: p95, unit: "ms", baseline: nil, baselineName: nil,
-                    goal: size == middle ? "≤ 5 ms" : nil, met: size == middle ? p95 <= 5 : nil))
-                figures.append(.init(
-                    name: "search, statements planned each time, p50, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.5),
-                    unit: "ms", baseline: nil, baselineName: nil))
-                figures.append(.init(
-                    name: "search, statements planned each time, p95, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.95),
-                    unit: "ms", baseline: nil, baselineName: nil))
+                figures.append(
+                    .init(
+                        name: "search in the database, p50, \(label)", value: DaemonBenchmark.percentile(times, 0.5), unit: "ms",
+                        baseline: nil, baselineName: nil))
+                figures.append(
+                    .init(
+                        name: "search in the database, p95, \(label)", value: p95, unit: "ms", baseline: nil, baselineName: nil,
+                        goal: size == middle ? "≤ 5 ms" : nil, met: size == middle ? p95 <= 5 : nil))
+                figures.append(
+                    .init(
+                        name: "search, statements planned each time, p50, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.5),
+                        unit: "ms", baseline: nil, baselineName: nil))
+                figures.append(
+                    .init(
+                        name: "search, statements planned each time, p95, \(label)", value: DaemonBenchmark.percentile(oneOffTimes, 0.95),
+                        unit: "ms", baseline: nil, baselineName: nil))
 
                 if size == sizes.last {
                     figures.append(try await gcPlanFigure(connection: connection, root: root, logger: logger, label: label))
@@ -132,15 +139,18 @@ enum ScaleBenchmark {
                 if size == middle {
                     figures += try await offPool {
                         try processFigures(
-                            root: root, binaries: binaries, environment: childEnvironment, runs: processRuns, label: label, scratch: scratch)
+                            root: root, binaries: binaries, environment: childEnvironment, runs: processRuns, label: label, scratch: scratch
+                        )
                     }
                 }
             }
             if let smallest = sizes.first, let largest = sizes.last, largest > smallest,
-                let small = searchP95[smallest], let large = searchP95[largest] {
-                figures.append(.init(
-                    name: "search p95 growth, \(sizeLabel(largest)) / \(sizeLabel(smallest))", value: large / small, unit: "×",
-                    baseline: nil, baselineName: nil, goal: "≤ 4×", met: large / small <= 4))
+                let small = searchP95[smallest], let large = searchP95[largest]
+            {
+                figures.append(
+                    .init(
+                        name: "search p95 growth, \(sizeLabel(largest)) / \(sizeLabel(smallest))", value: large / small, unit: "×",
+                        baseline: nil, baselineName: nil, goal: "≤ 4×", met: large / small <= 4))
             }
             try await connection.close()
         } catch {
@@ -149,9 +159,10 @@ enum ScaleBenchmark {
         }
         if let largest = sizes.last {
             let label = sizeLabel(largest)
-            figures.append(try await offPool {
-                try readyFigure(root: root, binaries: binaries, environment: childEnvironment, scratch: scratch, label: label)
-            })
+            figures.append(
+                try await offPool {
+                    try readyFigure(root: root, binaries: binaries, environment: childEnvironment, scratch: scratch, label: label)
+                })
         }
         return figures
     }
@@ -239,15 +250,19 @@ enum ScaleBenchmark {
         }
         let planP95 = DaemonBenchmark.percentile(planTimes, 0.95)
         return [
-            .init(name: "mediaq search --json process, p50, \(label)", value: DaemonBenchmark.percentile(mediaqTimes, 0.5), unit: "ms",
-                  baseline: DaemonBenchmark.percentile(psqlTimes, 0.5), baselineName: "psql -Atc 'select 1', same socket, p50"),
-            .init(name: "mediaq search --json process, p95, \(label)", value: mediaqP95, unit: "ms",
-                  baseline: psqlP95, baselineName: "psql -Atc 'select 1', same socket, p95",
-                  goal: "≤ 2× baseline", met: mediaqP95 <= 2 * psqlP95),
-            .init(name: "mediaq plan, 50 covered segments, p50, \(label)", value: DaemonBenchmark.percentile(planTimes, 0.5), unit: "ms",
-                  baseline: nil, baselineName: nil),
-            .init(name: "mediaq plan, 50 covered segments, p95, \(label)", value: planP95, unit: "ms",
-                  baseline: nil, baselineName: nil, goal: "≤ 250 ms", met: planP95 <= 250),
+            .init(
+                name: "mediaq search --json process, p50, \(label)", value: DaemonBenchmark.percentile(mediaqTimes, 0.5), unit: "ms",
+                baseline: DaemonBenchmark.percentile(psqlTimes, 0.5), baselineName: "psql -Atc 'select 1', same socket, p50"),
+            .init(
+                name: "mediaq search --json process, p95, \(label)", value: mediaqP95, unit: "ms",
+                baseline: psqlP95, baselineName: "psql -Atc 'select 1', same socket, p95",
+                goal: "≤ 2× baseline", met: mediaqP95 <= 2 * psqlP95),
+            .init(
+                name: "mediaq plan, 50 covered segments, p50, \(label)", value: DaemonBenchmark.percentile(planTimes, 0.5), unit: "ms",
+                baseline: nil, baselineName: nil),
+            .init(
+                name: "mediaq plan, 50 covered segments, p95, \(label)", value: planP95, unit: "ms",
+                baseline: nil, baselineName: nil, goal: "≤ 250 ms", met: planP95 <= 250),
         ]
     }
 
@@ -313,7 +328,8 @@ enum ScaleBenchmark {
     }
 
     static func sizeLabel(_ size: Int) -> String {
-        size >= 1_000_000 && size % 1_000_000 == 0 ? "\(size / 1_000_000)M" : size >= 1000 && size % 1000 == 0 ? "\(size / 1000)k" : "\(size)"
+        size >= 1_000_000 && size % 1_000_000 == 0
+            ? "\(size / 1_000_000)M" : size >= 1000 && size % 1000 == 0 ? "\(size / 1000)k" : "\(size)"
     }
 
     static func round2(_ value: Double) -> Double { (value * 100).rounded() / 100 }

@@ -21,8 +21,11 @@ struct ConfigurationReloader: Sendable {
         do {
             fresh = try await options.library.load(extraFlags: options.daemonFlags)
         } catch {
-            logger.error("configuration not reloaded; the running one stays", metadata: [
-                "event": "reloadFailed", "reason": "\(error.message)"])
+            logger.error(
+                "configuration not reloaded; the running one stays",
+                metadata: [
+                    "event": "reloadFailed", "reason": "\(error.message)",
+                ])
             return
         }
         levelControl.level = Logger.Level(fresh.daemon.logLevel)
@@ -30,13 +33,16 @@ struct ConfigurationReloader: Sendable {
         var settings = fresh.daemon
         settings.workers = running.daemon.workers
         // The processor keeps the library and drop folder it started with; only limits change.
-        drops.reconfigure(settings, processor: Mediad.processor(
-            dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit, decoder: decoder,
-            logger: logger))
+        drops.reconfigure(
+            settings,
+            processor: Mediad.processor(
+                dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit, decoder: decoder,
+                logger: logger))
         let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
         var metadata: Logger.Metadata = [
             "event": "reloaded", "logLevel": "\(fresh.daemon.logLevel.rawValue)",
-            "sidecarGraceMs": "\(fresh.daemon.sidecarGrace.components.seconds * 1000 + fresh.daemon.sidecarGrace.components.attoseconds / 1_000_000_000_000_000)",
+            "sidecarGraceMs":
+                "\(fresh.daemon.sidecarGrace.components.seconds * 1000 + fresh.daemon.sidecarGrace.components.attoseconds / 1_000_000_000_000_000)",
             "decodeTimeout": "\(fresh.daemon.decodeTimeout)", "pixelLimit": "\(fresh.pixelLimit)",
         ]
         if !pending.isEmpty { metadata["needsRestart"] = "\(pending.joined(separator: ","))" }

@@ -50,8 +50,9 @@ struct Mediad: AsyncParsableCommand {
 
     @OptionGroup var library: LibraryOptions
 
-    @Option(help: ArgumentHelp(
-        "Lowest level logged: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "Lowest level logged: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
     var logLevel: String?
 
     @Option(help: ArgumentHelp("How long a media file waits for its sidecar (default 2000).", valueName: "ms"))
@@ -63,8 +64,9 @@ struct Mediad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Receipts older than this many days are removed (default 7).", valueName: "days"))
     var receiptDays: String?
 
-    @Option(help: ArgumentHelp(
-        "Longest a decoder may take on one file before it is killed (default 60).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Longest a decoder may take on one file before it is killed (default 60).", valueName: "seconds"))
     var decodeTimeoutSeconds: String?
 
     @Option(help: ArgumentHelp("Address-space limit of each decoder worker (default 4GiB).", valueName: "size"))
@@ -95,14 +97,18 @@ struct Mediad: AsyncParsableCommand {
             notifier.status("opening the library at \(configuration.libraryRoot)")
             let (opened, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
             try? await connection.close()
-            logger.info("library open", metadata: [
-                "event": "libraryOpened", "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
-                "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
-                "migrationsApplied": "\(opened.appliedMigrations.count)"])
+            logger.info(
+                "library open",
+                metadata: [
+                    "event": "libraryOpened", "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
+                    "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
+                    "migrationsApplied": "\(opened.appliedMigrations.count)",
+                ])
             let services = try await makeServices(
                 configuration: configuration, library: opened, notifier: notifier, levelControl: levelControl, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             logger.info("stopped", metadata: ["event": "stopped"])
         } catch let error as MediaError {

@@ -186,7 +186,8 @@ struct DatabaseCommand: AsyncParsableCommand {
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop the embedded PostgreSQL cluster.",
-            discussion: "The next command that needs it starts it again. Without an embedded cluster (DATABASE_URL set) this is a usage error.")
+            discussion:
+                "The next command that needs it starts it again. Without an embedded cluster (DATABASE_URL set) this is a usage error.")
 
         @OptionGroup var options: CommonOptions
 
@@ -210,9 +211,10 @@ struct DatabaseCommand: AsyncParsableCommand {
                 if options.json {
                     JSONOutput.print(Report(ok: true, wasRunning: wasRunning, directory: cluster.directory))
                 } else {
-                    print(wasRunning
-                        ? "stopped the embedded PostgreSQL in \(cluster.directory)"
-                        : "the embedded PostgreSQL in \(cluster.directory) was not running")
+                    print(
+                        wasRunning
+                            ? "stopped the embedded PostgreSQL in \(cluster.directory)"
+                            : "the embedded PostgreSQL in \(cluster.directory) was not running")
                 }
             } catch let error as MediaError {
                 throw fail(error, program: "mediaq db stop", json: options.json)

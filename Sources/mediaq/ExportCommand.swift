@@ -91,9 +91,10 @@ struct ExportCommand: AsyncParsableCommand {
         }
         for (id, error) in failures { printError("\(program): asset \(id): \(error.message)") }
         if options.json {
-            JSONOutput.print(Report(
-                ok: failures.isEmpty, exported: results,
-                failed: failures.map { Failure(id: $0.0, code: $0.1.code.name, message: $0.1.message) }))
+            JSONOutput.print(
+                Report(
+                    ok: failures.isEmpty, exported: results,
+                    failed: failures.map { Failure(id: $0.0, code: $0.1.code.name, message: $0.1.message) }))
         } else {
             for result in results {
                 let how = result.status == .existing ? "already there as a \(result.mode.rawValue)" : "by \(result.mode.rawValue)"

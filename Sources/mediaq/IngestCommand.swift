@@ -51,7 +51,10 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "Mark the assets used now.")
     var used = false
 
-    @Flag(help: "Take the files instead of copying them: on the library's filesystem they are linked in without a copy; stored files leave their folder, rejected ones stay.")
+    @Flag(
+        help:
+            "Take the files instead of copying them: on the library's filesystem they are linked in without a copy; stored files leave their folder, rejected ones stay."
+    )
     var move = false
 
     func validate() throws {
@@ -112,10 +115,10 @@ struct IngestCommand: AsyncParsableCommand {
         while true {
             do {
                 return try await ingestor.ingest(request, on: connection)
-            } catch where error.code == .sourceChanged && attempt < 4 {
+            } catch  where error.code == .sourceChanged && attempt < 4 {
                 attempt += 1
                 try? await Task.sleep(for: .milliseconds(500))
-            } catch where DecoderPool.shouldRetry(error, attempt: attempt) {
+            } catch  where DecoderPool.shouldRetry(error, attempt: attempt) {
                 attempt += 1
             }
         }

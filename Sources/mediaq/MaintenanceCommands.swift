@@ -169,7 +169,8 @@ struct StatsCommand: AsyncParsableCommand {
                 + "(\(TextFormat.fixed(budget.usedPercent, digits: 1))%); GC frees down to \(ByteCount.format(budget.lowWaterBytes)); "
                 + "free on disk \(budget.freeBytes.map(ByteCount.format) ?? "unknown"), reserve \(ByteCount.format(budget.reserveBytes))")
         lines.append(
-            "pins: \(stats.pins.live) live on \(stats.pins.pinnedAssets) asset(s) in \(stats.pins.runs) run(s); \(stats.pins.expired) expired")
+            "pins: \(stats.pins.live) live on \(stats.pins.pinnedAssets) asset(s) in \(stats.pins.runs) run(s); \(stats.pins.expired) expired"
+        )
         lines.append(
             "thumbnails missing: \(stats.thumbnailsMissing); quarantined: \(stats.quarantined); being deleted: \(stats.deleting)")
         lines.append(
@@ -317,10 +318,14 @@ struct RebaseCommand: AsyncParsableCommand {
             if options.json {
                 JSONOutput.print(OKReport(report))
             } else if report.alreadyThere {
-                print("the library \(report.libraryId) is already recorded at \(report.to) (root version \(report.rootVersion)); nothing to do")
+                print(
+                    "the library \(report.libraryId) is already recorded at \(report.to) (root version \(report.rootVersion)); nothing to do"
+                )
             } else {
                 let verb = report.dryRun ? "would rebase" : "rebased"
-                print("\(verb) library \(report.libraryId): \(report.from) → \(report.to); root version \(report.previousVersion) → \(report.rootVersion); \(report.verifiedFiles) original(s) verified")
+                print(
+                    "\(verb) library \(report.libraryId): \(report.from) → \(report.to); root version \(report.previousVersion) → \(report.rootVersion); \(report.verifiedFiles) original(s) verified"
+                )
             }
         } catch let error as MediaError {
             throw fail(error, program: "mediaq rebase", json: options.json)

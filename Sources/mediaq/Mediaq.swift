@@ -87,7 +87,9 @@ struct VersionCommand: AsyncParsableCommand {
         } else {
             print("mediaq \(report.mediaq)")
             print("libvips \(report.libvips)")
-            print("FFmpeg \(report.ffmpeg) (libavformat \(report.libavformat), libavcodec \(report.libavcodec), libswscale \(report.libswscale))")
+            print(
+                "FFmpeg \(report.ffmpeg) (libavformat \(report.libavformat), libavcodec \(report.libavcodec), libswscale \(report.libswscale))"
+            )
         }
     }
 }

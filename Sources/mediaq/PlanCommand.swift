@@ -38,9 +38,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The script: segments with tags, duration and media.", valueName: "script.json"))
     var script: String
 
-    @Option(name: .customLong("config"), help: ArgumentHelp(
-        "The pipeline's stock-assets.json with the localLibrary block (default: ./config/stock-assets.json if present).",
-        valueName: "file"))
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "The pipeline's stock-assets.json with the localLibrary block (default: ./config/stock-assets.json if present).",
+            valueName: "file"))
     var stockConfig: String?
 
     @Option(help: ArgumentHelp("Pin the picked assets for this gather run.", valueName: "run-id"))
@@ -130,8 +132,9 @@ struct PlanCommand: AsyncParsableCommand {
         if !plan.enabled {
             print("localLibrary.enabled is false: nothing was searched; everything is missing")
         }
-        print("\(script.segments.count) segment(s): \(plan.manifest.count) asset(s) from the library, "
-            + (missing == 0 ? "nothing missing" : "\(missing) media type(s) to fetch online"))
+        print(
+            "\(script.segments.count) segment(s): \(plan.manifest.count) asset(s) from the library, "
+                + (missing == 0 ? "nothing missing" : "\(missing) media type(s) to fetch online"))
         var rows: [[String]] = []
         for segment in plan.segments {
             for entry in plan.manifest where entry.segmentId == segment.id {
@@ -159,17 +162,20 @@ struct PlanCommand: AsyncParsableCommand {
 /// The library options of `plan`, whose `--config` is the pipeline's stock-assets.json: the
 /// library's configuration file is `--library-config` here.
 struct PlanLibraryOptions: ParsableArguments {
-    @Option(name: .customLong("library-config"), help: ArgumentHelp(
-        "The library's JSON configuration file (default: $MEDIA_CONFIG, else /etc/media-library/config.json when present).",
-        valueName: "file"))
+    @Option(
+        name: .customLong("library-config"),
+        help: ArgumentHelp(
+            "The library's JSON configuration file (default: $MEDIA_CONFIG, else /etc/media-library/config.json when present).",
+            valueName: "file"))
     var configFile: String?
 
     @Option(help: ArgumentHelp("Library root (overrides LIBRARY_ROOT).", valueName: "path"))
     var libraryRoot: String?
 
-    @Option(help: ArgumentHelp(
-        "PostgreSQL URL (overrides DATABASE_URL); without one, the embedded cluster in <library-root>/.db.",
-        valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL URL (overrides DATABASE_URL); without one, the embedded cluster in <library-root>/.db.",
+            valueName: "url"))
     var databaseURL: String?
 
     func load() async throws(MediaError) -> LibraryConfiguration {

@@ -57,8 +57,9 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Weight of the recency term, 0 to 1.", valueName: "x"))
     var recencyBoost: Double?
 
-    @Option(help: ArgumentHelp(
-        "The pipeline's stock-assets.json, for localLibrary.preferRecencyBoost.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "The pipeline's stock-assets.json, for localLibrary.preferRecencyBoost.", valueName: "file"))
     var stockConfig: String?
 
     @Flag(help: ArgumentHelp("Print PostgreSQL's EXPLAIN ANALYZE of the search instead of its results.", visibility: .hidden))
@@ -137,8 +138,10 @@ struct SearchCommand: AsyncParsableCommand {
         var rows = [["id", "score", "tags", "size"] + (videos ? ["length"] : []) + ["last used", "provider", "path"]]
         for result in results {
             rows.append(
-                ["\(result.id)", TextFormat.fixed(result.score),
-                 "\(result.scoreParts.matchedTags)/\(result.scoreParts.queryTags)", "\(result.width)×\(result.height)"]
+                [
+                    "\(result.id)", TextFormat.fixed(result.score),
+                    "\(result.scoreParts.matchedTags)/\(result.scoreParts.queryTags)", "\(result.width)×\(result.height)",
+                ]
                     + (videos ? [TextFormat.duration(result.durationMs)] : [])
                     + [TextFormat.age(result.lastUsedAt), result.provider ?? "", result.path])
         }

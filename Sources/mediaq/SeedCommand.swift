@@ -115,16 +115,19 @@ struct SeedCommand: AsyncParsableCommand {
                     file = staging + "/seed-\(run)-\(index).jpg"
                     let (width, height) = Self.imageSizes[index % Self.imageSizes.count]
                     // A gradient between the topic's colours, placed by a seed: distinct bytes each time.
-                    source = "gradients=size=\(width)x\(height):c0=\(Self.hex(topic.from)):c1=\(Self.hex(topic.to)):n=2"
+                    source =
+                        "gradients=size=\(width)x\(height):c0=\(Self.hex(topic.from)):c1=\(Self.hex(topic.to)):n=2"
                         + ":seed=\(UInt32.random(in: 0...UInt32.max))"
                 }
                 var command = [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", source]
-                command += isVideo
+                command +=
+                    isVideo
                     ? ["-vf", "hue=h=\(index * 47 % 360)", "-pix_fmt", "yuv420p", "-metadata", "comment=mediaq seed \(run) \(index)"]
                     : ["-frames:v", "1", "-q:v", "3"]
                 let outcome = try await Self.offPool(command + [file])
                 guard outcome.status == 0 else {
-                    throw MediaError(.libraryWriteFailed, "ffmpeg could not make a sample \(isVideo ? "video" : "image"): \(outcome.output)")
+                    throw MediaError(
+                        .libraryWriteFailed, "ffmpeg could not make a sample \(isVideo ? "video" : "image"): \(outcome.output)")
                 }
                 var tags = topic.tags.shuffled().prefix(3).map { $0 }
                 tags.append(isVideo ? "video" : "photo")
@@ -175,7 +178,8 @@ struct SeedCommand: AsyncParsableCommand {
         let result: Result<ChildProcess.Outcome, MediaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    continuation.resume(returning: .success(try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)))
+                    continuation.resume(
+                        returning: .success(try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)))
                 } catch {
                     continuation.resume(returning: .failure(MediaError(.libraryWriteFailed, "cannot run \(arguments[0]): \(error)")))
                 }

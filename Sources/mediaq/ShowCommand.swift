@@ -33,8 +33,9 @@ struct ShowCommand: AsyncParsableCommand {
             print("asset #\(asset.id) \(asset.kind) (\(asset.state))")
             print("  file:       \(library.root.path)/\(asset.path)")
             print("  sha256:     \(asset.sha256)")
-            print("  size:       \(asset.width)×\(asset.height), \(ByteCount.format(asset.bytes)), \(asset.mimeType)"
-                + (asset.pageCount > 1 ? ", \(asset.pageCount) pages" : ""))
+            print(
+                "  size:       \(asset.width)×\(asset.height), \(ByteCount.format(asset.bytes)), \(asset.mimeType)"
+                    + (asset.pageCount > 1 ? ", \(asset.pageCount) pages" : ""))
             if let duration = asset.durationMs {
                 let codecs = [asset.videoCodec, asset.audioCodec].compactMap { $0 }.joined(separator: " + ")
                 print("  video:      \(duration) ms, \(asset.fps.map { "\($0) fps, " } ?? "")\(codecs)")
@@ -45,12 +46,14 @@ struct ShowCommand: AsyncParsableCommand {
                 print("  source:     \(source.provider)\(details.isEmpty ? "" : ": " + details)")
             }
             if let thumbnail = asset.thumbnail {
-                print(thumbnail.status == "ok"
-                    ? "  thumbnail:  \(thumbnail.path ?? "") (\(thumbnail.width ?? 0)×\(thumbnail.height ?? 0))"
-                    : "  thumbnail:  missing: \(thumbnail.reason ?? "")")
+                print(
+                    thumbnail.status == "ok"
+                        ? "  thumbnail:  \(thumbnail.path ?? "") (\(thumbnail.width ?? 0)×\(thumbnail.height ?? 0))"
+                        : "  thumbnail:  missing: \(thumbnail.reason ?? "")")
             }
-            print("  added:      \(formatter.string(from: asset.createdAt))"
-                + (asset.lastUsedAt.map { ", last used \(formatter.string(from: $0)) (\(asset.useCount)×)" } ?? ", never used"))
+            print(
+                "  added:      \(formatter.string(from: asset.createdAt))"
+                    + (asset.lastUsedAt.map { ", last used \(formatter.string(from: $0)) (\(asset.useCount)×)" } ?? ", never used"))
         } catch let error as MediaError {
             throw fail(error, program: program, json: options.json)
         }

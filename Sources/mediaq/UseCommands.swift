@@ -138,7 +138,9 @@ struct KnownCommand: AsyncParsableCommand {
                 JSONOutput.print(Report(provider: normalizedProvider, known: known, unknown: unknown))
             } else {
                 for asset in known {
-                    print("known    \(normalizedProvider) \(asset.providerId) → #\(asset.libraryId) \(asset.kind.rawValue) \(asset.absolutePath)")
+                    print(
+                        "known    \(normalizedProvider) \(asset.providerId) → #\(asset.libraryId) \(asset.kind.rawValue) \(asset.absolutePath)"
+                    )
                 }
                 for id in unknown { print("unknown  \(normalizedProvider) \(id)") }
             }

@@ -51,9 +51,10 @@ struct JournalLoggingTests {
         let sha = String(repeating: "ab", count: 32)
         #expect(stored["PRIORITY"] == ["6"])
         #expect(stored["MESSAGE_ID"] == ["742b8ac378ea4c27994111e3d08705a7"])
-        #expect(stored["MESSAGE"] == [
-            "stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(sha) status=ingested worker=3"
-        ])
+        #expect(
+            stored["MESSAGE"] == [
+                "stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(sha) status=ingested worker=3"
+            ])
         #expect(stored["MEDIA_EVENT"] == ["ingested"])
         #expect(stored["MEDIA_FILE"] == ["/drop/beach.jpg"])
         #expect(stored["MEDIA_SHA256"] == [sha])
@@ -67,7 +68,9 @@ struct JournalLoggingTests {
         #expect(rejected["MESSAGE_ID"] == ["c755d582e37743a78037ff5a0be6068f"])
         #expect(rejected["MEDIA_REASON"] == ["not a video\nsecond line"], "a value with a newline arrives whole")
         #expect(rejected["MEDIA_CODE"] == ["unsupportedMedia"])
-        #expect(rejected["MESSAGE"]?.first?.hasPrefix(#"rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line"#) == true)
+        #expect(
+            rejected["MESSAGE"]?.first?.hasPrefix(
+                #"rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line"#) == true)
 
         // The shared level was lowered to debug at runtime.
         let debug = entries[2]
@@ -106,9 +109,10 @@ struct JournalLoggingTests {
         let datagrams: [[UInt8]]
         do {
             defer { journal.remove() }
-            runs.append(try LogProbe.run(
-                standardErrorFile: standardError, journalStream: try LogProbe.deviceAndInode(elsewhere),
-                arguments: ["--timestamps"]))
+            runs.append(
+                try LogProbe.run(
+                    standardErrorFile: standardError, journalStream: try LogProbe.deviceAndInode(elsewhere),
+                    arguments: ["--timestamps"]))
             // Unset, or not DEVICE:INODE at all.
             runs.append(try LogProbe.run(standardErrorFile: folder.file("stderr-unset"), journalStream: nil))
             runs.append(try LogProbe.run(standardErrorFile: folder.file("stderr-malformed"), journalStream: "journal"))
@@ -124,10 +128,19 @@ struct JournalLoggingTests {
             if index == 0 {
                 let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|debug|error|critical) log-probe: .+$/#
                 for line in lines.dropLast() { #expect(line.wholeMatch(of: pattern) != nil, "\(line)") }
-                #expect(lines[0].hasSuffix(" info log-probe: stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(String(repeating: "ab", count: 32)) status=ingested worker=3"))
-                #expect(lines[1].hasSuffix(#" warning log-probe: rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line worker=3"#))
+                #expect(
+                    lines[0].hasSuffix(
+                        " info log-probe: stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(String(repeating: "ab", count: 32)) status=ingested worker=3"
+                    ))
+                #expect(
+                    lines[1].hasSuffix(
+                        #" warning log-probe: rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line worker=3"#
+                    ))
             } else {
-                #expect(lines[0] == "log-probe: info: stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(String(repeating: "ab", count: 32)) status=ingested worker=3")
+                #expect(
+                    lines[0]
+                        == "log-probe: info: stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(String(repeating: "ab", count: 32)) status=ingested worker=3"
+                )
                 #expect(lines[2] == "log-probe: debug: shown once the level is debug event=reloaded worker=3")
                 #expect(lines[4] == "log-probe: critical: decoder crashed error=signal 11 event=decoderCrashed file=/drop/x.mov worker=3")
             }
@@ -157,13 +170,14 @@ struct JournalLoggingTests {
         try #require(run.outcome.status == 0, "\(run.outcome.standardError)")
         #expect(run.outcome.standardOutput == "destination=journal\ndone\n")
         let sha = String(repeating: "ab", count: 32)
-        #expect(run.standardError.split(separator: "\n", omittingEmptySubsequences: false) == [
-            "<6>stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(sha) status=ingested worker=3",
-            #"<4>rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line worker=3"#,
-            "<7>shown once the level is debug event=reloaded worker=3",
-            "<3>unknown kind MESSAGE=spoof _PID=1 event=bogus priority=0 sourceURL=https://example.com/a worker=3",
-            "<2>decoder crashed error=signal 11 event=decoderCrashed file=/drop/x.mov worker=3",
-            "",
-        ])
+        #expect(
+            run.standardError.split(separator: "\n", omittingEmptySubsequences: false) == [
+                "<6>stored durationMs=12 event=ingested file=/drop/beach.jpg id=42 sha256=\(sha) status=ingested worker=3",
+                #"<4>rejected code=unsupportedMedia event=rejected file=/drop/bad.mp4 reason=not a video\nsecond line worker=3"#,
+                "<7>shown once the level is debug event=reloaded worker=3",
+                "<3>unknown kind MESSAGE=spoof _PID=1 event=bogus priority=0 sourceURL=https://example.com/a worker=3",
+                "<2>decoder crashed error=signal 11 event=decoderCrashed file=/drop/x.mov worker=3",
+                "",
+            ])
     }
 }

@@ -97,8 +97,10 @@ enum VideoClipFixtures {
     static func audioWithCoverArt(in folder: VideoFixtureFolder) throws -> String {
         let cover = try folder.ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=200x200:d=1", "-frames:v", "1"], output: "cover.png")
         return try folder.ffmpeg(
-            ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-i", cover, "-map", "0", "-map", "1",
-             "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", "-id3v2_version", "3"],
+            [
+                "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-i", cover, "-map", "0", "-map", "1",
+                "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", "-id3v2_version", "3",
+            ],
             output: "song.mp3")
     }
 }

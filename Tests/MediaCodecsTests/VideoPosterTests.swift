@@ -43,7 +43,10 @@ import Testing
         #expect(reference.height > reference.width)
         func redCorners(_ picture: RGBPicture) -> [Bool] {
             let inset = 10
-            let corners = [(inset, inset), (picture.width - inset, inset), (inset, picture.height - inset), (picture.width - inset, picture.height - inset)]
+            let corners = [
+                (inset, inset), (picture.width - inset, inset), (inset, picture.height - inset),
+                (picture.width - inset, picture.height - inset),
+            ]
             return corners.map { picture.pixel(x: $0.0, y: $0.1).isClose(to: .red, tolerance: 60) }
         }
         #expect(redCorners(picture) == redCorners(reference))

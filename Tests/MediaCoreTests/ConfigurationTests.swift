@@ -17,7 +17,8 @@ import Testing
 
     @Test func precedenceIsFlagThenEnvironmentThenFileThenDefault() async throws {
         defer { folder.remove() }
-        let file = try writeFile("""
+        let file = try writeFile(
+            """
             {"library": {"root": "/from/file"}, "media": {"dropDir": "/file/drop", "budgetBytes": 1000},
              "database": {"url": "postgres://file@localhost/file"}}
             """)
@@ -46,7 +47,8 @@ import Testing
     @Test func defaultsWithoutAnySource() async throws {
         defer { folder.remove() }
         let configuration = try await LibraryConfiguration.load(environment: [:], workingDirectory: folder.path)
-        let expectedRoot = FileManager.default.isWritableFile(atPath: "/media/videos")
+        let expectedRoot =
+            FileManager.default.isWritableFile(atPath: "/media/videos")
             ? "/media/videos" : folder.path + "/cache/library"
         #expect(configuration.libraryRoot == expectedRoot)
         #expect(configuration.dropDirectory == expectedRoot + "/drop")

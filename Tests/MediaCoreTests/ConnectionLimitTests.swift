@@ -14,7 +14,10 @@ import Glibc
     static let limit = 8
 
     struct ErrorReport: Decodable {
-        struct Detail: Decodable { let code: String; let message: String }
+        struct Detail: Decodable {
+            let code: String
+            let message: String
+        }
         let ok: Bool
         let error: Detail
     }

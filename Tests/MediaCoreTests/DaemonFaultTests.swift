@@ -20,12 +20,18 @@ import Glibc
             let drop = folder.path + "/drop"
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
             try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:blue", drop + "/fine.png"])
-            try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:red", "-set", "comment", "MEDIAD-FAULT:crash", drop + "/crashes.png"])
-            try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:green", "-set", "comment", "MEDIAD-FAULT:hang", drop + "/hangs.png"])
+            try SampleMedia.make([
+                SampleMedia.convert, "-size", "300x200", "xc:red", "-set", "comment", "MEDIAD-FAULT:crash", drop + "/crashes.png",
+            ])
+            try SampleMedia.make([
+                SampleMedia.convert, "-size", "300x200", "xc:green", "-set", "comment", "MEDIAD-FAULT:hang", drop + "/hangs.png",
+            ])
             let daemon = try RunningDaemon(
                 folder: folder.path,
-                arguments: ["--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
-                            "--decode-timeout-seconds", "2", "--decoder-memory", "1GiB", "--workers", "2"],
+                arguments: [
+                    "--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
+                    "--decode-timeout-seconds", "2", "--decoder-memory", "1GiB", "--workers", "2",
+                ],
                 environment: ["MEDIAD_DECODER_FAULTS": "1"])
             guard daemon.waitReady() else { return }
             let rejected = drop + "/.rejected/"
@@ -53,19 +59,26 @@ import Glibc
             #expect(outcome.status == 0, "\(outcome.transcript)")
             #expect(limits.contains { $0.contains("Max address space") && $0.contains("1073741824") }, "\(limits)")
 
-            struct Reason: Decodable { let code: String; let message: String }
-            let crashed = try JSONDecoder().decode(Reason.self, from: Data(contentsOf: URL(fileURLWithPath: rejected + "crashes.png.error.json")))
+            struct Reason: Decodable {
+                let code: String
+                let message: String
+            }
+            let crashed = try JSONDecoder().decode(
+                Reason.self, from: Data(contentsOf: URL(fileURLWithPath: rejected + "crashes.png.error.json")))
             #expect(crashed.code == "decoder_quarantined")
-            #expect(crashed.message.contains("SIGABRT") && crashed.message.contains("second time") && crashed.message.contains("crashes.png"),
-                    "\(crashed.message)")
-            let hung = try JSONDecoder().decode(Reason.self, from: Data(contentsOf: URL(fileURLWithPath: rejected + "hangs.png.error.json")))
+            #expect(
+                crashed.message.contains("SIGABRT") && crashed.message.contains("second time") && crashed.message.contains("crashes.png"),
+                "\(crashed.message)")
+            let hung = try JSONDecoder().decode(
+                Reason.self, from: Data(contentsOf: URL(fileURLWithPath: rejected + "hangs.png.error.json")))
             #expect(hung.code == "decoder_quarantined")
             #expect(hung.message.contains("hung"), "\(hung.message)")
             #expect(FileManager.default.fileExists(atPath: rejected + "crashes.png"), "the file itself is kept, aside")
             // The first failure of each was retried, not quarantined at once.
             #expect(outcome.standardError.contains("code=decoder_crashed"), "\(outcome.standardError)")
-            #expect(outcome.standardError.contains("code=decoder_hung") && outcome.standardError.contains("event=decoderHung"),
-                    "a hang is told from a crash by its code: \(outcome.standardError)")
+            #expect(
+                outcome.standardError.contains("code=decoder_hung") && outcome.standardError.contains("event=decoderHung"),
+                "a hang is told from a crash by its code: \(outcome.standardError)")
             #expect(!outcome.standardError.contains("Program crashed"), "no crash report floods the log")
             // Workers end with the daemon.
             let gone = try await Drops.waitUntil(5) { workers.allSatisfy { kill($0, 0) != 0 } }
@@ -80,8 +93,9 @@ import Glibc
         defer { folder.remove() }
         // A server of this test's own, so stopping it disturbs no other test.
         let server = EmbeddedCluster(libraryRoot: folder.path + "/server", logger: testLogger)
-        try FileManager.default.createDirectory(atPath: folder.path + "/server", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: folder.path + "/server", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         try await server.ensureRunning()
         let url = server.url
         let root = folder.path + "/library"
@@ -89,8 +103,10 @@ import Glibc
         let staging = folder.path + "/staging"
         let daemon = try RunningDaemon(
             folder: folder.path,
-            arguments: ["--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
-                        "--sidecar-grace-ms", "0", "--workers", "2", "--decode-timeout-seconds", "5"])
+            arguments: [
+                "--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
+                "--sidecar-grace-ms", "0", "--workers", "2", "--decode-timeout-seconds", "5",
+            ])
         guard daemon.waitReady() else { return }
         let first = try Drops.pngs(40, into: drop, prefix: "before", staging: staging)
         _ = try await Drops.waitUntil(60) { Drops.receiptCount(drop, first) >= 10 }
@@ -107,7 +123,9 @@ import Glibc
         // A drop whose query the outage cut off is given up after its deadline (135 s here).
         let done = try await Drops.waitUntil(240) { Drops.receiptCount(drop, all) == all.count }
         let outcome = daemon.stop()
-        #expect(done, "every drop was ingested once the database was back: \(Drops.receiptCount(drop, all)) of \(all.count)\n\(outcome.transcript)")
+        #expect(
+            done,
+            "every drop was ingested once the database was back: \(Drops.receiptCount(drop, all)) of \(all.count)\n\(outcome.transcript)")
         #expect(outcome.status == 0)
         #expect(outcome.standardError.contains("event=waiting"), "one line says the drops wait, with the reason")
         #expect(outcome.standardError.contains("event=resumed"), "one line says they resumed")
@@ -131,8 +149,10 @@ import Glibc
             defer { _ = try? ChildProcess.run(["/usr/bin/umount", "-l", mountPoint], environment: [:]) }
             let daemon = try RunningDaemon(
                 folder: folder.path,
-                arguments: ["--library-root", mountPoint, "--database-url", url.urlString, "--drop-dir", drop,
-                            "--sidecar-grace-ms", "0"])
+                arguments: [
+                    "--library-root", mountPoint, "--database-url", url.urlString, "--drop-dir", drop,
+                    "--sidecar-grace-ms", "0",
+                ])
             guard daemon.waitReady() else { return }
             let first = try Drops.pngs(3, into: drop, prefix: "mounted", staging: staging)
             _ = try await Drops.waitUntil(30) { Drops.receiptCount(drop, first) == first.count }
@@ -164,8 +184,10 @@ import Glibc
             let drop = folder.path + "/drop"
             let daemon = try RunningDaemon(
                 folder: folder.path,
-                arguments: ["--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
-                            "--sidecar-grace-ms", "200"])
+                arguments: [
+                    "--library-root", root, "--database-url", url.urlString, "--drop-dir", drop,
+                    "--sidecar-grace-ms", "200",
+                ])
             guard daemon.waitReady() else { return }
             // Half in the top folder, half in a subfolder made while the daemon runs; a sidecar
             // for every tenth.
@@ -173,7 +195,8 @@ import Glibc
             names += try Drops.pngs(1000, into: drop + "/run-7", prefix: "sub", staging: folder.path + "/staging")
                 .map { "run-7/" + $0 }
             for name in names.enumerated().filter({ $0.offset % 10 == 0 }).map(\.element) {
-                try #"{"tags": ["burst"], "provider": "pexels"}"#.write(toFile: drop + "/" + name + ".json", atomically: false, encoding: .utf8)
+                try #"{"tags": ["burst"], "provider": "pexels"}"#.write(
+                    toFile: drop + "/" + name + ".json", atomically: false, encoding: .utf8)
             }
             let done = try await Drops.waitUntil(600) { Drops.receiptCount(drop, names) == names.count }
             let counted = daemon.notify.receive(until: { $0.contains("ingested 2000") }, timeout: 10)
@@ -246,8 +269,11 @@ import Glibc
                 if round % 4 == 0 {
                     // A video too: a longer copy and decode to be killed in.
                     let name = "round\(round)-clip.mp4"
-                    try SampleMedia.video(staging + "/" + name, seconds: 3, extra: [
-                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", "comment=round \(round)"])
+                    try SampleMedia.video(
+                        staging + "/" + name, seconds: 3,
+                        extra: [
+                            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", "comment=round \(round)",
+                        ])
                     #expect(rename(staging + "/" + name, drop + "/" + name) == 0)
                     names.append(name)
                 }
@@ -261,7 +287,8 @@ import Glibc
             guard daemon.waitReady() else { return }
             let done = try await Drops.waitUntil(300) { Drops.receiptCount(drop, names) == names.count }
             let outcome = daemon.stop()
-            #expect(done, "kill delays \(delays) ms: \(Drops.receiptCount(drop, names)) of \(names.count)\n\(outcome.transcript.suffix(3000))")
+            #expect(
+                done, "kill delays \(delays) ms: \(Drops.receiptCount(drop, names)) of \(names.count)\n\(outcome.transcript.suffix(3000))")
             #expect(DropWatcher.existingFiles(under: drop).isEmpty)
             #expect((try? FileManager.default.contentsOfDirectory(atPath: drop + "/.rejected")) ?? [] == [], "nothing was rejected")
             let problems = try await LibraryConsistency.problems(root: root, url: url)

@@ -30,17 +30,22 @@ import Testing
     @Test func aDropWithItsSidecarIsStoredWithAReceipt() async throws {
         try await withDrop { drop, processor, library in
             let media = drop + "/beach.jpg"
-            try #"{"tags": "Beach, sunset", "provider": "pexels", "providerId": 42, "sourceUrl": "https://p.test/42", "used": true, "pin": "RUN-1"}"#
+            try
+                #"{"tags": "Beach, sunset", "provider": "pexels", "providerId": 42, "sourceUrl": "https://p.test/42", "used": true, "pin": "RUN-1"}"#
                 .write(toFile: media + ".json", atomically: true, encoding: .utf8)
             try SampleMedia.image(media)
             let outcome = try await processor.process(mediaPath: media, on: library.connection)
-            guard case .stored(let stored) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .stored(let stored) = outcome else {
+                Issue.record("\(outcome)")
+                return
+            }
             #expect(stored.status == "ingested")
             #expect(try receipt(drop + "/.receipts/beach.jpg.json") == stored)
             #expect(!FileManager.default.fileExists(atPath: media), "the media left the drop folder")
             #expect(!FileManager.default.fileExists(atPath: media + ".json"), "so did its sidecar")
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: String(stored.id)))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: String(stored.id)))
             #expect(details.tags == ["beach", "sunset"])
             #expect(details.sources.first?.providerId == "42")
             #expect(details.lastUsedAt != nil)
@@ -57,14 +62,16 @@ import Testing
             try FileManager.default.createDirectory(atPath: drop + "/run-7", withIntermediateDirectories: true)
             try SampleMedia.image(media)
             guard case .stored(let stored) = try await processor.process(mediaPath: media, on: library.connection) else {
-                Issue.record("not stored"); return
+                Issue.record("not stored")
+                return
             }
             #expect(FileManager.default.fileExists(atPath: drop + "/.receipts/run-7/clip.png.json"), "subfolders are mirrored")
             try #"{"tags": ["late", "tag"], "provider": "pixabay"}"#.write(toFile: media + ".json", atomically: true, encoding: .utf8)
             #expect(try await processor.applyLateSidecar(media + ".json", on: library.connection))
             #expect(!FileManager.default.fileExists(atPath: media + ".json"))
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: String(stored.id)))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: String(stored.id)))
             #expect(details.tags == ["late", "tag"])
             #expect(details.sources.map(\.provider).sorted() == ["local", "pixabay"])
 
@@ -81,11 +88,16 @@ import Testing
             try "<html>rate limited</html>".write(toFile: page, atomically: true, encoding: .utf8)
             try #"{"tags": ["x"]}"#.write(toFile: page + ".json", atomically: true, encoding: .utf8)
             let outcome = try await processor.process(mediaPath: page, on: library.connection)
-            #expect(outcome == .rejected(code: "not_media", message: "\(page) was rejected: it is an HTML or XML page, not an image or video"))
+            #expect(
+                outcome == .rejected(code: "not_media", message: "\(page) was rejected: it is an HTML or XML page, not an image or video"))
             #expect(FileManager.default.fileExists(atPath: drop + "/.rejected/video.mp4"))
             #expect(FileManager.default.fileExists(atPath: drop + "/.rejected/video.mp4.json"))
-            struct Reason: Decodable { let code: String; let message: String }
-            let reason = try JSONDecoder().decode(Reason.self, from: Data(contentsOf: URL(fileURLWithPath: drop + "/.rejected/video.mp4.error.json")))
+            struct Reason: Decodable {
+                let code: String
+                let message: String
+            }
+            let reason = try JSONDecoder().decode(
+                Reason.self, from: Data(contentsOf: URL(fileURLWithPath: drop + "/.rejected/video.mp4.error.json")))
             #expect(reason.code == "not_media")
             #expect(!FileManager.default.fileExists(atPath: page))
 
@@ -93,7 +105,10 @@ import Testing
             try SampleMedia.image(photo)
             try "{ this is not json".write(toFile: photo + ".json", atomically: true, encoding: .utf8)
             let bad = try await processor.process(mediaPath: photo, on: library.connection)
-            guard case .rejected(let code, let message) = bad else { Issue.record("\(bad)"); return }
+            guard case .rejected(let code, let message) = bad else {
+                Issue.record("\(bad)")
+                return
+            }
             #expect(code == "bad_sidecar")
             #expect(message.contains("photo.jpg.json") && message.contains("not valid JSON"))
             #expect(FileManager.default.fileExists(atPath: drop + "/.rejected/photo.jpg"))
@@ -109,7 +124,10 @@ import Testing
             try FileManager.default.copyItem(atPath: first, toPath: second)
             guard case .stored(let a) = try await processor.process(mediaPath: first, on: library.connection),
                 case .stored(let b) = try await processor.process(mediaPath: second, on: library.connection)
-            else { Issue.record("not stored"); return }
+            else {
+                Issue.record("not stored")
+                return
+            }
             #expect(a.status == "ingested")
             #expect(b.status == "duplicate")
             #expect(a.id == b.id)
@@ -149,12 +167,14 @@ extension DropProcessorTests {
                 dropDirectory: drop, ingestor: Ingestor(root: library.root, decoder: decoder, logger: testLogger),
                 logger: testLogger)
             guard case .stored(let stored) = try await processor.process(mediaPath: media, on: library.connection) else {
-                Issue.record("not stored"); return
+                Issue.record("not stored")
+                return
             }
             #expect(FileManager.default.fileExists(atPath: media + ".json"), "the sidecar it did not read is still there")
             #expect(try await processor.applyLateSidecar(media + ".json", on: library.connection))
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: String(stored.id)))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: String(stored.id)))
             #expect(details.tags == ["harbour"], "its tags were not lost")
             #expect(!FileManager.default.fileExists(atPath: media + ".json"))
         }

@@ -68,7 +68,10 @@ import Glibc
         for outcome in outcomes {
             #expect(outcome.status == 0, "\(outcome.transcript)")
         }
-        struct Report: Decodable { let libraryId: UUID; let applied: [String] }
+        struct Report: Decodable {
+            let libraryId: UUID
+            let applied: [String]
+        }
         let reports = outcomes.compactMap { try? JSONDecoder().decode(Report.self, from: Data($0.standardOutput.utf8)) }
         #expect(reports.count == 4)
         #expect(Set(reports.map(\.libraryId)).count == 1)
@@ -128,8 +131,10 @@ import Glibc
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
             try SampleMedia.image(drop + "/before.jpg")
             let daemon = try ChildProcess.spawn(
-                [Executables.path("mediad"), "--library-root", root, "--database-url", url.urlString,
-                 "--drop-dir", drop, "--sidecar-grace-ms", "300", "--workers", "2"],
+                [
+                    Executables.path("mediad"), "--library-root", root, "--database-url", url.urlString,
+                    "--drop-dir", drop, "--sidecar-grace-ms", "300", "--workers", "2",
+                ],
                 environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path]))
             guard notify.receive(until: { $0.contains("READY=1") }, timeout: 60) != nil else {
                 daemon.signal(SIGKILL)
@@ -139,7 +144,8 @@ import Glibc
             let staging = folder.path + "/staging"
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
             // Sidecar first, then the media renamed in.
-            try #"{"tags": ["early"], "provider": "pexels", "providerId": "1"}"#.write(toFile: drop + "/early.png.json", atomically: true, encoding: .utf8)
+            try #"{"tags": ["early"], "provider": "pexels", "providerId": "1"}"#.write(
+                toFile: drop + "/early.png.json", atomically: true, encoding: .utf8)
             try SampleMedia.make([SampleMedia.convert, "-size", "300x200", "xc:blue", staging + "/early.png"])
             #expect(rename(staging + "/early.png", drop + "/early.png") == 0)
             // Media first, sidecar after the grace period: applied late.
@@ -166,8 +172,9 @@ import Glibc
             }
             #expect(!FileManager.default.fileExists(atPath: drop + "/late.png.json"), "the late sidecar was applied and removed")
             #expect(FileManager.default.fileExists(atPath: rejected))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: drop + "/.rejected").sorted()
-                == ["bad.png", "bad.png.error.json", "bad.png.json"], "only the bad drop is rejected")
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: drop + "/.rejected").sorted()
+                    == ["bad.png", "bad.png.error.json", "bad.png.json"], "only the bad drop is rejected")
             #expect(DropWatcher.existingFiles(under: drop).isEmpty, "nothing is left waiting")
             let status = notify.receive(until: { $0.contains("ingested 4") && $0.contains("rejected 1") }, timeout: 10)
             #expect(status != nil, "STATUS= counts the drops")
@@ -178,8 +185,10 @@ import Glibc
             #expect(outcome.status == 0, "\(outcome.transcript)")
             #expect(outcome.standardError.contains("late sidecar applied"), "\(outcome.standardError)")
 
-            let shown = try Executables.mediaq(["show", "--json", "--library-root", root, "--database-url", url.urlString,
-                                                 try receiptId(drop + "/.receipts/late.png.json")])
+            let shown = try Executables.mediaq([
+                "show", "--json", "--library-root", root, "--database-url", url.urlString,
+                try receiptId(drop + "/.receipts/late.png.json"),
+            ])
             struct Shown: Decodable { let tags: [String] }
             #expect(try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8)).tags == ["late"])
         }
@@ -192,8 +201,10 @@ import Glibc
             let notify = try NotifyReceiver(path: folder.path + "/notify.sock")
             defer { notify.close() }
             let daemon = try ChildProcess.spawn(
-                [Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString,
-                 "--workers", "\(RunningDaemon.defaultWorkers)"],
+                [
+                    Executables.path("mediad"), "--library-root", folder.path + "/library", "--database-url", url.urlString,
+                    "--workers", "\(RunningDaemon.defaultWorkers)",
+                ],
                 environment: Executables.cleanEnvironment(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]))
             let ready = notify.receive(until: { $0.contains("READY=1") }, timeout: 60)
             let pings = [
@@ -217,11 +228,12 @@ import Glibc
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let outcome = try ChildProcess.run(
-            [Executables.path("mediad"), "--library-root", folder.path + "/library",
-             "--database-url", "postgres://media@127.0.0.1:1/media"],
+            [
+                Executables.path("mediad"), "--library-root", folder.path + "/library",
+                "--database-url", "postgres://media@127.0.0.1:1/media",
+            ],
             environment: Executables.cleanEnvironment([:]))
         #expect(outcome.status == 75, "\(outcome.transcript)")
         #expect(outcome.standardError.contains("connection refused"))
     }
 }
-

@@ -10,7 +10,10 @@ import Glibc
 @Suite(.serialized) struct ExportCommandTests {
     struct Output: Decodable {
         struct Result: Decodable {
-            struct Skipped: Decodable { let mode: String; let reason: String }
+            struct Skipped: Decodable {
+                let mode: String
+                let reason: String
+            }
             let id: Int64
             let sha256: String
             let source: String
@@ -20,7 +23,11 @@ import Glibc
             let verified: String
             let skipped: [Skipped]
         }
-        struct Failure: Decodable { let id: Int64; let code: String; let message: String }
+        struct Failure: Decodable {
+            let id: Int64
+            let code: String
+            let message: String
+        }
         let ok: Bool
         let exported: [Result]
         let failed: [Failure]
@@ -66,7 +73,8 @@ import Glibc
             let (linked, hard) = try export(library, [image, video], to: "hard", mode: "hardlink")
             #expect(linked.status == 0, "\(linked.transcript)")
             let hardResults = try #require(hard?.exported)
-            #expect(hardResults.map(\.id) == [image, video] && hardResults.allSatisfy { $0.mode == "hardlink" && $0.verified == "same-file" })
+            #expect(
+                hardResults.map(\.id) == [image, video] && hardResults.allSatisfy { $0.mode == "hardlink" && $0.verified == "same-file" })
             for result in hardResults {
                 #expect(result.path == library.folder.path + "/hard/" + result.sha256 + (result.id == image ? ".png" : ".mp4"))
                 #expect(result.source.hasPrefix(library.root + "/"))
@@ -137,7 +145,8 @@ import Glibc
             let other = library.folder.path + "/other-filesystem"
             try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: false)
             let environment = ProcessInfo.processInfo.environment
-            let mounted = try ChildProcess.run(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", other], environment: environment)
+            let mounted = try ChildProcess.run(
+                ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", other], environment: environment)
             try #require(mounted.status == 0, "mount tmpfs: \(mounted.output)")
             defer { _ = try? ChildProcess.run(["/usr/bin/umount", other], environment: environment) }
 

@@ -37,7 +37,8 @@ import Testing
                 let policy = GCPolicy(targetBytes: Int64(Double(used) * (1 - share)), keepPerProvider: keep)
                 let streamed = try await collector.plan(policy: policy, pageSize: 7)
                 let now = try await collector.databaseNow()
-                let whole = GarbageCollectionPlanner.plan(candidates: everything.shuffled(using: &random), currentBytes: used, policy: policy, now: now)
+                let whole = GarbageCollectionPlanner.plan(
+                    candidates: everything.shuffled(using: &random), currentBytes: used, policy: policy, now: now)
                 #expect(streamed.victims.map(\.id) == whole.victims.map(\.id), "seed \(seed) round \(round)")
                 #expect(streamed.skippedPinned == whole.skippedPinned && streamed.skippedKept == whole.skippedKept)
                 #expect(!streamed.victims.isEmpty && streamed.reachesTarget == whole.reachesTarget)

@@ -32,11 +32,11 @@ import Glibc
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let script = work + "/script.json"
             try """
-                {"aspect": "16:9", "segments": [
-                  {"id": "harbour", "tags": ["Harbour", "boats"], "durationSeconds": 1.5},
-                  {"id": "snow", "tags": "snow", "media": ["image"]}
-                ]}
-                """.write(toFile: script, atomically: true, encoding: .utf8)
+            {"aspect": "16:9", "segments": [
+              {"id": "harbour", "tags": ["Harbour", "boats"], "durationSeconds": 1.5},
+              {"id": "snow", "tags": "snow", "media": ["image"]}
+            ]}
+            """.write(toFile: script, atomically: true, encoding: .utf8)
             let planArguments = ["plan", script, "--config", config, "--pin", "run-e2e"]
 
             // 1. An empty library: everything is missing.
@@ -79,11 +79,18 @@ import Glibc
 
             // 3. The daemon ingests them.
             let daemon = try ChildProcess.spawn(
-                [Executables.path("mediad"), "--library-root", library.root, "--database-url", library.url.urlString,
-                 "--sidecar-grace-ms", "300", "--log-level", "warning", "--workers", "\(RunningDaemon.defaultWorkers)"],
+                [
+                    Executables.path("mediad"), "--library-root", library.root, "--database-url", library.url.urlString,
+                    "--sidecar-grace-ms", "300", "--log-level", "warning", "--workers", "\(RunningDaemon.defaultWorkers)",
+                ],
                 environment: Executables.cleanEnvironment([:]))
             var stopped = false
-            defer { if !stopped { daemon.signal(SIGKILL); _ = daemon.wait() } }
+            defer {
+                if !stopped {
+                    daemon.signal(SIGKILL)
+                    _ = daemon.wait()
+                }
+            }
             let started = ContinuousClock.now
             while !FileManager.default.fileExists(atPath: drop) && ContinuousClock.now - started < .seconds(60) {
                 try await Task.sleep(for: .milliseconds(50))
@@ -102,7 +109,10 @@ import Glibc
             let outcome = try await Self.waitForExit(daemon, within: 30)
             stopped = outcome != nil
             #expect(outcome?.status == 0, "\(outcome?.transcript ?? "mediad did not stop")")
-            struct Receipt: Decodable { let status: String; let id: Int64 }
+            struct Receipt: Decodable {
+                let status: String
+                let id: Int64
+            }
             let ingested = try receipts.map { path -> Receipt in
                 try JSONDecoder().decode(Receipt.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
             }

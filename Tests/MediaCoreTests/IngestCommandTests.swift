@@ -5,7 +5,10 @@ import Testing
 /// `mediaq ingest` and `mediaq show` as the pipeline runs them: a separate process, JSON out.
 @Suite struct IngestCommandTests {
     struct Line: Decodable {
-        struct Failure: Decodable { let code: String; let message: String }
+        struct Failure: Decodable {
+            let code: String
+            let message: String
+        }
         let file: String
         let status: String
         let id: Int64?
@@ -30,7 +33,8 @@ import Testing
             try FileManager.default.copyItem(atPath: photo, toPath: copy)
             let common = ["--library-root", root, "--database-url", url.urlString, "--json"]
 
-            let good = try Executables.mediaq(["ingest", photo, copy, "--tags", "Sea, sky", "--provider", "pexels", "--provider-id", "77"] + common)
+            let good = try Executables.mediaq(
+                ["ingest", photo, copy, "--tags", "Sea, sky", "--provider", "pexels", "--provider-id", "77"] + common)
             #expect(good.status == 0, "\(good.transcript)")
             let results = lines(good.standardOutput)
             try #require(results.map(\.status) == ["ingested", "duplicate"])
@@ -41,7 +45,14 @@ import Testing
 
             let shown = try Executables.mediaq(["show", String(results[0].id ?? 0)] + common)
             #expect(shown.status == 0, "\(shown.transcript)")
-            struct Shown: Decodable { let tags: [String]; let sources: [Source]; struct Source: Decodable { let provider: String; let providerId: String? } }
+            struct Shown: Decodable {
+                let tags: [String]
+                let sources: [Source]
+                struct Source: Decodable {
+                    let provider: String
+                    let providerId: String?
+                }
+            }
             let asset = try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8))
             #expect(asset.tags == ["sea", "sky"])
             #expect(asset.sources.first?.providerId == "77")
@@ -67,8 +78,10 @@ import Testing
             let environment = Executables.cleanEnvironment([:])
             let children = try ["red", "blue"].map { tag in
                 try ChildProcess.spawn(
-                    [Executables.path("mediaq"), "ingest", file, "--tags", tag, "--json",
-                     "--library-root", root, "--database-url", url.urlString], environment: environment)
+                    [
+                        Executables.path("mediaq"), "ingest", file, "--tags", tag, "--json",
+                        "--library-root", root, "--database-url", url.urlString,
+                    ], environment: environment)
             }
             let outcomes = children.map { $0.wait() }
             for outcome in outcomes { #expect(outcome.status == 0, "\(outcome.transcript)") }
@@ -78,7 +91,8 @@ import Testing
             let shown = try Executables.mediaq(["show", "1", "--json", "--library-root", root, "--database-url", url.urlString])
             struct Shown: Decodable { let tags: [String] }
             #expect(try JSONDecoder().decode(Shown.self, from: Data(shown.standardOutput.utf8)).tags == ["blue", "red"])
-            let originals = FileManager.default.enumerator(atPath: root + "/videos/original")?.compactMap { $0 as? String }
+            let originals =
+                FileManager.default.enumerator(atPath: root + "/videos/original")?.compactMap { $0 as? String }
                 .filter { $0.hasSuffix(".mp4") } ?? []
             #expect(originals.count == 1)
             let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/.tmp")) ?? []

@@ -113,7 +113,8 @@ import Testing
     }
 
     @Test func readsEveryField() throws {
-        let sidecar = try parse(#"""
+        let sidecar = try parse(
+            #"""
             {"tags": ["beach", "Sunset"], "provider": "pexels", "sourceUrl": "https://p.test/1",
              "providerId": "12345", "used": true, "pin": "RUN-7", "somethingNew": {"x": 1}}
             """#)

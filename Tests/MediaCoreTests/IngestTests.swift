@@ -29,7 +29,8 @@ enum SampleMedia {
     static func setEXIFOrientation(_ path: String, _ orientation: UInt8) throws {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         try #require(bytes.starts(with: [0xFF, 0xD8]))
-        let exif: [UInt8] = [0xFF, 0xE1, 0x00, 0x22] + Array("Exif".utf8) + [0, 0]
+        let exif: [UInt8] =
+            [0xFF, 0xE1, 0x00, 0x22] + Array("Exif".utf8) + [0, 0]
             + [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00]  // TIFF header, IFD at offset 8
             + [0x01, 0x00]  // one entry
             + [0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, orientation, 0x00, 0x00, 0x00]
@@ -39,9 +40,10 @@ enum SampleMedia {
     }
 
     static func video(_ path: String, seconds: Double = 2, size: String = "640x360", extra: [String] = []) throws {
-        try make([
-            ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25:duration=\(seconds)",
-        ] + extra + [path])
+        try make(
+            [
+                ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25:duration=\(seconds)",
+            ] + extra + [path])
     }
 }
 
@@ -135,8 +137,9 @@ enum SampleMedia {
             #expect(corner.red > 200 && corner.green > 200 && corner.blue > 200, "white marker stays top-left")
             #expect(body.red > 200 && body.green < 60 && body.blue < 60)
 
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: sha))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: sha))
             #expect(details.tags == ["beach", "sunset"])
             #expect(details.sources.map(\.provider) == ["pexels"])
             #expect(details.sources.first?.providerId == "123")
@@ -164,8 +167,9 @@ enum SampleMedia {
             #expect(b.id == a.id)
             #expect(try await library.count("SELECT count(*) FROM asset") == 1)
             #expect(try await library.count("SELECT count(*) FROM provenance") == 2)
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: String(a.id ?? 0)))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: String(a.id ?? 0)))
             #expect(details.tags == ["sea", "waves"])
             #expect(library.storedFiles().count == 2)
         }
@@ -281,10 +285,12 @@ enum SampleMedia {
     @Test func aVideoGetsItsFactsAndAPoster() async throws {
         try await withLibrary { library in
             let clip = library.sample("clip.mp4")
-            try SampleMedia.video(clip, seconds: 3, extra: [
-                "-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-shortest",
-            ])
+            try SampleMedia.video(
+                clip, seconds: 3,
+                extra: [
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest",
+                ])
             let v = try await library.ingest(clip, tags: ["city"])
             #expect(v.status == .ingested, "\(String(describing: v.error))")
             #expect(v.kind == .video)
@@ -293,8 +299,9 @@ enum SampleMedia {
             #expect(v.path?.hasPrefix("videos/original/") == true)
             let poster = try ImageProbe.probe(path: library.root + "/" + (v.thumbPath ?? ""))
             #expect(poster.width == 400 && poster.height == 225)
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: v.sha256!))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: v.sha256!))
             #expect(details.videoCodec == "h264")
             #expect(details.audioCodec == "aac")
             #expect(details.hasAudio == true)
@@ -320,11 +327,14 @@ enum SampleMedia {
             // A duplicate dropped again is taken too; a rejected file stays.
             let again = library.sample("again.jpg")
             try SampleMedia.image(again)
-            #expect(try await library.ingestor.ingest(IngestRequest(path: again, moveSource: true), on: library.connection).status == .duplicate)
+            #expect(
+                try await library.ingestor.ingest(IngestRequest(path: again, moveSource: true), on: library.connection).status == .duplicate
+            )
             #expect(!FileManager.default.fileExists(atPath: again))
             let page = library.sample("page.mp4")
             try "<html></html>".write(toFile: page, atomically: true, encoding: .utf8)
-            #expect(try await library.ingestor.ingest(IngestRequest(path: page, moveSource: true), on: library.connection).status == .rejected)
+            #expect(
+                try await library.ingestor.ingest(IngestRequest(path: page, moveSource: true), on: library.connection).status == .rejected)
             #expect(FileManager.default.fileExists(atPath: page))
         }
     }
@@ -363,8 +373,9 @@ enum SampleMedia {
             let result = try await library.ingest(clip)
             #expect(result.status == .ingested, "\(String(describing: result.error))")
             #expect(result.thumbPath == nil)
-            let details = try #require(try await AssetRepository(connection: library.connection, logger: testLogger)
-                .details(idOrSHA256: result.sha256 ?? ""))
+            let details = try #require(
+                try await AssetRepository(connection: library.connection, logger: testLogger)
+                    .details(idOrSHA256: result.sha256 ?? ""))
             #expect(details.thumbnail?.status == "missing")
             #expect(details.thumbnail?.reason?.isEmpty == false)
             #expect(library.storedFiles() == [result.path!], "the original only, no thumbnail and no temporaries")
@@ -393,7 +404,9 @@ enum SampleMedia {
             let cutVideo = library.sample("cut.mp4")
             try Data(contentsOf: URL(fileURLWithPath: clip)).prefix(1024).write(to: URL(fileURLWithPath: cutVideo))
             let audioOnly = library.sample("sound.mp4")
-            try SampleMedia.make([SampleMedia.ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audioOnly])
+            try SampleMedia.make([
+                SampleMedia.ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audioOnly,
+            ])
             let folder = library.sample("a-folder.jpg")
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
             let link = library.sample("link.jpg")

@@ -8,7 +8,13 @@ import Glibc
 #endif
 
 struct GCOutput: Decodable {
-    struct Line: Decodable { let provider: String; let kind: String; let assets: Int; let originalBytes: Int64; let thumbnailBytes: Int64 }
+    struct Line: Decodable {
+        let provider: String
+        let kind: String
+        let assets: Int
+        let originalBytes: Int64
+        let thumbnailBytes: Int64
+    }
     let ok: Bool
     let dryRun: Bool
     let startBytes: Int64
@@ -22,7 +28,12 @@ struct GCOutput: Decodable {
 }
 
 struct DoctorOutput: Decodable {
-    struct Problem: Decodable { let kind: String; let path: String; let fixed: Bool; let action: String? }
+    struct Problem: Decodable {
+        let kind: String
+        let path: String
+        let fixed: Bool
+        let action: String?
+    }
     let ok: Bool
     let problems: [Problem]
     let fixed: Int
@@ -50,12 +61,15 @@ struct DoctorOutput: Decodable {
                 try await library.execute("UPDATE asset SET last_used_at = now() - interval '\(100 - rank) days' WHERE id = \(id)")
             }
             try await library.execute(
-                "INSERT INTO pin (run_id, asset_id, created_at, expires_at) VALUES ('live', \(pexels[1]), now(), now() + interval '1 hour')")
+                "INSERT INTO pin (run_id, asset_id, created_at, expires_at) VALUES ('live', \(pexels[1]), now(), now() + interval '1 hour')"
+            )
             try await library.execute(
-                "INSERT INTO pin (run_id, asset_id, created_at, expires_at) VALUES ('old', \(pexels[2]), now() - interval '2 days', now() - interval '1 day')")
+                "INSERT INTO pin (run_id, asset_id, created_at, expires_at) VALUES ('old', \(pexels[2]), now() - interval '2 days', now() - interval '1 day')"
+            )
             let paths = try await library.strings(
                 "SELECT a.path || ' ' || t.path FROM asset a JOIN thumbnail t ON t.asset_id = a.id ORDER BY a.id")
-            let sizes = try await library.integers("SELECT a.bytes + t.bytes FROM asset a JOIN thumbnail t ON t.asset_id = a.id ORDER BY a.id")
+            let sizes = try await library.integers(
+                "SELECT a.bytes + t.bytes FROM asset a JOIN thumbnail t ON t.asset_id = a.id ORDER BY a.id")
             let total = sizes.reduce(0, +)
             // Down to a size that needs four assets gone: p0, u0, (p1 pinned), p2, u1 — but unsplash keeps 1.
             let target = total - sizes.prefix(4).reduce(0, +) - 1
@@ -123,8 +137,9 @@ struct DoctorOutput: Decodable {
         try await Self.withLibrary { library in
             try library.ingestPNGs(6)
             let rows = try await library.strings(
-                "SELECT a.path || ' ' || t.path FROM asset a JOIN thumbnail t ON t.asset_id = a.id ORDER BY a.id")
-                .map { $0.split(separator: " ").map(String.init) }
+                "SELECT a.path || ' ' || t.path FROM asset a JOIN thumbnail t ON t.asset_id = a.id ORDER BY a.id"
+            )
+            .map { $0.split(separator: " ").map(String.init) }
             let clean = try library.mediaq(["doctor", "--verify", "all"])
             #expect(clean.status == 0, "\(clean.transcript)")
 
@@ -246,13 +261,27 @@ struct DoctorOutput: Decodable {
         try await Self.withLibrary { library in
             let seeded = try library.mediaq(["seed", "--count", "8", "--json"])
             #expect(seeded.status == 0, "\(seeded.transcript)")
-            struct Seeded: Decodable { let images: Int; let videos: Int; let ids: [Int64] }
+            struct Seeded: Decodable {
+                let images: Int
+                let videos: Int
+                let ids: [Int64]
+            }
             let result = try TestLibrary.decode(Seeded.self, seeded)
             #expect(result.images == 6 && result.videos == 2, "\(seeded.standardOutput)")
             struct Stats: Decodable {
-                struct Group: Decodable { let kind: String; let provider: String; let assets: Int }
-                struct Budget: Decodable { let usedBytes: Int64; let budgetBytes: Int64 }
-                struct Tag: Decodable { let tag: String; let assets: Int }
+                struct Group: Decodable {
+                    let kind: String
+                    let provider: String
+                    let assets: Int
+                }
+                struct Budget: Decodable {
+                    let usedBytes: Int64
+                    let budgetBytes: Int64
+                }
+                struct Tag: Decodable {
+                    let tag: String
+                    let assets: Int
+                }
                 let assets: Int
                 let images: Int
                 let videos: Int
@@ -269,8 +298,9 @@ struct DoctorOutput: Decodable {
             #expect(stats.budget.usedBytes > 0 && stats.thumbnailsMissing == 0 && stats.neverUsed == 8)
             #expect(stats.tagCount >= 6 && stats.topTags.first?.tag == "photo", "\(stats.topTags)")
             let search = try library.mediaq(["search", "videos", "--tags", "video", "--json"])
-            #expect(search.status == 0 && search.standardOutput.components(separatedBy: "\"kind\" : \"video\"").count == 3,
-                    "\(search.transcript)")
+            #expect(
+                search.status == 0 && search.standardOutput.components(separatedBy: "\"kind\" : \"video\"").count == 3,
+                "\(search.transcript)")
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }

@@ -75,11 +75,12 @@ struct InMemoryLibrary: Sendable {
         #expect(!result.complete)
         #expect(result.manifest.map(\.libraryId) == [1])
         #expect(result.segments[0].covered == [.video])
-        #expect(result.segments[0].missing == [
-            MissingMedia(
-                kind: .image, tags: ["beach", "waves"], localMatches: 2, minMatches: 3, limit: 4, minDurationSeconds: nil,
-                minWidth: 0, minHeight: 0, aspect: "9:16")
-        ])
+        #expect(
+            result.segments[0].missing == [
+                MissingMedia(
+                    kind: .image, tags: ["beach", "waves"], localMatches: 2, minMatches: 3, limit: 4, minDurationSeconds: nil,
+                    minWidth: 0, minHeight: 0, aspect: "9:16")
+            ])
     }
 
     @Test func nothingLocalListsEverythingMissing() async throws {
@@ -137,7 +138,8 @@ struct InMemoryLibrary: Sendable {
     }
 
     @Test func theHandOffsBlockAndDefaults() throws {
-        let settings = try parse("""
+        let settings = try parse(
+            """
             {"providers": [{"name": "pexels"}], "localLibrary": {"enabled": true,
              "minMatches": {"videos": 2, "images": 4}, "limit": {"videos": 3, "images": 6}, "preferRecencyBoost": 0.25}}
             """)
@@ -151,15 +153,39 @@ struct InMemoryLibrary: Sendable {
     }
 
     @Test(arguments: [
-        (#"{"localLibrary": {"minMatch": 1}}"#, "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost"),
+        (
+            #"{"localLibrary": {"minMatch": 1}}"#,
+            "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost"
+        ),
         (#"{"localLibrary": {"enabled": "yes"}}"#, "stock-assets.json: localLibrary.enabled must be true or false, not \"yes\""),
-        (#"{"localLibrary": {"minMatches": {"images": "three"}}}"#, "stock-assets.json: localLibrary.minMatches.images must be a whole number from 1 to 100, not \"three\""),
-        (#"{"localLibrary": {"minMatches": {"videos": 0}}}"#, "stock-assets.json: localLibrary.minMatches.videos must be a whole number from 1 to 100, not 0"),
-        (#"{"localLibrary": {"limit": {"images": 2.5}}}"#, "stock-assets.json: localLibrary.limit.images must be a whole number from 1 to 100, not 2.5"),
-        (#"{"localLibrary": {"limit": {"audio": 2}}}"#, "stock-assets.json: localLibrary.limit.audio is not a media type; use videos and images"),
-        (#"{"localLibrary": {"limit": 3}}"#, "stock-assets.json: localLibrary.limit must be an object such as {\"videos\": 1, \"images\": 3}, not 3"),
-        (#"{"localLibrary": {"limit": {"images": 2}}}"#, "stock-assets.json: localLibrary.limit.images (2) must be at least localLibrary.minMatches.images (3): a covered media type takes at least minMatches assets"),
-        (#"{"localLibrary": {"preferRecencyBoost": 2}}"#, "stock-assets.json: localLibrary.preferRecencyBoost must be a number from 0 to 1, not 2"),
+        (
+            #"{"localLibrary": {"minMatches": {"images": "three"}}}"#,
+            "stock-assets.json: localLibrary.minMatches.images must be a whole number from 1 to 100, not \"three\""
+        ),
+        (
+            #"{"localLibrary": {"minMatches": {"videos": 0}}}"#,
+            "stock-assets.json: localLibrary.minMatches.videos must be a whole number from 1 to 100, not 0"
+        ),
+        (
+            #"{"localLibrary": {"limit": {"images": 2.5}}}"#,
+            "stock-assets.json: localLibrary.limit.images must be a whole number from 1 to 100, not 2.5"
+        ),
+        (
+            #"{"localLibrary": {"limit": {"audio": 2}}}"#,
+            "stock-assets.json: localLibrary.limit.audio is not a media type; use videos and images"
+        ),
+        (
+            #"{"localLibrary": {"limit": 3}}"#,
+            "stock-assets.json: localLibrary.limit must be an object such as {\"videos\": 1, \"images\": 3}, not 3"
+        ),
+        (
+            #"{"localLibrary": {"limit": {"images": 2}}}"#,
+            "stock-assets.json: localLibrary.limit.images (2) must be at least localLibrary.minMatches.images (3): a covered media type takes at least minMatches assets"
+        ),
+        (
+            #"{"localLibrary": {"preferRecencyBoost": 2}}"#,
+            "stock-assets.json: localLibrary.preferRecencyBoost must be a number from 0 to 1, not 2"
+        ),
         (#"{"localLibrary": []}"#, "stock-assets.json: localLibrary must be an object, not a list"),
         (#"{"localLibrary": "#, "stock-assets.json: not valid JSON"),
         (#"[1]"#, "stock-assets.json: must be a JSON object"),
@@ -189,7 +215,8 @@ struct InMemoryLibrary: Sendable {
     }
 
     @Test func aFullScript() throws {
-        let script = try parse("""
+        let script = try parse(
+            """
             {"title": "ignored", "aspect": "9:16", "minWidth": 720, "minHeight": 1280, "segments": [
               {"id": "hook", "tags": ["Beach", "sunset"], "durationSeconds": 4.5, "media": ["image", "video"], "text": "…"},
               {"id": "outro", "tags": "city, night"}
@@ -197,10 +224,11 @@ struct InMemoryLibrary: Sendable {
             """)
         #expect(script.aspect == 0.5625 && script.aspectText == "9:16")
         #expect(script.minWidth == 720 && script.minHeight == 1280)
-        #expect(script.segments == [
-            .init(id: "hook", tags: ["Beach", "sunset"], durationSeconds: 4.5, media: [.video, .image]),
-            .init(id: "outro", tags: ["city, night"], durationSeconds: nil, media: [.video, .image]),
-        ])
+        #expect(
+            script.segments == [
+                .init(id: "hook", tags: ["Beach", "sunset"], durationSeconds: 4.5, media: [.video, .image]),
+                .init(id: "outro", tags: ["city, night"], durationSeconds: nil, media: [.video, .image]),
+            ])
     }
 
     @Test(arguments: [
@@ -208,13 +236,31 @@ struct InMemoryLibrary: Sendable {
         (#"{"segments": {}}"#, "script s.json: segments must be a list of segments, not an object"),
         (#"{}"#, "script s.json: segments is missing"),
         (#"{"segments": [{"tags": ["a"]}]}"#, "script s.json: segments[0].id must be a non-empty string, not missing"),
-        (#"{"segments": [{"id": "a", "tags": ["a"]}, {"id": "a", "tags": ["b"]}]}"#, "script s.json: segments[1].id \"a\" is used by an earlier segment; ids must be unique"),
+        (
+            #"{"segments": [{"id": "a", "tags": ["a"]}, {"id": "a", "tags": ["b"]}]}"#,
+            "script s.json: segments[1].id \"a\" is used by an earlier segment; ids must be unique"
+        ),
         (#"{"segments": [{"id": "a", "tags": ["a", 3]}]}"#, "script s.json: segments[0].tags[1] must be a string, not 3"),
-        (##"{"segments": [{"id": "a", "tags": ["#", "!"]}]}"##, "script s.json: segments[0].tags has no tag left after normalisation (#, !)"),
-        (#"{"segments": [{"id": "a", "tags": "a", "durationSeconds": -1}]}"#, "script s.json: segments[0].durationSeconds must be a number of seconds, 0 or more, not -1"),
-        (#"{"segments": [{"id": "a", "tags": "a", "media": ["audio"]}]}"#, "script s.json: segments[0].media[0] must be \"video\" or \"image\", not \"audio\""),
-        (#"{"aspect": "wide", "segments": [{"id": "a", "tags": "a"}]}"#, "script s.json: aspect must be a ratio such as \"9:16\" or a positive number, not \"wide\""),
-        (#"{"minWidth": -5, "segments": [{"id": "a", "tags": "a"}]}"#, "script s.json: minWidth must be a whole number of pixels, 0 or more, not -5"),
+        (
+            ##"{"segments": [{"id": "a", "tags": ["#", "!"]}]}"##,
+            "script s.json: segments[0].tags has no tag left after normalisation (#, !)"
+        ),
+        (
+            #"{"segments": [{"id": "a", "tags": "a", "durationSeconds": -1}]}"#,
+            "script s.json: segments[0].durationSeconds must be a number of seconds, 0 or more, not -1"
+        ),
+        (
+            #"{"segments": [{"id": "a", "tags": "a", "media": ["audio"]}]}"#,
+            "script s.json: segments[0].media[0] must be \"video\" or \"image\", not \"audio\""
+        ),
+        (
+            #"{"aspect": "wide", "segments": [{"id": "a", "tags": "a"}]}"#,
+            "script s.json: aspect must be a ratio such as \"9:16\" or a positive number, not \"wide\""
+        ),
+        (
+            #"{"minWidth": -5, "segments": [{"id": "a", "tags": "a"}]}"#,
+            "script s.json: minWidth must be a whole number of pixels, 0 or more, not -5"
+        ),
         (#"not json"#, "script s.json: not valid JSON"),
     ])
     func errorsNameTheKey(text: String, message: String) {

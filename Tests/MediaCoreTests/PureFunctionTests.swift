@@ -42,7 +42,8 @@ import Testing
 
 @Suite struct DatabaseURLTests {
     @Test func tcpWithEverything() throws {
-        let url = try DatabaseURL.parse("postgres://alice:s%40cret@db.example:6543/media?sslmode=require&connect_timeout=2", defaultUser: "root")
+        let url = try DatabaseURL.parse(
+            "postgres://alice:s%40cret@db.example:6543/media?sslmode=require&connect_timeout=2", defaultUser: "root")
         #expect(url.endpoint == .tcp(host: "db.example", port: 6543))
         #expect(url.user == "alice")
         #expect(url.password == "s@cret")
@@ -180,16 +181,16 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try """
-            22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-            40 22 8:17 / /mnt/my\\040disk rw shared:2 - ext4 /dev/sdb1 rw
-            """.write(toFile: folder.path + "/mountinfo", atomically: true, encoding: .utf8)
+        22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+        40 22 8:17 / /mnt/my\\040disk rw shared:2 - ext4 /dev/sdb1 rw
+        """.write(toFile: folder.path + "/mountinfo", atomically: true, encoding: .utf8)
         try """
-            # comment
-            UUID=1 / ext4 defaults 0 1
-            UUID=2 /mnt/my\\040disk ext4 defaults 0 2
-            UUID=3 /media/videos ext4 nofail 0 2
-            /swapfile none swap sw 0 0
-            """.write(toFile: folder.path + "/fstab", atomically: true, encoding: .utf8)
+        # comment
+        UUID=1 / ext4 defaults 0 1
+        UUID=2 /mnt/my\\040disk ext4 defaults 0 2
+        UUID=3 /media/videos ext4 nofail 0 2
+        /swapfile none swap sw 0 0
+        """.write(toFile: folder.path + "/fstab", atomically: true, encoding: .utf8)
         let table = MountTable.current(mountInfo: folder.path + "/mountinfo", fstab: folder.path + "/fstab")
         #expect(table.mounted == ["/", "/mnt/my disk"])
         #expect(table.declared == ["/", "/mnt/my disk", "/media/videos"])

@@ -124,8 +124,10 @@ import Testing
             createdAt: Self.daysAgo(addedDaysAgo), lastUsedAt: usedDaysAgo.map(Self.daysAgo))
     }
 
-    func rank(_ candidates: [RankingCandidate], _ tags: [String], kind: MediaFormat.Kind = .video,
-              configure: (inout SearchRequest) -> Void = { _ in }) -> [Int64] {
+    func rank(
+        _ candidates: [RankingCandidate], _ tags: [String], kind: MediaFormat.Kind = .video,
+        configure: (inout SearchRequest) -> Void = { _ in }
+    ) -> [Int64] {
         var request = SearchRequest(kind: kind, tags: QueryTags(tags), asOf: Self.now)
         configure(&request)
         return Scoring.rank(candidates, for: request).map(\.id)

@@ -97,7 +97,6 @@ struct SyntheticLibrary {
     }
 }
 
-
 @Suite(.serialized) struct SearchSQLTests {
     static let asOf = Date(timeIntervalSince1970: 1_780_000_000)
     static let vocabulary = [
@@ -117,11 +116,12 @@ struct SyntheticLibrary {
             let sources = Set((0..<Int.random(in: 1...2, using: &random)).map { _ in providers.randomElement(using: &random)! })
             let created = ages.randomElement(using: &random)!
             // Half never used; some "used" in the future, as after a clock jump.
-            let used: Int64? = switch Int.random(in: 0..<10, using: &random) {
-            case 0..<5: nil
-            case 5: -3_600
-            default: ages.randomElement(using: &random)!
-            }
+            let used: Int64? =
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0..<5: nil
+                case 5: -3_600
+                default: ages.randomElement(using: &random)!
+                }
             let state = Int.random(in: 0..<10, using: &random) == 0 ? "quarantined" : "present"
             let candidate = RankingCandidate(
                 id: Int64(index), kind: kind, present: state == "present", width: width, height: height,
@@ -147,9 +147,10 @@ struct SyntheticLibrary {
         }
         if Int.random(in: 0..<4, using: &random) == 0 { request.provider = providers.randomElement(using: &random)! }
         if Bool.random(using: &random) {
-            request.excluding = Set((0..<Int.random(in: 1...8, using: &random)).map { _ in
-                Int64.random(in: 1...Int64(librarySize), using: &random)
-            })
+            request.excluding = Set(
+                (0..<Int.random(in: 1...8, using: &random)).map { _ in
+                    Int64.random(in: 1...Int64(librarySize), using: &random)
+                })
         }
         return request
     }
@@ -334,9 +335,11 @@ struct SyntheticLibrary {
                     limit: Int.random(in: 1...25, using: &random), recencyBoost: [0, 0.1, 0.5].randomElement(using: &random)!,
                     asOf: Self.asOf)
                 let expected = Scoring.rank(library.map(\.candidate), for: request)
-                #expect(try await repository.search(request).map(\.id) == expected.map(\.id), "\(tags) \(String(describing: request.aspect))")
-                let group = try #require(SearchStep.TopGroup(
-                    request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows))
+                #expect(
+                    try await repository.search(request).map(\.id) == expected.map(\.id), "\(tags) \(String(describing: request.aspect))")
+                let group = try #require(
+                    SearchStep.TopGroup(
+                        request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows))
                 let first = try await repository.run(SearchQuery.build(request, topGroup: group), request: request)
                 guard !group.answers(first, limit: request.limit) else { continue }
                 for size in stride(from: group.commonTerms.count, through: 2, by: -1) {
@@ -386,9 +389,12 @@ struct SyntheticLibrary {
                     recencyBoost: [0, 0.1, 1].randomElement(using: &random)!, asOf: Self.asOf)
                 let expected = Scoring.rank(library.map(\.candidate), for: request)
                 let actual = try await repository.search(request)
-                #expect(actual.map(\.id) == expected.map(\.id), "\(request.tags.terms) \(String(describing: request.aspect)) boost \(request.recencyBoost) limit \(request.limit)")
+                #expect(
+                    actual.map(\.id) == expected.map(\.id),
+                    "\(request.tags.terms) \(String(describing: request.aspect)) boost \(request.recencyBoost) limit \(request.limit)")
                 if let group = SearchStep.TopGroup(
-                    request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows) {
+                    request, tagRows: try await repository.tagRows(request), rareRows: repository.rareTagRows)
+                {
                     let first = try await repository.run(SearchQuery.build(request, topGroup: group), request: request)
                     if group.answers(first, limit: request.limit) {
                         answered += 1

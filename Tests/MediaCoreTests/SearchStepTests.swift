@@ -92,8 +92,9 @@ import Testing
     }
 
     @Test func combinationsAreInOrderAndComplete() {
-        #expect(SearchStep.Level.combinations(of: [1, 2, 3, 4], size: 2)
-            == [[1, 2], [1, 3], [1, 4], [2, 3], [2, 4], [3, 4]])
+        #expect(
+            SearchStep.Level.combinations(of: [1, 2, 3, 4], size: 2)
+                == [[1, 2], [1, 3], [1, 4], [2, 3], [2, 4], [3, 4]])
         #expect(SearchStep.Level.combinations(of: [1, 2], size: 3) == [])
     }
 }

@@ -129,7 +129,9 @@ final class CommandLibrary {
         } else {
             try SampleMedia.make([SampleMedia.convert, "-size", size, "xc:\(colour)", file])
         }
-        var arguments = ["ingest", file, "--tags", tags, "--provider", provider, "--source-url", "https://\(provider).example/\(name)", "--json"]
+        var arguments = [
+            "ingest", file, "--tags", tags, "--provider", provider, "--source-url", "https://\(provider).example/\(name)", "--json",
+        ]
         if let providerId { arguments += ["--provider-id", providerId] }
         let outcome = try mediaq(arguments)
         try #require(outcome.status == 0, "\(outcome.transcript)")
@@ -185,10 +187,11 @@ final class CommandLibrary {
             let raw = try library.mediaq(["search", "videos", "--tags", "beach", "--json"])
             let object = try JSONSerialization.jsonObject(with: Data(raw.standardOutput.utf8)) as? [String: Any]
             let firstRaw = try #require((object?["results"] as? [[String: Any]])?.first)
-            #expect(Set(firstRaw.keys) == [
-                "id", "kind", "sha256", "path", "absolutePath", "thumbPath", "absoluteThumbPath", "width", "height",
-                "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", "score", "scoreParts",
-            ])
+            #expect(
+                Set(firstRaw.keys) == [
+                    "id", "kind", "sha256", "path", "absolutePath", "thumbPath", "absoluteThumbPath", "width", "height",
+                    "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", "score", "scoreParts",
+                ])
             #expect(firstRaw["lastUsedAt"] is NSNull)
             #expect(first.scoreParts.aspectFit == 0.25 && found.results[1].scoreParts.aspectFit == 0)
             #expect(first.scoreParts.tagAnd == 1 && first.scoreParts.tagOr == 1 && first.scoreParts.matchedTags == 1)
@@ -202,7 +205,8 @@ final class CommandLibrary {
             #expect(wideOnly.results.map(\.id) == [wide])
             let byProvider = try library.json(SearchOutput.self, ["search", "videos", "--tags", "beach", "--provider", "Pixabay"])
             #expect(byProvider.results.map(\.id) == [tall])
-            let limited = try library.json(SearchOutput.self, ["search", "videos", "--tags", "beach", "--limit", "1", "--recency-boost", "0"])
+            let limited = try library.json(
+                SearchOutput.self, ["search", "videos", "--tags", "beach", "--limit", "1", "--recency-boost", "0"])
             #expect(limited.results.count == 1 && limited.recencyBoost == 0)
             let none = try library.json(SearchOutput.self, ["search", "images", "--tags", "zebra"])
             #expect(none.results.isEmpty)
@@ -249,15 +253,16 @@ final class CommandLibrary {
             let work = library.folder.path + "/project"
             try FileManager.default.createDirectory(atPath: work + "/config", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
-            try #"{"providers": ["pexels"], "localLibrary": {"enabled": true, "minMatches": {"videos": 1, "images": 2}, "limit": {"videos": 1, "images": 2}, "preferRecencyBoost": 0.1}}"#
+            try
+                #"{"providers": ["pexels"], "localLibrary": {"enabled": true, "minMatches": {"videos": 1, "images": 2}, "limit": {"videos": 1, "images": 2}, "preferRecencyBoost": 0.1}}"#
                 .write(toFile: work + "/config/stock-assets.json", atomically: true, encoding: .utf8)
             try """
-                {"aspect": "16:9", "segments": [
-                  {"id": "hook", "tags": ["beach", "sunset"], "durationSeconds": 2},
-                  {"id": "middle", "tags": "city", "durationSeconds": 3.5},
-                  {"id": "end", "tags": ["mountain"], "durationSeconds": 2}
-                ]}
-                """.write(toFile: work + "/script.json", atomically: true, encoding: .utf8)
+            {"aspect": "16:9", "segments": [
+              {"id": "hook", "tags": ["beach", "sunset"], "durationSeconds": 2},
+              {"id": "middle", "tags": "city", "durationSeconds": 3.5},
+              {"id": "end", "tags": ["mountain"], "durationSeconds": 2}
+            ]}
+            """.write(toFile: work + "/script.json", atomically: true, encoding: .utf8)
 
             let outcome = try library.mediaq(
                 ["plan", "script.json", "--pin", "run-7", "--out", "out/plan.json", "--json"], in: work)
@@ -278,9 +283,13 @@ final class CommandLibrary {
             #expect(hook.first?.provider == "pexels" && hook.first?.sourceUrl == "https://pexels.example/beach.mp4")
             // middle: its video is covered; one city photo is fewer than minMatches 2.
             #expect(plan.manifest.filter { $0.segmentId == "middle" }.map(\.libraryId) == [cityClip])
-            #expect(plan.segments[1] == .init(id: "middle", covered: ["video"], missing: [
-                .init(kind: "image", tags: ["city"], localMatches: 1, minMatches: 2, limit: 2, minDurationSeconds: nil)
-            ]))
+            #expect(
+                plan.segments[1]
+                    == .init(
+                        id: "middle", covered: ["video"],
+                        missing: [
+                            .init(kind: "image", tags: ["city"], localMatches: 1, minMatches: 2, limit: 2, minDurationSeconds: nil)
+                        ]))
             // end: nothing local.
             #expect(plan.segments[2].covered.isEmpty)
             #expect(plan.segments[2].missing.map(\.kind) == ["video", "image"])
@@ -291,15 +300,19 @@ final class CommandLibrary {
             // Marked used and pinned, exactly the picks.
             let picked = plan.manifest.map(\.libraryId).sorted()
             #expect(try await library.query("SELECT id FROM asset WHERE use_count = 1 ORDER BY id") == picked)
-            #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-7' AND expires_at > now() + interval '23 hours' ORDER BY asset_id") == picked)
+            #expect(
+                try await library.query(
+                    "SELECT asset_id FROM pin WHERE run_id = 'run-7' AND expires_at > now() + interval '23 hours' ORDER BY asset_id")
+                    == picked)
 
             // Planned again: the picks were just used, so the third photo now ranks first.
             let again = try library.json(
                 PlanOutput.self,
                 ["plan", work + "/script.json", "--config", work + "/config/stock-assets.json", "--no-mark-used", "--pin", "run-8"])
             #expect(!again.markedUsed && again.runId == "run-8")
-            #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-8' ORDER BY asset_id")
-                == again.manifest.map(\.libraryId).sorted(), "pinned without being marked used")
+            #expect(
+                try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-8' ORDER BY asset_id")
+                    == again.manifest.map(\.libraryId).sorted(), "pinned without being marked used")
             #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-8'") == [4])
             #expect(try await library.query("SELECT count(*) FROM pin WHERE run_id = 'run-7'") == [4])
             let third = try #require(Set(photos).subtracting(hook.map(\.libraryId)).first)
@@ -327,7 +340,8 @@ final class CommandLibrary {
             let config = library.folder.path + "/stock.json"
             try #"{"localLibrary": {"enabled": false}}"#.write(toFile: config, atomically: true, encoding: .utf8)
             let script = library.folder.path + "/script.json"
-            try #"{"segments": [{"id": "a", "tags": "beach", "media": ["image"]}]}"#.write(toFile: script, atomically: true, encoding: .utf8)
+            try #"{"segments": [{"id": "a", "tags": "beach", "media": ["image"]}]}"#.write(
+                toFile: script, atomically: true, encoding: .utf8)
             let plan = try library.json(PlanOutput.self, ["plan", script, "--config", config])
             #expect(!plan.enabled && plan.manifest.isEmpty && !plan.markedUsed)
             #expect(plan.segments.first?.missing.first?.localMatches == 0)
@@ -366,7 +380,13 @@ final class CommandLibrary {
             let a = try library.add("a.png", tags: "x", providerId: "111")
             let b = try library.add("b.png", tags: "x", provider: "pixabay", providerId: "111", colour: "blue")
 
-            struct Used: Decodable { struct Use: Decodable { let id: Int64; let useCount: Int }; let used: [Use] }
+            struct Used: Decodable {
+                struct Use: Decodable {
+                    let id: Int64
+                    let useCount: Int
+                }
+                let used: [Use]
+            }
             let used = try library.json(Used.self, ["use", String(a), String(b)])
             #expect(used.used.map(\.id) == [a, b] && used.used.allSatisfy { $0.useCount == 1 })
             let unknown = try library.mediaq(["use", String(a), "999", "--json"])
@@ -377,7 +397,12 @@ final class CommandLibrary {
             #expect(notANumber.status == 2, "\(notANumber.transcript)")
 
             struct Known: Decodable {
-                struct Asset: Decodable { let providerId: String; let libraryId: Int64; let kind: String; let absolutePath: String }
+                struct Asset: Decodable {
+                    let providerId: String
+                    let libraryId: Int64
+                    let kind: String
+                    let absolutePath: String
+                }
                 let provider: String
                 let known: [Asset]
                 let unknown: [String]

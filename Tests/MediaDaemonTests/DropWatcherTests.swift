@@ -102,8 +102,10 @@ import Glibc
         let folder = try Folder()
         // Watches exist but nobody reads: the kernel queue (max_queued_events) overflows.
         let watcher = try DropWatcher(directory: folder.path)
-        let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16384
+        let limit =
+            Int(
+                (try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16384
         for index in 0..<(limit + 200) {
             try write(folder.path + "/f\(index).jpg", "")
         }

@@ -67,8 +67,9 @@ public enum ImageThumbnailer {
         var width: Int32 = 0
         var height: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
-        guard mshim_thumbnail_jpeg(
-            imagePath, jpegPath, Int32(targetWidth), Int32(maxHeight), Int32(quality), &width, &height, &message, 512) == 0
+        guard
+            mshim_thumbnail_jpeg(
+                imagePath, jpegPath, Int32(targetWidth), Int32(maxHeight), Int32(quality), &width, &height, &message, 512) == 0
         else {
             throw ImageError(kind: .thumbnailFailed, message: "cannot make a thumbnail of \(imagePath): \(CText.string(message))")
         }

@@ -15,12 +15,15 @@ public enum PosterExtractor {
         guard targetWidth > 0, maxHeight > 0, (1...100).contains(quality) else {
             throw VideoError(
                 kind: .thumbnailFailed,
-                message: "Cannot make a poster for '\(videoPath)': the width (\(targetWidth)) and maximum height (\(maxHeight)) must be positive and the quality (\(quality)) between 1 and 100.")
+                message:
+                    "Cannot make a poster for '\(videoPath)': the width (\(targetWidth)) and maximum height (\(maxHeight)) must be positive and the quality (\(quality)) between 1 and 100."
+            )
         }
         do {
             try NativeLibraries.startVips()
         } catch {
-            throw VideoError(kind: .thumbnailFailed, message: "Cannot make a poster for '\(videoPath)': libvips did not start (\(error.description)).")
+            throw VideoError(
+                kind: .thumbnailFailed, message: "Cannot make a poster for '\(videoPath)': libvips did not start (\(error.description)).")
         }
         let input = try MediaInput(path: videoPath)
         let stream = try input.requireVideoStream()
@@ -44,7 +47,9 @@ public enum PosterExtractor {
     }
 
     /// Converts the decoded picture to RGB, stretched to square pixels so anamorphic video keeps its shape.
-    private static func squarePixelRGB(of frame: DecodedFrame, input: MediaInput, stream: VideoStreamFacts) throws(VideoError) -> PackedRGBImage {
+    private static func squarePixelRGB(
+        of frame: DecodedFrame, input: MediaInput, stream: VideoStreamFacts
+    ) throws(VideoError) -> PackedRGBImage {
         let sampleAspectRatio = input.sampleAspectRatio(ofStream: stream.index, frame: frame)
         let size = SquarePixels.size(width: frame.width, height: frame.height, sampleAspectRatio: sampleAspectRatio)
         guard let converter = RGBConverter(from: frame, toWidth: size.width, height: size.height),

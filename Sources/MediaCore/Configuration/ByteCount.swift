@@ -35,7 +35,8 @@ public enum ByteCount {
         for (name, size) in units where Double(bytes) >= size {
             let value = Double(bytes) / size
             let tenths = (value * 10).rounded()
-            let text = tenths.truncatingRemainder(dividingBy: 10) == 0
+            let text =
+                tenths.truncatingRemainder(dividingBy: 10) == 0
                 ? String(Int64(tenths / 10)) : "\(Int64(tenths) / 10).\(Int64(tenths) % 10)"
             return "\(text) \(name)"
         }

@@ -332,8 +332,9 @@ extension AssetRepository {
     public func addDetails(
         assetId: Int64, tags: [String], provider: String?, providerAssetId: String?, sourceURL: String?, markUsed: Bool
     ) async throws(MediaError) {
-        let provenance = try Provenance(IngestRequest(
-            path: "", provider: provider, sourceURL: sourceURL, providerAssetId: providerAssetId))
+        let provenance = try Provenance(
+            IngestRequest(
+                path: "", provider: provider, sourceURL: sourceURL, providerAssetId: providerAssetId))
         try await merge(into: assetId, tags: tags, provenance: provenance, markUsed: markUsed)
     }
 }

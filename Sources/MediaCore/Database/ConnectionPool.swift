@@ -47,7 +47,8 @@ public final class ConnectionPool: Service, Sendable {
                 return try await withDeadline(
                     seconds: seconds,
                     timeoutError: {
-                        MediaError(.databaseTimeout, "\(action): not done within \(Int(seconds)) s; the database may have stopped answering")
+                        MediaError(
+                            .databaseTimeout, "\(action): not done within \(Int(seconds)) s; the database may have stopped answering")
                     },
                     abandonWhen: {
                         // Polled, not `closeFuture`: a wait on that could not be cancelled when
@@ -102,11 +103,12 @@ public final class ConnectionPool: Service, Sendable {
         let outcome: Result<T, any Error> = await withTaskGroup(of: Result<T, any Error>?.self) { group in
             group.addTask {
                 do {
-                    return .success(try await self.client.withConnection { connection in
-                        if connection.isClosed { throw StaleLease() }
-                        leased.value.store(true, ordering: .releasing)
-                        return try await body(connection)
-                    })
+                    return .success(
+                        try await self.client.withConnection { connection in
+                            if connection.isClosed { throw StaleLease() }
+                            leased.value.store(true, ordering: .releasing)
+                            return try await body(connection)
+                        })
                 } catch {
                     return .failure(error)
                 }

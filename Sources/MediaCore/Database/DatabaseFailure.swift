@@ -25,7 +25,8 @@ public enum DatabaseFailure {
     public static func translate(_ error: any Error, _ action: String, context: Context = .init()) -> MediaError {
         if let error = error as? MediaError { return error }
         if let transaction = error as? PostgresTransactionError {
-            let cause = transaction.closureError ?? transaction.beginError ?? transaction.commitError
+            let cause =
+                transaction.closureError ?? transaction.beginError ?? transaction.commitError
                 ?? transaction.rollbackError
             return cause.map { translate($0, action, context: context) }
                 ?? MediaError(.databaseError, "\(action): the transaction failed")

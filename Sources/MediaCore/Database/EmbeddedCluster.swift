@@ -181,7 +181,8 @@ public struct EmbeddedCluster: Sendable {
             as: account)
         guard result.status == 0 else {
             if try isRunning(as: account) { return }  // another process won the race
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8))?
+            let log =
+                (try? String(contentsOfFile: logPath, encoding: .utf8))?
                 .split(separator: "\n").suffix(5).joined(separator: " | ") ?? ""
             throw MediaError(
                 .embeddedDatabaseFailed,

@@ -187,7 +187,8 @@ public struct MigrationRunner: Sendable {
             } catch {
                 throw MediaError(.migrationFailed, error.message)
             }
-            logger.info("applied migration", metadata: ["event": "migrationApplied", "migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
+            logger.info(
+                "applied migration", metadata: ["event": "migrationApplied", "migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
             done.append(migration)
         }
         return done
@@ -213,21 +214,24 @@ public struct MigrationRunner: Sendable {
         let recorded = Dictionary(uniqueKeysWithValues: applied.map { ($0.version, $0) })
         for migration in migrations {
             if let row = recorded[migration.version] {
-                entries.append(.init(
-                    version: migration.version, name: migration.name,
-                    state: row.checksum == migration.checksum ? .applied : .changed,
-                    appliedAt: row.appliedAt, recordedChecksum: row.checksum, fileChecksum: migration.checksum))
+                entries.append(
+                    .init(
+                        version: migration.version, name: migration.name,
+                        state: row.checksum == migration.checksum ? .applied : .changed,
+                        appliedAt: row.appliedAt, recordedChecksum: row.checksum, fileChecksum: migration.checksum))
             } else {
-                entries.append(.init(
-                    version: migration.version, name: migration.name, state: .pending,
-                    appliedAt: nil, recordedChecksum: nil, fileChecksum: migration.checksum))
+                entries.append(
+                    .init(
+                        version: migration.version, name: migration.name, state: .pending,
+                        appliedAt: nil, recordedChecksum: nil, fileChecksum: migration.checksum))
             }
         }
         let known = Set(migrations.map(\.version))
         for row in applied where !known.contains(row.version) {
-            entries.append(.init(
-                version: row.version, name: row.name, state: .unknown,
-                appliedAt: row.appliedAt, recordedChecksum: row.checksum, fileChecksum: nil))
+            entries.append(
+                .init(
+                    version: row.version, name: row.name, state: .unknown,
+                    appliedAt: row.appliedAt, recordedChecksum: row.checksum, fileChecksum: nil))
         }
         return MigrationStatus(entries: entries.sorted { $0.version < $1.version })
     }

@@ -154,7 +154,8 @@ public struct AssetExporter: Sendable {
             LibraryRoot.syncDirectory((destination as NSString).deletingLastPathComponent)
             return .sameFile
         case .reflink, .copy:
-            let temporary = (destination as NSString).deletingLastPathComponent
+            let temporary =
+                (destination as NSString).deletingLastPathComponent
                 + "/.tmp-export-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-" + asset.exportName
             defer { unlink(temporary) }
             if mode == .reflink {
@@ -184,7 +185,10 @@ public struct AssetExporter: Sendable {
             let code = errno
             switch code {
             case EOPNOTSUPP, ENOTTY, EXDEV, EINVAL, ENOSYS, EPERM:
-                throw .unsupported(code == EXDEV ? "the folders are on different filesystems" : "the filesystem does not support reflinks (\(LibraryRoot.errnoText(code)))")
+                throw .unsupported(
+                    code == EXDEV
+                        ? "the folders are on different filesystems"
+                        : "the filesystem does not support reflinks (\(LibraryRoot.errnoText(code)))")
             default:
                 throw .failed(writeError("cannot clone \(source)", code))
             }
@@ -210,9 +214,10 @@ public struct AssetExporter: Sendable {
             }
         }
         guard digest == asset.sha256 else {
-            throw .failed(MediaError(
-                .checksumMismatch,
-                "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.sha256): it is damaged; nothing was exported"))
+            throw .failed(
+                MediaError(
+                    .checksumMismatch,
+                    "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.sha256): it is damaged; nothing was exported"))
         }
         guard fsync(output) == 0 else { throw .failed(writeError("cannot fsync \(temporary)")) }
     }
@@ -261,8 +266,9 @@ public struct AssetExporter: Sendable {
             throw .failed(writeError("cannot read back \(path)"))
         }
         guard digest == asset.sha256 else {
-            throw .failed(MediaError(
-                .checksumMismatch, "\(path) reads back as \(digest), not asset \(asset.id)'s \(asset.sha256)"))
+            throw .failed(
+                MediaError(
+                    .checksumMismatch, "\(path) reads back as \(digest), not asset \(asset.id)'s \(asset.sha256)"))
         }
     }
 

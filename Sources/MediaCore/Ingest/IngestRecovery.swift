@@ -55,10 +55,12 @@ public struct IngestRecovery: Sendable {
             }
             if !done.isEmpty {
                 try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(done)::text[])", logger: logger)
-                logger.notice("recovered an interrupted ingest", metadata: [
-                    "event": "recovered",
-                    "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
-                ])
+                logger.notice(
+                    "recovered an interrupted ingest",
+                    metadata: [
+                        "event": "recovered",
+                        "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
+                    ])
             }
         } catch {
             throw DatabaseFailure.translate(error, "cannot recover interrupted ingests")

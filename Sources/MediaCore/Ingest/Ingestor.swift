@@ -57,9 +57,11 @@ public struct Ingestor: Sendable {
             }
         }
         if format.kind == .image, Int64(probed.width) * Int64(probed.height) > pixelLimit {
-            return .rejected(file, MediaError(
-                .tooManyPixels,
-                "\(file) was rejected: \(probed.width)×\(probed.height) is over the limit of \(pixelLimit / 1_000_000) megapixels"))
+            return .rejected(
+                file,
+                MediaError(
+                    .tooManyPixels,
+                    "\(file) was rejected: \(probed.width)×\(probed.height) is over the limit of \(pixelLimit / 1_000_000) megapixels"))
         }
 
         // Checked before the bytes are copied: a bad provider name wastes no I/O.
@@ -185,13 +187,15 @@ public struct Ingestor: Sendable {
         case .markup:
             return .failure(MediaError(.notMedia, "\(file) was rejected: it is an HTML or XML page, not an image or video"))
         case .unknown:
-            return .failure(MediaError(
-                .unknownFormat, "\(file) was rejected: its bytes are not an image or video format the library stores"))
+            return .failure(
+                MediaError(
+                    .unknownFormat, "\(file) was rejected: its bytes are not an image or video format the library stores"))
         case .media(let format):
             guard format.accepts(fileExtension: ext) else {
-                return .failure(MediaError(
-                    .extensionMismatch,
-                    "\(file) was rejected: it is named .\(ext) but its bytes are \(format.name) (.\(format.canonicalExtension))"))
+                return .failure(
+                    MediaError(
+                        .extensionMismatch,
+                        "\(file) was rejected: it is named .\(ext) but its bytes are \(format.name) (.\(format.canonicalExtension))"))
             }
             let tail: [UInt8]
             do {
@@ -200,8 +204,9 @@ public struct Ingestor: Sendable {
                 return .failure(Self.rejection(error, file: file))
             }
             guard format.looksComplete(tail: tail, size: source.size, head: head) else {
-                return .failure(MediaError(
-                    .undecodable, "\(file) was rejected: it is a truncated \(format.name) file (its end is missing)"))
+                return .failure(
+                    MediaError(
+                        .undecodable, "\(file) was rejected: it is a truncated \(format.name) file (its end is missing)"))
             }
             return .success(format)
         }

@@ -117,7 +117,8 @@ public struct HealthCheck: Sendable {
             // A root with a problem may still hold a working cluster (a read-only remount, a
             // lost marker): report on it too, so every problem shows in one run.
             guard cluster.isInitialized else {
-                let why = rootUsable
+                let why =
+                    rootUsable
                     ? "the embedded PostgreSQL in \(cluster.directory) has not been created yet; mediad or any mediaq command creates it"
                     : "no DATABASE_URL is set and the embedded PostgreSQL would live in \(cluster.directory), which does not exist"
                 return [failure("database", MediaError(.databaseUnavailable, why))]
@@ -148,26 +149,37 @@ public struct HealthCheck: Sendable {
                 results.append(failure("schema", problem))
             } else if !status.isCurrent {
                 let names = status.pending.map { Migration.fileName(version: $0.version, name: $0.name) }
-                results.append(failure("schema", MediaError(
-                    .schemaNotCurrent,
-                    "the schema is not current: \(names.count) migration(s) pending (\(names.joined(separator: ", "))); "
-                        + "mediad, `mediaq db migrate` or any other mediaq command applies them")))
+                results.append(
+                    failure(
+                        "schema",
+                        MediaError(
+                            .schemaNotCurrent,
+                            "the schema is not current: \(names.count) migration(s) pending (\(names.joined(separator: ", "))); "
+                                + "mediad, `mediaq db migrate` or any other mediaq command applies them")))
             } else {
-                results.append(Result(
-                    name: "schema", ok: true,
-                    message: "schema current (\(status.entries.count) migration(s) applied)", code: nil))
+                results.append(
+                    Result(
+                        name: "schema", ok: true,
+                        message: "schema current (\(status.entries.count) migration(s) applied)", code: nil))
             }
             if status.entries.contains(where: { $0.version == 1 && $0.state == .applied }),
                 let row = try await LibraryOpener.libraryRow(connection: connection, logger: logger)
             {
                 if let rootMarker, rootMarker.libraryId != row.id {
-                    results.append(failure("library", MediaError(
-                        .libraryMismatch,
-                        "LIBRARY_ROOT holds library \(rootMarker.libraryId.lowercased), but the database holds library \(row.id.lowercased)")))
+                    results.append(
+                        failure(
+                            "library",
+                            MediaError(
+                                .libraryMismatch,
+                                "LIBRARY_ROOT holds library \(rootMarker.libraryId.lowercased), but the database holds library \(row.id.lowercased)"
+                            )))
                 } else if rootMarker != nil, row.root != LibraryOpener.canonical(root.path) {
-                    results.append(failure("library", MediaError(
-                        .libraryMoved,
-                        "the library was last opened at \(row.root), not \(root.path); run `mediaq rebase`")))
+                    results.append(
+                        failure(
+                            "library",
+                            MediaError(
+                                .libraryMoved,
+                                "the library was last opened at \(row.root), not \(root.path); run `mediaq rebase`")))
                 }
             }
         } catch {

@@ -65,7 +65,9 @@ public struct GarbageCollector: Sendable {
 
     /// Up to `limit` present assets after (`micros`, `id`) in least-recently-used order, and the
     /// last one's key (its last use in microseconds since 1970, exact, and its id).
-    func lruPage(after: (micros: Int64, id: Int64)?, limit: Int) async throws -> (candidates: [GCCandidate], last: (micros: Int64, id: Int64)?) {
+    func lruPage(
+        after: (micros: Int64, id: Int64)?, limit: Int
+    ) async throws -> (candidates: [GCCandidate], last: (micros: Int64, id: Int64)?) {
         let afterMicros = after?.micros ?? Int64.min
         let afterId = after?.id ?? Int64.min
         let rows = try await connection.query(
@@ -138,9 +140,12 @@ public struct GarbageCollector: Sendable {
         }
         let report = GCReport(plan: plan, removed: removed, dryRun: false, skippedChanged: changed)
         if report.assets > 0 {
-            logger.notice("collected", metadata: [
-                "event": "collected", "assets": "\(report.assets)", "freed": "\(report.freedBytes)",
-                "size": "\(report.endBytes)", "target": "\(report.targetBytes)"])
+            logger.notice(
+                "collected",
+                metadata: [
+                    "event": "collected", "assets": "\(report.assets)", "freed": "\(report.freedBytes)",
+                    "size": "\(report.endBytes)", "target": "\(report.targetBytes)",
+                ])
         }
         return report
     }

@@ -124,7 +124,8 @@ public struct LibraryDoctor: Sendable {
                     thumbnailsFound.insert(relative)
                     checkMode(relative, into: &report, fix: fix)
                 } else {
-                    var problem = Problem(kind: .thumbnailOrphaned, path: relative, assetId: nil, detail: "no thumbnail row names this file")
+                    var problem = Problem(
+                        kind: .thumbnailOrphaned, path: relative, assetId: nil, detail: "no thumbnail row names this file")
                     if fix { remove(relative, &problem) }
                     report.problems.append(problem)
                 }
@@ -139,10 +140,11 @@ public struct LibraryDoctor: Sendable {
             if busy.contains(row.path) { continue }
             let hasOriginal = row.state == "present" ? originalsFound.contains(row.path) : Self.exists(store.absolute(row.path))
             if !hasOriginal {
-                report.problems.append(Problem(
-                    kind: .rowWithoutOriginal, path: row.path, assetId: row.id,
-                    detail: "asset \(row.id) (\(row.state)) has no original; restore it from a backup or remove the asset",
-                    action: fix ? "not fixable here: the file is gone" : nil))
+                report.problems.append(
+                    Problem(
+                        kind: .rowWithoutOriginal, path: row.path, assetId: row.id,
+                        detail: "asset \(row.id) (\(row.state)) has no original; restore it from a backup or remove the asset",
+                        action: fix ? "not fixable here: the file is gone" : nil))
                 continue
             }
             if row.state == "present" { verifiable.append(row) }
@@ -154,7 +156,8 @@ public struct LibraryDoctor: Sendable {
                 if busy.contains(thumbPath) { continue }
                 var problem = Problem(
                     kind: .thumbnailMissing, path: row.thumbnailPath ?? thumbPath, assetId: row.id,
-                    detail: row.thumbnailStatus == nil ? "asset \(row.id) has no thumbnail row" : "asset \(row.id)'s thumbnail file is gone")
+                    detail: row.thumbnailStatus == nil ? "asset \(row.id) has no thumbnail row" : "asset \(row.id)'s thumbnail file is gone"
+                )
                 if fix {
                     if let decoder, await regenerate(row, at: thumbPath, decoder: decoder) {
                         problem.fixed = true
@@ -225,9 +228,10 @@ public struct LibraryDoctor: Sendable {
             for try await (id, kind, sha, path, state, status, thumb)
                 in result.decode((Int64, String, String, String, String, String?, String?).self)
             {
-                rows.append(Row(
-                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, state: state,
-                    thumbnailStatus: status, thumbnailPath: thumb))
+                rows.append(
+                    Row(
+                        id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, state: state,
+                        thumbnailStatus: status, thumbnailPath: thumb))
             }
             let intents = try await connection.query("SELECT path FROM file_intent", logger: logger)
             for try await path in intents.decode(String.self) { busy.insert(path) }

@@ -52,7 +52,8 @@ public struct LibraryRebase: Sendable {
         guard marker.libraryId == recorded.id else {
             throw MediaError(
                 .rebaseRefused,
-                "\(to) holds library \(marker.libraryId.lowercased), but the database holds library \(recorded.id.lowercased); nothing was changed")
+                "\(to) holds library \(marker.libraryId.lowercased), but the database holds library \(recorded.id.lowercased); nothing was changed"
+            )
         }
         if recorded.root == to {
             // Idempotent: a second run (or a run after the daemon was pointed at `to`) changes nothing.
@@ -90,8 +91,11 @@ public struct LibraryRebase: Sendable {
                 """, logger: logger)
             return updated
         }
-        logger.notice("library rebased", metadata: [
-            "event": "rebased", "from": "\(recorded.root)", "to": "\(to)", "rootVersion": "\(version)"])
+        logger.notice(
+            "library rebased",
+            metadata: [
+                "event": "rebased", "from": "\(recorded.root)", "to": "\(to)", "rootVersion": "\(version)",
+            ])
         return Report(
             libraryId: recorded.id.lowercased, from: recorded.root, to: to, previousVersion: recorded.version,
             rootVersion: version, verifiedFiles: verified, alreadyThere: false, dryRun: false)
@@ -118,7 +122,8 @@ public struct LibraryRebase: Sendable {
             }
             guard found == sha else {
                 throw MediaError(
-                    .rebaseRefused, "\(absolute) does not match its checksum (\(found.prefix(12)) ≠ \(sha.prefix(12))); nothing was changed")
+                    .rebaseRefused, "\(absolute) does not match its checksum (\(found.prefix(12)) ≠ \(sha.prefix(12))); nothing was changed"
+                )
             }
         }
         return sample.count

@@ -65,9 +65,10 @@ public struct LibraryStats: Sendable, Encodable {
                 GROUP BY 1, 2 ORDER BY 1, 2
                 """, logger: logger)
             for try await (kind, provider, count, bytes, thumbBytes) in rows.decode((String, String, Int, Int64, Int64).self) {
-                groups.append(Group(
-                    kind: MediaFormat.Kind(rawValue: kind) ?? .image, provider: provider, assets: count,
-                    originalBytes: bytes, thumbnailBytes: thumbBytes))
+                groups.append(
+                    Group(
+                        kind: MediaFormat.Kind(rawValue: kind) ?? .image, provider: provider, assets: count,
+                        originalBytes: bytes, thumbnailBytes: thumbBytes))
             }
             let used = try await StorageBudget.usedBytes(on: connection, logger: logger)
             let free = StorageBudget.freeBytes(atPath: root)

@@ -175,10 +175,11 @@ public enum Planner {
                     }
                     report.covered.append(kind)
                 } else {
-                    report.missing.append(MissingMedia(
-                        kind: kind, tags: tags.terms, localMatches: found.count, minMatches: settings.minMatches[kind],
-                        limit: settings.limit[kind], minDurationSeconds: minDuration, minWidth: script.minWidth,
-                        minHeight: script.minHeight, aspect: script.aspectText))
+                    report.missing.append(
+                        MissingMedia(
+                            kind: kind, tags: tags.terms, localMatches: found.count, minMatches: settings.minMatches[kind],
+                            limit: settings.limit[kind], minDurationSeconds: minDuration, minWidth: script.minWidth,
+                            minHeight: script.minHeight, aspect: script.aspectText))
                 }
             }
             plan.segments.append(report)

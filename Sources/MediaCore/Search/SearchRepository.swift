@@ -48,7 +48,9 @@ public struct SearchRepository: Sendable {
                 let query = SearchQuery.build(request, topGroup: group, level: level)
                 let results = try await run(query, request: request)
                 let answered = level.answers(results, limit: request.limit)
-                seen?("level \(size) of \(group.commonTerms.count) common tags: " + (answered ? "answered" : "not enough above \(level.bound)"), query)
+                seen?(
+                    "level \(size) of \(group.commonTerms.count) common tags: "
+                        + (answered ? "answered" : "not enough above \(level.bound)"), query)
                 if answered { return results }
             }
             seen?("full scoring", SearchQuery.build(request, topGroup: nil))

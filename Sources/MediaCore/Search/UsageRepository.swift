@@ -149,9 +149,10 @@ public struct UsageRepository: Sendable {
                 ORDER BY p.provider_asset_id, a.id, p.first_seen_at, p.id
                 """, logger: logger)
             for try await (providerId, id, kind, path, url) in rows.decode((String, Int64, String, String, String?).self) {
-                found.append(KnownAsset(
-                    providerId: providerId, libraryId: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image,
-                    path: path, absolutePath: root + "/" + path, sourceUrl: url))
+                found.append(
+                    KnownAsset(
+                        providerId: providerId, libraryId: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image,
+                        path: path, absolutePath: root + "/" + path, sourceUrl: url))
             }
         } catch {
             throw DatabaseFailure.translate(error, "cannot look up \(provider)'s assets")
@@ -179,7 +180,8 @@ extension UsageRepository {
         let absent = ids.filter { found[$0] == nil }
         guard absent.isEmpty else {
             throw MediaError(
-                .assetNotFound, "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted); nothing was exported")
+                .assetNotFound,
+                "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted); nothing was exported")
         }
         return ids.compactMap { found[$0] }
     }

@@ -279,7 +279,8 @@ public final class OpenSource: Sendable {
     func checkUnchanged(bytesRead: Int64) throws(ContentStore.StoreFailure) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .badSource("cannot examine \(path): \(LibraryRoot.errnoText())") }
-        let unchanged = Int64(info.st_size) == size && bytesRead == size
+        let unchanged =
+            Int64(info.st_size) == size && bytesRead == size
             && info.st_mtim.tv_sec == modified.tv_sec && info.st_mtim.tv_nsec == modified.tv_nsec
         if !unchanged {
             throw .sourceChanged("\(path) changed while it was read (size \(size) → \(info.st_size)); it will be retried")

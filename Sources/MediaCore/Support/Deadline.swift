@@ -62,12 +62,13 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
         }
         var racing = [work, timer]
         if let abandonWhen {
-            racing.append(Task {
-                if let error = await abandonWhen(), !Task.isCancelled {
-                    self.finish(.failure(error))
-                    work.cancel()
-                }
-            })
+            racing.append(
+                Task {
+                    if let error = await abandonWhen(), !Task.isCancelled {
+                        self.finish(.failure(error))
+                        work.cancel()
+                    }
+                })
         }
         tasks.withLock { $0 = racing }
     }

@@ -177,17 +177,18 @@ actor TestServer {
         let superuser = try await DatabaseConnector(url: url, logger: testLogger).connect()
         do {
             try await superuser.query(
-                PostgresQuery(unsafeSQL: """
-                    DO $$
-                    BEGIN
-                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(embeddedRole)') THEN
-                        CREATE ROLE \(embeddedRole) LOGIN CREATEDB;
-                      END IF;
-                      -- DROP DATABASE … WITH (FORCE) signals the sessions still in the database.
-                      GRANT pg_signal_backend TO \(embeddedRole);
-                    END
-                    $$
-                    """), logger: testLogger)
+                PostgresQuery(
+                    unsafeSQL: """
+                        DO $$
+                        BEGIN
+                          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(embeddedRole)') THEN
+                            CREATE ROLE \(embeddedRole) LOGIN CREATEDB;
+                          END IF;
+                          -- DROP DATABASE … WITH (FORCE) signals the sessions still in the database.
+                          GRANT pg_signal_backend TO \(embeddedRole);
+                        END
+                        $$
+                        """), logger: testLogger)
             try await superuser.close()
         } catch {
             try? await superuser.close()
@@ -274,8 +275,11 @@ enum Executables {
 
     static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        for key in ["LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_RESERVE_BYTES", "MEDIA_GC_LOW_WATER_PERCENT", "MEDIA_GC_KEEP_PER_PROVIDER", "MEDIA_CONFIG", "NOTIFY_SOCKET",
-                    "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+        for key in [
+            "LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_RESERVE_BYTES", "MEDIA_GC_LOW_WATER_PERCENT",
+            "MEDIA_GC_KEEP_PER_PROVIDER", "MEDIA_CONFIG", "NOTIFY_SOCKET",
+            "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
+        ] {
             environment.removeValue(forKey: key)
         }
         for key in environment.keys where key.hasPrefix("MEDIAD_") { environment.removeValue(forKey: key) }

@@ -2,7 +2,7 @@
 # GC planning and doctor (without --verify) on a synthetic library of N assets (default 100000):
 # rows made with SQL as in scripts/search-explain.sh, plus a 1-byte file (mode 0444) for every
 # original and thumbnail, so doctor walks, stats and matches a real tree. Prints the times of
-# whole commands (best of 3) and EXPLAIN ANALYZE of GC's candidate query.
+# whole commands (best of 3) and EXPLAIN ANALYZE of the first page of GC's candidates.
 #
 #   scripts/gc-bench.sh [N]
 #
@@ -77,15 +77,22 @@ best() {  # best of 3 wall-clock seconds of "$@"
   echo "$best"
 }
 
-echo "== EXPLAIN ANALYZE of GC's candidate query"
-psql -X -q "$url" <<'SQL' | grep -E "Execution Time|Planning Time"
+echo "== EXPLAIN ANALYZE of the first page of GC's candidates (GarbageCollector.lruPage, least recently used first)"
+psql -X -q "$url" <<'SQL' | grep -E "Execution Time|Planning Time|asset_lru"
 EXPLAIN ANALYZE
-SELECT a.id, a.kind::text,
-       coalesce((SELECT p.provider FROM provenance p WHERE p.asset_id = a.id ORDER BY p.id LIMIT 1), 'local'),
-       a.bytes, coalesce(t.bytes, 0)::int8, coalesce(a.last_used_at, a.created_at),
-       (SELECT max(pn.expires_at) FROM pin pn WHERE pn.asset_id = a.id)
-FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
-WHERE a.state = 'present';
+SELECT coalesce(array_agg(s.id ORDER BY s.n), '{}'), coalesce(array_agg(s.kind ORDER BY s.n), '{}'),
+       coalesce(array_agg(s.provider ORDER BY s.n), '{}'), coalesce(array_agg(s.bytes ORDER BY s.n), '{}'),
+       coalesce(array_agg(s.thumb ORDER BY s.n), '{}'), coalesce(array_agg(s.used ORDER BY s.n), '{}'),
+       coalesce(array_agg(s.pinned ORDER BY s.n), '{}')
+FROM (
+    SELECT row_number() OVER () AS n, a.id, a.kind::text AS kind,
+           coalesce((SELECT p.provider FROM provenance p WHERE p.asset_id = a.id ORDER BY p.id LIMIT 1), 'local') AS provider,
+           a.bytes, coalesce((SELECT t.bytes FROM thumbnail t WHERE t.asset_id = a.id), 0)::int8 AS thumb,
+           (extract(epoch FROM coalesce(a.last_used_at, a.created_at)) * 1000000)::int8 AS used,
+           coalesce((SELECT (extract(epoch FROM max(pn.expires_at)) * 1000000)::int8 FROM pin pn WHERE pn.asset_id = a.id), 0) AS pinned
+    FROM (SELECT * FROM asset a WHERE a.state = 'present'
+          ORDER BY coalesce(a.last_used_at, a.created_at), a.id LIMIT 5000) a
+) s;
 SQL
 echo "== whole commands, best of 3 (s), $count assets"
 echo "mediaq version (process start):            $(best "$mediaq" version)"

@@ -29,14 +29,14 @@ import Testing
                 let started = ContinuousClock.now
                 do throws(MediaError) {
                     _ = try await pool.withConnection("sleeping", within: .seconds(1)) { connection in
-                        _ = try await connection.query("SELECT pg_sleep(30)", logger: testLogger).collect()
+                        _ = try await connection.query("SELECT pg_sleep(120)", logger: testLogger).collect()
                     }
                     Issue.record("the sleep was not abandoned")
                 } catch {
                     #expect(error.code == .databaseTimeout, "\(error.message)")
                     #expect(error.message.contains("sleeping: not done within 1 s"), "\(error.message)")
                 }
-                #expect(ContinuousClock.now - started < .seconds(10))
+                #expect(ContinuousClock.now - started < .seconds(30))
                 // The pool still serves, on another connection than the abandoned one.
                 let value = try await pool.withConnection("after") { connection in
                     try await connection.query("SELECT 7", logger: testLogger).collect().first?.decode(Int.self)
@@ -61,13 +61,13 @@ import Testing
                                 try await killer.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger)
                             }
                             // Read to the end: the server's error arrives with the rows.
-                            _ = try await connection.query("SELECT pg_sleep(30)", logger: testLogger).collect()
+                            _ = try await connection.query("SELECT pg_sleep(120)", logger: testLogger).collect()
                         }
                         Issue.record("the query survived its backend")
                     } catch {
                         #expect(error.code == .databaseUnavailable || error.code == .databaseError, "\(error.message)")
                     }
-                    #expect(ContinuousClock.now - started < .seconds(10), "abandoned long before the 60 s limit")
+                    #expect(ContinuousClock.now - started < .seconds(30), "abandoned long before the 60 s limit")
                     let value = try await pool.withConnection("after") { connection in
                         try await connection.query("SELECT 8", logger: testLogger).collect().first?.decode(Int.self)
                     }
@@ -99,7 +99,7 @@ import Testing
                 #expect(error.code == .databaseUnavailable, "\(error.message)")
                 #expect(error.message.hasPrefix("probe: cannot connect to PostgreSQL at \(socketFolder)"), "\(error.message)")
             }
-            #expect(ContinuousClock.now - started < .seconds(8))
+            #expect(ContinuousClock.now - started < .seconds(30), "not the pool's 60 s circuit breaker")
         }
     }
 }

@@ -79,15 +79,7 @@ public struct LibraryDoctor: Sendable {
         case all
     }
 
-    struct Row {
-        let id: Int64
-        let kind: MediaFormat.Kind
-        let sha256: String
-        let path: String
-        let state: String
-        let thumbnailStatus: String?
-        let thumbnailPath: String?
-    }
+    typealias Row = DoctorScan.Row
 
     public static let quarantineFolder = "quarantine"
 
@@ -95,95 +87,24 @@ public struct LibraryDoctor: Sendable {
         verify: Verification, fix: Bool, progress: @Sendable (String, Int, Int) -> Void = { _, _, _ in }
     ) async throws(MediaError) -> Report {
         var report = Report()
-        let (rows, busy) = try await load()
-        var byOriginal: [String: Row] = [:]
-        var byThumbnail: [String: Row] = [:]
-        for row in rows {
-            byOriginal[row.path] = row
-            if row.thumbnailStatus == "ok", let thumb = row.thumbnailPath { byThumbnail[thumb] = row }
-        }
-
-        // Files, against rows.
-        var originalsFound: Set<String> = []
-        var thumbnailsFound: Set<String> = []
-        for folder in ["images", "videos"] {
-            for relative in Self.files(under: store.root, folder + "/original") where !busy.contains(relative) {
-                report.originals += 1
-                if byOriginal[relative] != nil {
-                    originalsFound.insert(relative)
-                    checkMode(relative, into: &report, fix: fix)
-                } else {
-                    var problem = Problem(kind: .originalWithoutRow, path: relative, assetId: nil, detail: "no asset row names this file")
-                    if fix { remove(relative, &problem) }
-                    report.problems.append(problem)
-                }
-            }
-            for relative in Self.files(under: store.root, folder + "/thumbs") where !busy.contains(relative) {
-                report.thumbnails += 1
-                if byThumbnail[relative] != nil {
-                    thumbnailsFound.insert(relative)
-                    checkMode(relative, into: &report, fix: fix)
-                } else {
-                    var problem = Problem(
-                        kind: .thumbnailOrphaned, path: relative, assetId: nil, detail: "no thumbnail row names this file")
-                    if fix { remove(relative, &problem) }
-                    report.problems.append(problem)
-                }
-            }
-        }
+        let scan = DoctorScan.scan(try await read())
         progress("files", 1, 1)
-
-        // Rows, against files.
-        var verifiable: [Row] = []
-        for (index, row) in rows.enumerated() {
-            if index % 1000 == 0 { progress("rows", index, rows.count) }
-            if busy.contains(row.path) { continue }
-            let hasOriginal = row.state == "present" ? originalsFound.contains(row.path) : Self.exists(store.absolute(row.path))
-            if !hasOriginal {
-                report.problems.append(
-                    Problem(
-                        kind: .rowWithoutOriginal, path: row.path, assetId: row.id,
-                        detail: "asset \(row.id) (\(row.state)) has no original; restore it from a backup or remove the asset",
-                        action: fix ? "not fixable here: the file is gone" : nil))
-                continue
-            }
-            if row.state == "present" { verifiable.append(row) }
-            let thumbPath = ContentStore.thumbnailPath(sha256: row.sha256, kind: row.kind)
-            if row.thumbnailStatus == "missing" {
+        report.originals = scan.originals
+        report.thumbnails = scan.thumbnails
+        for (index, step) in scan.steps.enumerated() {
+            if index % 1000 == 0 { progress("checks", index, scan.steps.count) }
+            switch step {
+            case .checkMode(let relative):
+                checkMode(relative, into: &report, fix: fix)
+            case .markedMissing(let row, let thumbPath):
                 report.thumbnailsMarkedMissing += 1
                 if fix, let decoder, await regenerate(row, at: thumbPath, decoder: decoder) { report.thumbnailsMarkedMissing -= 1 }
-            } else if row.thumbnailStatus == nil || !(row.thumbnailPath.map(thumbnailsFound.contains) ?? false) {
-                if busy.contains(thumbPath) { continue }
-                var problem = Problem(
-                    kind: .thumbnailMissing, path: row.thumbnailPath ?? thumbPath, assetId: row.id,
-                    detail: row.thumbnailStatus == nil ? "asset \(row.id) has no thumbnail row" : "asset \(row.id)'s thumbnail file is gone"
-                )
-                if fix {
-                    if let decoder, await regenerate(row, at: thumbPath, decoder: decoder) {
-                        problem.fixed = true
-                        problem.action = "regenerated"
-                    } else {
-                        problem.action = decoder == nil ? "not regenerated: no decoder" : "could not regenerate it"
-                    }
-                }
+            case .problem(var problem, let row, let repair):
+                if fix { await apply(repair, to: &problem, row: row) }
                 report.problems.append(problem)
             }
         }
-
-        // Temporary files no running process owns (those of dead processes went when the library opened).
-        let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
-        for name in temporaries.sorted() {
-            if let pid = name.split(separator: "-").first.flatMap({ Int($0) }), IngestRecovery.isAlive(pid),
-                !Self.olderThanADay(store.temporaryDirectory + "/" + name)
-            {
-                continue
-            }
-            var problem = Problem(
-                kind: .temporaryLeftover, path: ContentStore.temporaryFolder + "/" + name, assetId: nil,
-                detail: "a temporary file no running process owns")
-            if fix { remove(problem.path, &problem) }
-            report.problems.append(problem)
-        }
+        let verifiable = scan.verifiable
 
         // Bytes, against names.
         let chosen: [Row]
@@ -215,6 +136,22 @@ public struct LibraryDoctor: Sendable {
     }
 
     // MARK: - Reading
+
+    /// The rows, the live intents and the files, as the scan wants them.
+    private func read() async throws(MediaError) -> DoctorScan.Input {
+        let (rows, busy) = try await load()
+        let folders = ["images", "videos"].map { folder in
+            (originals: Self.files(under: store.root, folder + "/original"), thumbnails: Self.files(under: store.root, folder + "/thumbs"))
+        }
+        let others = Set(rows.filter { $0.state != "present" && Self.exists(store.absolute($0.path)) }.map(\.path))
+        // Temporary files no running process owns (those of dead processes went when the library opened).
+        let temporaries = ((try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []).filter { name in
+            guard let pid = name.split(separator: "-").first.flatMap({ Int($0) }), IngestRecovery.isAlive(pid) else { return true }
+            return Self.olderThanADay(store.temporaryDirectory + "/" + name)
+        }
+        return DoctorScan.Input(
+            rows: rows, busy: busy, folders: folders, otherOriginalsPresent: others, unownedTemporaries: temporaries)
+    }
 
     private func load() async throws(MediaError) -> ([Row], Set<String>) {
         var rows: [Row] = []
@@ -303,6 +240,23 @@ public struct LibraryDoctor: Sendable {
             }
         }
         report.problems.append(problem)
+    }
+
+    private func apply(_ repair: DoctorScan.Repair, to problem: inout Problem, row: Row?) async {
+        switch repair {
+        case .cannot(let reason):
+            problem.action = reason
+        case .removeFile:
+            remove(problem.path, &problem)
+        case .regenerateThumbnail(let thumbPath):
+            guard let row else { return }
+            if let decoder, await regenerate(row, at: thumbPath, decoder: decoder) {
+                problem.fixed = true
+                problem.action = "regenerated"
+            } else {
+                problem.action = decoder == nil ? "not regenerated: no decoder" : "could not regenerate it"
+            }
+        }
     }
 
     private func remove(_ relative: String, _ problem: inout Problem) {

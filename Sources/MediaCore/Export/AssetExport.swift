@@ -289,17 +289,3 @@ public struct AssetExporter: Sendable {
         MediaError(.exportFailed, "\(action): \(LibraryRoot.errnoText(code))")
     }
 }
-
-extension MediaError.Code {
-    /// The mode asked for cannot work between these folders (reflink on ext4, a hard link
-    /// across filesystems).
-    public static let exportModeUnsupported = Self("export_mode_unsupported", .badInput)
-    /// Something other than the asset is already at the export's name.
-    public static let exportConflict = Self("export_conflict", .badInput)
-    /// The destination could not be written (permissions, full disk).
-    public static let exportFailed = Self("export_failed", .failure)
-    /// An original's bytes are not its recorded SHA-256.
-    public static let checksumMismatch = Self("checksum_mismatch", .failure)
-    /// An asset's original is not where its row says.
-    public static let originalMissing = Self("original_missing", .failure)
-}

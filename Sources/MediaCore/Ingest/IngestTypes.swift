@@ -73,25 +73,3 @@ public struct IngestResult: Sendable, Encodable {
         IngestResult(file: file, status: .rejected, error: .init(code: error.code.name, message: error.message))
     }
 }
-
-extension MediaError.Code {
-    // Rejections: the file itself is wrong; it is refused with nothing left behind.
-    public static let emptyFile = Self("empty_file", .badInput)
-    public static let notARegularFile = Self("not_regular_file", .badInput)
-    public static let unreadable = Self("unreadable", .badInput)
-    public static let unknownFormat = Self("unknown_format", .badInput)
-    public static let notMedia = Self("not_media", .badInput)
-    public static let extensionMismatch = Self("extension_mismatch", .badInput)
-    public static let tooManyPixels = Self("too_many_pixels", .badInput)
-    public static let undecodable = Self("undecodable", .badInput)
-    public static let noVideoStream = Self("no_video_stream", .badInput)
-    /// The decoder crashed or hung on the file twice (see `DecodeFailure.Reason.quarantined`).
-    public static let decoderQuarantined = Self("decoder_quarantined", .badInput)
-    // Not the file's fault: try again later.
-    public static let sourceChanged = Self("source_changed", .retryable)
-    public static let libraryWriteFailed = Self("library_write_failed", .retryable)
-    /// The decoder crashed or hung once on the file: the drop is tried again later.
-    public static let decoderCrashed = Self("decoder_crashed", .retryable)
-    /// The decoder hung once on the file and was killed: the drop is tried again later.
-    public static let decoderHung = Self("decoder_hung", .retryable)
-}

@@ -85,7 +85,3 @@ public struct Sidecar: Sendable, Equatable {
         String(cString: number.objCType) == "c" || type(of: number) == type(of: NSNumber(value: true))
     }
 }
-
-extension MediaError.Code {
-    public static let badSidecar = Self("bad_sidecar", .badInput)
-}

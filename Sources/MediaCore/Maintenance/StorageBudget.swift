@@ -75,12 +75,3 @@ public struct StorageBudget: Sendable, Equatable {
         }
     }
 }
-
-extension MediaError.Code {
-    /// An ingest would exceed the budget or eat into the free-space reserve: it waits for GC.
-    public static let overBudget = Self("over_budget", .retryable)
-    /// The asset with these bytes is being collected: the ingest tries again once it is gone.
-    public static let assetBeingCollected = Self("asset_being_collected", .retryable)
-    /// `rebase` found the new root does not hold this library, or the database is not where it says.
-    public static let rebaseRefused = Self("rebase_refused", .failure)
-}

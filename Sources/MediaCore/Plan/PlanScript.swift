@@ -163,8 +163,3 @@ public struct PlanScript: Sendable, Equatable {
         return segment
     }
 }
-
-extension MediaError.Code {
-    /// A plan script that is not valid: retrying it will not help.
-    public static let badScript = Self("bad_script", .badInput)
-}

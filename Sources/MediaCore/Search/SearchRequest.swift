@@ -91,8 +91,3 @@ public enum AspectRatio {
         return value
     }
 }
-
-extension MediaError.Code {
-    /// A search, plan or export request that cannot be answered as asked.
-    public static let invalidRequest = Self("invalid_request", .usage)
-}

@@ -186,8 +186,3 @@ extension UsageRepository {
         return ids.compactMap { found[$0] }
     }
 }
-
-extension MediaError.Code {
-    /// An id that names no present asset.
-    public static let assetNotFound = Self("not_found", .badInput)
-}

@@ -52,8 +52,3 @@ public struct AtomicFile: Sendable {
         try prepare(data, for: destination).commit()
     }
 }
-
-extension MediaError.Code {
-    /// An output file (`--out`) could not be written; nothing partial was left.
-    public static let outputNotWritten = Self("output_not_written", .failure)
-}

@@ -1,4 +1,5 @@
-/// The one error type the core throws to its callers.
+/// The one error type the core throws to its callers; its codes are all in
+/// `MediaErrorCodes.swift`.
 ///
 /// A `Code` names what went wrong in a stable, machine-readable way (it appears in `--json`
 /// output and in the journal); its `disposition` decides what a caller does about it: try again
@@ -45,29 +46,4 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
-}
-
-extension MediaError.Code {
-    // Configuration
-    public static let invalidConfiguration = Self("invalid_configuration", .usage)
-
-    // Database
-    public static let databaseUnavailable = Self("database_unavailable", .retryable)
-    public static let databaseTimeout = Self("database_timeout", .retryable)
-    public static let databaseError = Self("database_error", .failure)
-    public static let embeddedDatabaseFailed = Self("embedded_database_failed", .retryable)
-    public static let migrationChanged = Self("migration_changed", .failure)
-    public static let migrationFailed = Self("migration_failed", .failure)
-    public static let schemaTooNew = Self("schema_too_new", .failure)
-    public static let schemaNotCurrent = Self("schema_not_current", .retryable)
-
-    // Library root
-    public static let libraryRootMissing = Self("library_root_missing", .retryable)
-    public static let libraryRootUnmarked = Self("library_root_unmarked", .retryable)
-    public static let libraryRootNotWritable = Self("library_root_not_writable", .retryable)
-    public static let libraryRootUnmounted = Self("library_root_unmounted", .retryable)
-    public static let libraryRootNotEmpty = Self("library_root_not_empty", .usage)
-    public static let libraryMismatch = Self("library_mismatch", .failure)
-    public static let libraryMoved = Self("library_moved", .failure)
-    public static let libraryMarkerInvalid = Self("library_marker_invalid", .failure)
 }

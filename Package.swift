@@ -132,7 +132,7 @@ let package = Package(
         // Test helper, not a product: logs a fixed set of events for LoggingTests.
         .executableTarget(
             name: "log-probe",
-            dependencies: ["MediaCommandSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MediaCommandSupport", "MediaCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
         // Build-time: turns migrations/*.sql into Swift so the binaries carry their schema.

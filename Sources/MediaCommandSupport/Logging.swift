@@ -1,4 +1,5 @@
 import Foundation
+import MediaCore
 public import Logging
 import Synchronization
 import SystemdSupport

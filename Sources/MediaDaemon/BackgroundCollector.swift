@@ -59,25 +59,27 @@ public final class BackgroundCollector: Service, Sendable {
     private func collect(down target: Int64) async {
         let policy = GCPolicy(targetBytes: target, keepPerProvider: keepPerProvider)
         let (root, logger) = (root, logger)
-        logger.info("GC started", metadata: ["event": "gcStarted", "target": "\(target)"])
+        logger.event(.gcStarted, "GC started", metadata: ["target": "\(target)"])
         do {
             let report = try await database.withConnection("GC", within: Self.runLimit) { connection in
                 try await GarbageCollector(connection: connection, root: root, logger: logger).collect(policy: policy, dryRun: false)
             }
             if !report.reachedTarget {
-                logger.warning(
+                logger.event(
+                    .gcShort,
                     "GC could not reach its target: pins and keep caps hold the rest",
                     metadata: [
-                        "event": "gcShort", "size": "\(report.endBytes)", "target": "\(target)",
+                        "size": "\(report.endBytes)", "target": "\(target)",
                         "pinned": "\(report.skippedPinned)", "kept": "\(report.skippedKept)",
                     ])
             }
             if report.assets > 0 { runs.withLock { $0 += 1 } }
         } catch {
-            logger.warning(
+            logger.event(
+                .gcFailed,
                 "GC failed; it runs again on the next request",
                 metadata: [
-                    "event": "gcFailed", "reason": "\(error.message)",
+                    "reason": "\(error.message)"
                 ])
         }
     }

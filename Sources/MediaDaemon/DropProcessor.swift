@@ -101,10 +101,10 @@ public struct DropProcessor: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        logger.info(
-            "\(result.status.rawValue)",
+        logger.event(
+            result.status == .duplicate ? .duplicate : .ingested, "\(result.status.rawValue)",
             metadata: [
-                "event": "\(result.status.rawValue)", "file": "\(mediaPath)", "id": "\(id)", "sha256": "\(sha)",
+                "file": "\(mediaPath)", "id": "\(id)", "sha256": "\(sha)",
                 "kind": "\(kind.rawValue)", "status": "\(result.status.rawValue)", "durationMs": "\(milliseconds)",
             ])
         return .stored(receipt)
@@ -130,10 +130,11 @@ public struct DropProcessor: Sendable {
             try writeJSON(
                 ["code": error.code.name, "message": error.message],
                 to: mirrored(sidecarFile, in: Self.rejectedFolder) + ".error.json")
-            logger.warning(
+            logger.event(
+                .sidecarRefused,
                 "sidecar refused",
                 metadata: [
-                    "event": "sidecarRefused", "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                    "file": "\(sidecarFile)", "code": "\(error.code.name)", "reason": "\(error.message)",
                 ])
             return true
         } catch {
@@ -146,7 +147,7 @@ public struct DropProcessor: Sendable {
             try await pinAsset(receipt.id, run: pin, on: connection)
         }
         unlink(sidecarFile)
-        logger.info("late sidecar applied", metadata: ["event": "sidecarApplied", "file": "\(sidecarFile)", "id": "\(receipt.id)"])
+        logger.event(.sidecarApplied, "late sidecar applied", metadata: ["file": "\(sidecarFile)", "id": "\(receipt.id)"])
         return true
     }
 
@@ -159,10 +160,10 @@ public struct DropProcessor: Sendable {
         let sidecarFile = Self.sidecarPath(for: mediaPath)
         if FileManager.default.fileExists(atPath: sidecarFile) { try moveToRejected(sidecarFile) }
         let quarantined = code == MediaError.Code.decoderQuarantined.name
-        logger.warning(
-            quarantined ? "quarantined" : "rejected",
+        logger.event(
+            quarantined ? .quarantined : .rejected, quarantined ? "quarantined" : "rejected",
             metadata: [
-                "event": quarantined ? "quarantined" : "rejected", "file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)",
+                "file": "\(mediaPath)", "code": "\(code)", "reason": "\(message)",
             ])
         return .rejected(code: code, message: message)
     }

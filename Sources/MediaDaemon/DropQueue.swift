@@ -9,6 +9,14 @@ actor DropQueue {
     private var schedule = DropSchedule()
     private var sleepers: [CheckedContinuation<Void, Never>] = []
     private var alarm: (deadline: ContinuousClock.Instant, task: Task<Void, Never>)?
+    /// The counts after every change, in the order they happened (for STATUS=).
+    nonisolated let updates: AsyncStream<DropService.Totals>
+    private let updatesContinuation: AsyncStream<DropService.Totals>.Continuation
+    private var lastPublished: DropService.Totals?
+
+    init() {
+        (updates, updatesContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
+    }
 
     var totals: DropService.Totals { schedule.totals }
 
@@ -36,15 +44,18 @@ actor DropQueue {
         case .rejected: schedule.finish(path, result: .rejected)
         case nil: schedule.finish(path, result: nil)
         }
+        publish()
     }
 
     func beginFault(_ reason: String, maximum: Duration) -> (Duration, Bool) {
-        schedule.beginFault(reason, maximum: maximum, now: .now)
+        defer { publish() }
+        return schedule.beginFault(reason, maximum: maximum, now: .now)
     }
 
     func endFault() -> Duration? {
         let lasted = schedule.endFault(now: .now)
         if lasted != nil { wakeWorkers() }
+        publish()
         return lasted
     }
 
@@ -84,7 +95,19 @@ actor DropQueue {
         }
     }
 
+    /// Publishes the counts when they changed; called after every change, inside the actor, so
+    /// two workers' updates cannot arrive out of order.
+    private func publish() {
+        let totals = schedule.totals
+        guard totals != lastPublished else { return }
+        lastPublished = totals
+        updatesContinuation.yield(totals)
+    }
+
+    func endUpdates() { updatesContinuation.finish() }
+
     private func wakeWorkers() {
+        publish()
         let waking = sleepers
         sleepers = []
         for sleeper in waking { sleeper.resume() }

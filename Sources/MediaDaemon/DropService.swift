@@ -37,8 +37,7 @@ public final class DropService: Service, Sendable {
     let workerCount: Int
     private let current: Mutex<(settings: DaemonSettings, processor: DropProcessor)>
     /// The counts after every change, for STATUS=.
-    public let statusUpdates: AsyncStream<Totals>
-    private let statusContinuation: AsyncStream<Totals>.Continuation
+    public var statusUpdates: AsyncStream<Totals> { queue.updates }
 
     var settings: DaemonSettings { current.withLock { $0.settings } }
     var processor: DropProcessor { current.withLock { $0.processor } }
@@ -59,7 +58,6 @@ public final class DropService: Service, Sendable {
         self.workerCount = settings.workers
         self.current = Mutex((settings, processor))
         self.logger = logger
-        (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
 
     /// Applies reloaded settings (all but the worker count) and a processor built from the
@@ -84,25 +82,28 @@ public final class DropService: Service, Sendable {
             self.watcher.stop()
         }
         await removeLeftovers()
-        statusContinuation.finish()
+        await queue.endUpdates()
     }
 
     private func runUntilTheWatchEnds() async {
         watcher.start()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.readEvents() }
-            group.addTask { await self.pruneReceiptsPeriodically() }
+        await withTaskGroup(of: Void.self) { helpers in
+            helpers.addTask { await self.pruneReceiptsPeriodically() }
             if let collections = quota?.collector.collections {
                 // GC made room: the waiting drops are tried now, not at the end of their back-off.
-                group.addTask { for await _ in collections { await self.resumeNow() } }
+                helpers.addTask { for await _ in collections { await self.resumeNow() } }
             }
-            for index in 0..<workerCount {
-                group.addTask { await self.work(index) }
+            // The workers are never cancelled: a drop in progress runs to its end (or its
+            // deadline), so that what it wrote is recorded before the leftovers are judged.
+            await withTaskGroup(of: Void.self) { workers in
+                for index in 0..<workerCount {
+                    workers.addTask { await self.work(index) }
+                }
+                await readEvents()  // until the watch ends
+                await queue.close()
+                await workers.waitForAll()
             }
-            await group.next()  // the event stream ended: stop the workers too
-            await queue.close()
-            group.cancelAll()  // the pruner sleeps; the workers finish their drop and see the close
-            await group.waitForAll()
+            helpers.cancelAll()  // the pruner sleeps for an hour
         }
     }
 
@@ -117,10 +118,11 @@ public final class DropService: Service, Sendable {
                 try await IngestRecovery(root: root, logger: logger).run(on: connection, ownWorkIsOver: true)
             }
             if !report.removedTemporaries.isEmpty || !report.removedFiles.isEmpty {
-                logger.notice(
+                logger.event(
+                    .recovered,
                     "removed what abandoned drops left",
                     metadata: [
-                        "event": "recovered", "temporaries": "\(report.removedTemporaries.count)",
+                        "temporaries": "\(report.removedTemporaries.count)",
                         "files": "\(report.removedFiles.count)",
                     ])
             }
@@ -131,12 +133,9 @@ public final class DropService: Service, Sendable {
 
     public func totals() async -> Totals { await queue.totals }
 
-    func publish(_ totals: Totals) { statusContinuation.yield(totals) }
-
     /// Ends a pause at once: waiting drops are tried now, not at the end of their back-off.
     public func resumeNow() async {
         await queue.wake()
-        publish(await queue.totals)
     }
 
     /// Whether every worker came back for work within `limit`: a worker stuck in a drop (a
@@ -154,7 +153,7 @@ public final class DropService: Service, Sendable {
             case .fileReady(let path): await enqueue(path, scanned: false)
             case .fileCreated(let path): await queue.scheduleWhenQuiet(path, at: .now + settings.quietPeriod)
             case .overflow:
-                logger.warning("inotify queue overflowed; rescanning the drop folder", metadata: ["event": "rescanned"])
+                logger.event(.rescanned, "inotify queue overflowed; rescanning the drop folder")
                 await scan()
             }
         }
@@ -172,7 +171,6 @@ public final class DropService: Service, Sendable {
         }
         let hasSidecar = FileManager.default.fileExists(atPath: DropProcessor.sidecarPath(for: path))
         await queue.schedule(path, at: hasSidecar || scanned ? .now : .now + settings.sidecarGrace)
-        publish(await queue.totals)
     }
 
     // MARK: - Receipts
@@ -180,7 +178,7 @@ public final class DropService: Service, Sendable {
     private func pruneReceiptsPeriodically() async {
         while !Task.isCancelled {
             let removed = Self.pruneReceipts(in: watcher.directory, olderThan: settings.receiptRetention)
-            if removed > 0 { logger.info("pruned old receipts", metadata: ["event": "receiptsPruned", "count": "\(removed)"]) }
+            if removed > 0 { logger.event(.receiptsPruned, "pruned old receipts", metadata: ["count": "\(removed)"]) }
             try? await Task.sleep(for: .seconds(3600))
         }
     }

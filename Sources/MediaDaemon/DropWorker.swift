@@ -29,7 +29,6 @@ extension DropService {
             } catch {
                 await retry(item, after: error)
             }
-            publish(await queue.totals)
         }
     }
 
@@ -82,10 +81,11 @@ extension DropService {
             // The drop stays where it is; all work pauses and one worker probes after the pause.
             let (pause, started) = await queue.beginFault(error.message, maximum: maximum)
             if started {
-                logger.warning(
+                logger.event(
+                    .waiting,
                     "drops wait",
                     metadata: [
-                        "event": "waiting", "code": "\(error.code.name)", "reason": "\(error.message)", "retryIn": "\(pause)",
+                        "code": "\(error.code.name)", "reason": "\(error.message)", "retryIn": "\(pause)",
                     ])
             } else {
                 logger.debug("still waiting", metadata: ["file": "\(item.path)", "reason": "\(error.message)"])
@@ -93,21 +93,21 @@ extension DropService {
             await queue.retry(item, at: .now + pause, countsAsAttempt: false)
         } else {
             let delay = min(maximum, .seconds(1) * (1 << min(item.attempts, 6)))
-            let event = error.code == .decoderCrashed ? "decoderCrashed" : error.code == .decoderHung ? "decoderHung" : "retrying"
-            logger.warning(
-                "drop waits",
+            let event: LogEventKind =
+                error.code == .decoderCrashed ? .decoderCrashed : error.code == .decoderHung ? .decoderHung : .retrying
+            logger.event(
+                event, "drop waits",
                 metadata: [
-                    "event": "\(event)", "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
+                    "file": "\(item.path)", "code": "\(error.code.name)", "reason": "\(error.message)",
                     "retryIn": "\(delay)",
-                ])
+                ], level: .warning)
             await queue.retry(item, at: .now + delay)
         }
-        publish(await queue.totals)
     }
 
     fileprivate func endFault() async {
         if let ended = await queue.endFault() {
-            logger.notice("drops resume", metadata: ["event": "resumed", "waitedFor": "\(ended)"])
+            logger.event(.resumed, "drops resume", metadata: ["waitedFor": "\(ended)"])
         }
     }
 }

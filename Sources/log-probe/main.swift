@@ -3,6 +3,7 @@
 // error. `--timestamps` makes the handler timestamp its standard-error lines, as mediad's does.
 import Logging
 import MediaCommandSupport
+import MediaCore
 
 let control = LogLevelControl(.info)
 let timestamps = CommandLine.arguments.contains("--timestamps")

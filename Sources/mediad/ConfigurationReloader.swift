@@ -21,11 +21,12 @@ struct ConfigurationReloader: Sendable {
         do {
             fresh = try await options.library.load(extraFlags: options.daemonFlags)
         } catch {
-            logger.error(
+            logger.event(
+                .reloadFailed,
                 "configuration not reloaded; the running one stays",
                 metadata: [
-                    "event": "reloadFailed", "reason": "\(error.message)",
-                ])
+                    "reason": "\(error.message)"
+                ], level: .error)
             return
         }
         levelControl.level = Logger.Level(fresh.daemon.logLevel)
@@ -40,13 +41,13 @@ struct ConfigurationReloader: Sendable {
                 logger: logger))
         let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
         var metadata: Logger.Metadata = [
-            "event": "reloaded", "logLevel": "\(fresh.daemon.logLevel.rawValue)",
+            "logLevel": "\(fresh.daemon.logLevel.rawValue)",
             "sidecarGraceMs":
                 "\(fresh.daemon.sidecarGrace.components.seconds * 1000 + fresh.daemon.sidecarGrace.components.attoseconds / 1_000_000_000_000_000)",
             "decodeTimeout": "\(fresh.daemon.decodeTimeout)", "pixelLimit": "\(fresh.pixelLimit)",
         ]
         if !pending.isEmpty { metadata["needsRestart"] = "\(pending.joined(separator: ","))" }
-        logger.notice("configuration reloaded", metadata: metadata)
+        logger.event(.reloaded, "configuration reloaded", metadata: metadata)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaCore
 import MediaDaemon
 import ServiceLifecycle
 import SystemdSupport
@@ -21,14 +22,14 @@ struct ReadinessService: Service {
     func run() async {
         let backlog = await drops.totals().queued
         notifier.ready(status: "watching; queue \(backlog)")
-        logger.info("ready", metadata: ["event": "ready", "root": "\(root)", "queued": "\(backlog)"])
+        logger.event(.ready, "ready", metadata: ["root": "\(root)", "queued": "\(backlog)"])
         do {
             try await gracefulShutdown()
         } catch {
             return  // cancelled: the group is going down without a graceful phase
         }
         notifier.stopping(status: "stopping: finishing in-flight drops")
-        logger.info("stopping", metadata: ["event": "stopping"])
+        logger.event(.stopping, "stopping")
     }
 }
 

@@ -97,10 +97,11 @@ struct Mediad: AsyncParsableCommand {
             notifier.status("opening the library at \(configuration.libraryRoot)")
             let (opened, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
             try? await connection.close()
-            logger.info(
+            logger.event(
+                .libraryOpened,
                 "library open",
                 metadata: [
-                    "event": "libraryOpened", "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
+                    "id": "\(opened.libraryId.lowercased)", "root": "\(opened.root.path)",
                     "database": "\(opened.usesEmbeddedDatabase ? "embedded" : opened.databaseURL.description)",
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])
@@ -110,9 +111,9 @@ struct Mediad: AsyncParsableCommand {
                 configuration: .init(
                     services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
-            logger.info("stopped", metadata: ["event": "stopped"])
+            logger.event(.stopped, "stopped")
         } catch let error as MediaError {
-            logger.error("\(error.message)", metadata: ["event": "failed", "code": "\(error.code.name)"])
+            logger.event(.failed, "\(error.message)", metadata: ["code": "\(error.code.name)"])
             notifier.status("failed: \(error.message)")
             throw error.exitCode
         }

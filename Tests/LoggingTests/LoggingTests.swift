@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaCommandSupport
+import MediaCore
 import SystemdSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import MediaTestSupport
 @testable import MediaCore
 import PostgresNIO
 import Testing
@@ -64,10 +65,11 @@ import Glibc
                 try expectRetryLater(outcome)
             }
 
-            // A drop now waits for a slot instead of failing.
+            // A drop now waits for a slot instead of failing, and says so.
             let names = try Drops.pngs(1, into: drop, prefix: "waits", staging: folder.path + "/staging")
-            let early = try await Drops.waitUntil(4) { Drops.receiptCount(drop, names) > 0 }
-            #expect(!early, "a drop was stored while every connection slot was taken")
+            let waiting = daemon.notify.receive(until: { $0.contains("waiting:") }, timeout: 30)
+            #expect(waiting?.contains("no free connection slot") == true, "STATUS= says why: \(waiting ?? "nothing")")
+            #expect(Drops.receiptCount(drop, names) == 0, "a drop was stored while every connection slot was taken")
             #expect(FileManager.default.fileExists(atPath: drop + "/" + names[0]), "the drop stays where it was")
             #expect(!FileManager.default.fileExists(atPath: drop + "/.rejected/" + names[0]), "the drop is not rejected")
             for connection in held { try await connection.close() }

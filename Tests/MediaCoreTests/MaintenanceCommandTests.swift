@@ -110,8 +110,9 @@ struct DoctorOutput: Decodable {
             let originals = try await library.strings("SELECT path FROM asset ORDER BY id")
             let gc = try ChildProcess.spawn(
                 [Executables.path("mediaq"), "gc", "--target", "0"] + library.arguments,
-                environment: Executables.cleanEnvironment(["MEDIAQ_GC_PAUSE_AFTER_ORIGINAL_MS": "600"]))
-            // Kill it while it pauses between an original and its thumbnail and row.
+                environment: Executables.cleanEnvironment(["MEDIAQ_GC_PAUSE_AFTER_ORIGINAL_MS": "3000"]))
+            // Kill it while it pauses between an original and its thumbnail and row (3 s: the
+            // window must outlast this poll on a loaded machine).
             let gone = try await Drops.waitUntil(30) { originals.contains { !library.exists($0) } }
             try await Task.sleep(for: .milliseconds(150))
             gc.signal(SIGKILL)

@@ -19,9 +19,14 @@ public final class ConnectionPool: Service, Sendable {
 
     public init(connector: DatabaseConnector, maximumConnections: Int, logger: Logger) throws(MediaError) {
         self.connector = connector
+        // The pool logs every failed connection attempt at info; during an outage that is a line
+        // a second. The daemon says once that drops wait, with the reason: the pool's own lines
+        // are kept for warnings and worse.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
         self.client = PostgresClient(
             configuration: try connector.clientConfiguration(maximumConnections: maximumConnections),
-            backgroundLogger: logger)
+            backgroundLogger: background)
         self.leaseTimeout = .milliseconds(Int64(connector.connectTimeout * 1000)) + .seconds(1)
     }
 

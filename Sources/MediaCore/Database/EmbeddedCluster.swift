@@ -129,7 +129,7 @@ public struct EmbeddedCluster: Sendable {
         // initdb into a side directory, then rename: a crash mid-way leaves no half cluster.
         let staging = directory + "/data.initdb"
         try? FileManager.default.removeItem(atPath: staging)
-        logger.notice("creating the embedded PostgreSQL cluster", metadata: ["event": "databaseStarted", "directory": "\(dataDirectory)"])
+        logger.event(.databaseStarted, "creating the embedded PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
         let result = try run(
             [
                 "initdb", "-D", staging, "-U", Self.superuser, "-A", "trust", "-E", "UTF8",
@@ -166,7 +166,7 @@ public struct EmbeddedCluster: Sendable {
     }
 
     private func start(as account: Account) throws(MediaError) {
-        logger.notice("starting the embedded PostgreSQL", metadata: ["event": "databaseStarted", "directory": "\(dataDirectory)"])
+        logger.event(.databaseStarted, "starting the embedded PostgreSQL", metadata: ["directory": "\(dataDirectory)"])
         // A socket left by a server that was killed would make the new one refuse to start.
         if !FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") {
             unlink(socketPath)

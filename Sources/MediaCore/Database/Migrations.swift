@@ -187,8 +187,9 @@ public struct MigrationRunner: Sendable {
             } catch {
                 throw MediaError(.migrationFailed, error.message)
             }
-            logger.info(
-                "applied migration", metadata: ["event": "migrationApplied", "migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
+            logger.event(
+                .migrationApplied,
+                "applied migration", metadata: ["migration": "\(migration.fileName)", "ms": "\(milliseconds)"])
             done.append(migration)
         }
         return done

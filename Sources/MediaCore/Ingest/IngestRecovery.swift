@@ -55,10 +55,10 @@ public struct IngestRecovery: Sendable {
             }
             if !done.isEmpty {
                 try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(done)::text[])", logger: logger)
-                logger.notice(
+                logger.event(
+                    .recovered,
                     "recovered an interrupted ingest",
                     metadata: [
-                        "event": "recovered",
                         "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
                     ])
             }
@@ -103,7 +103,7 @@ public struct IngestRecovery: Sendable {
         }
         try await GarbageCollector.forget(assets: Array(assets), paths: paths, on: connection, logger: logger)
         report.collectedAssets = assets.sorted()
-        logger.notice("finished an interrupted collection", metadata: ["event": "recovered", "assets": "\(assets.count)"])
+        logger.event(.recovered, "finished an interrupted collection", metadata: ["assets": "\(assets.count)"])
     }
 
     static func isAlive(_ pid: Int?) -> Bool {

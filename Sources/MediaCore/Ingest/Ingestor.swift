@@ -241,7 +241,7 @@ public struct Ingestor: Sendable {
             } catch {
                 unlink(output)
                 reason = error.message
-                logger.warning("thumbnail failed", metadata: ["event": "thumbnailFailed", "attempt": "\(attempt)", "reason": "\(reason)"])
+                logger.event(.thumbnailFailed, "thumbnail failed", metadata: ["attempt": "\(attempt)", "reason": "\(reason)"])
             }
         }
         return .missing(reason: reason)

@@ -152,8 +152,9 @@ public struct LibraryOpener: Sendable {
                 guard row.id == marker.libraryId else {
                     throw mismatch(root: root, markerId: marker.libraryId, databaseId: row.id)
                 }
-                logger.info(
-                    "library created", metadata: ["event": "libraryCreated", "id": "\(row.id.lowercased)", "root": "\(canonicalRoot)"])
+                logger.event(
+                    .libraryCreated,
+                    "library created", metadata: ["id": "\(row.id.lowercased)", "root": "\(canonicalRoot)"], level: .info)
                 return (row.id, row.version)
             } catch let error as MediaError {
                 throw error

@@ -140,10 +140,11 @@ public struct GarbageCollector: Sendable {
         }
         let report = GCReport(plan: plan, removed: removed, dryRun: false, skippedChanged: changed)
         if report.assets > 0 {
-            logger.notice(
+            logger.event(
+                .collected,
                 "collected",
                 metadata: [
-                    "event": "collected", "assets": "\(report.assets)", "freed": "\(report.freedBytes)",
+                    "assets": "\(report.assets)", "freed": "\(report.freedBytes)",
                     "size": "\(report.endBytes)", "target": "\(report.targetBytes)",
                 ])
         }

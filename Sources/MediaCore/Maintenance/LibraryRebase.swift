@@ -91,10 +91,11 @@ public struct LibraryRebase: Sendable {
                 """, logger: logger)
             return updated
         }
-        logger.notice(
+        logger.event(
+            .rebased,
             "library rebased",
             metadata: [
-                "event": "rebased", "from": "\(recorded.root)", "to": "\(to)", "rootVersion": "\(version)",
+                "from": "\(recorded.root)", "to": "\(to)", "rootVersion": "\(version)",
             ])
         return Report(
             libraryId: recorded.id.lowercased, from: recorded.root, to: to, previousVersion: recorded.version,

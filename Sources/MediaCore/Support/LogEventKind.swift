@@ -1,12 +1,11 @@
 public import Logging
 
-/// The kinds of event the daemon logs, each with a fixed journal `MESSAGE_ID`.
+/// The kinds of event the daemon and the commands log, each with a fixed journal `MESSAGE_ID`.
 ///
-/// A log call names its kind in the metadata key `event`:
+/// A log call names its kind, which lands in the metadata key `event`:
 ///
 /// ```swift
-/// logger.info("stored", metadata: ["event": "ingested", "file": "\(path)", "id": "\(id)"])
-/// logger.event(.ingested, "stored", metadata: ["file": "\(path)", "id": "\(id)"])  // the same, typed
+/// logger.event(.ingested, "stored", metadata: ["file": "\(path)", "id": "\(id)"])
 /// ```
 ///
 /// In the journal the entry then carries `MESSAGE_ID=<id>` (and `MEDIA_EVENT=<kind>`), so
@@ -60,6 +59,18 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     /// An ingest interrupted by a crash was completed or rolled back.
     case recovered
 
+    // Maintenance.
+    /// The daemon's GC started a run towards a target size.
+    case gcStarted
+    /// GC removed assets (counts and bytes in the entry).
+    case collected
+    /// GC stopped above its target: pins and keep caps hold the rest.
+    case gcShort
+    /// A GC run failed; it runs again on the next request.
+    case gcFailed
+    /// The library's recorded root moved (`mediaq rebase`).
+    case rebased
+
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
     /// place and are retried.
@@ -104,6 +115,11 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .decoderCrashed: "82ab740ab4e24f1eab6f2c81de789911"
         case .decoderHung: "9e6691d39a9d43b8be4f5ac92a55523f"
         case .thumbnailFailed: "a36b45af85ae4bc9bab06e5de0d1e530"
+        case .gcStarted: "c4d18522adae497ab0eb6135301e2101"
+        case .collected: "25bb9d24c8aa4ff89edf1489538dfa5c"
+        case .gcShort: "1c7a67e4f09d400cb3af7ee9938ea86b"
+        case .gcFailed: "46dc582bdf4a4992a8a64b537bf9b5a5"
+        case .rebased: "d2b115c92dd8438cadaa91ed1e1d86d7"
         }
     }
 
@@ -111,11 +127,12 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     public var defaultLevel: Logger.Level {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
-            .sidecarApplied, .receiptsPruned:
+            .sidecarApplied, .receiptsPruned, .gcStarted:
             .info
-        case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed:
+        case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased:
             .notice
-        case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying:
+        case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying,
+            .gcShort, .gcFailed:
             .warning
         case .failed, .decoderCrashed, .decoderHung:
             .error

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MediaCore
 import MediaDaemon
+import MediaIsolation
 import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
@@ -89,5 +90,16 @@ struct ReloadService: Service {
             await reloader.reload()
             notifier.notify([("READY", "1")])
         }
+    }
+}
+
+/// The decoder worker processes, ended when the group is done with them (first in the group,
+/// so last to stop: the drops finish with them).
+struct DecoderPoolService: Service {
+    let decoder: DecoderPool
+
+    func run() async {
+        try? await gracefulShutdown()
+        decoder.shutdown()
     }
 }

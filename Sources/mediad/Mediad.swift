@@ -137,7 +137,7 @@ struct Mediad: AsyncParsableCommand {
         let decoder = DecoderPool(settings: decoderSettings)
         let database = try ConnectionPool(
             connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
-            maximumConnections: LibraryConfiguration.daemonConnections(workers: configuration.daemon.workers) - 1,
+            maximumConnections: LibraryConfiguration.daemonPoolConnections(workers: configuration.daemon.workers),
             logger: logger)
         let collector = BackgroundCollector(
             database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
@@ -187,16 +187,5 @@ struct Mediad: AsyncParsableCommand {
     ) -> DropProcessor {
         let ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
         return DropProcessor(dropDirectory: dropDirectory, ingestor: ingestor, logger: logger)
-    }
-}
-
-/// The decoder worker processes, ended when the group is done with them (first in the group,
-/// so last to stop: the drops finish with them).
-struct DecoderPoolService: Service {
-    let decoder: DecoderPool
-
-    func run() async {
-        try? await gracefulShutdown()
-        decoder.shutdown()
     }
 }

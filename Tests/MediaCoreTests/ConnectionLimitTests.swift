@@ -36,9 +36,9 @@ import Glibc
         var stopped = false
         defer { if !stopped { _ = daemon.kill() } }
         let cluster = EmbeddedCluster(libraryRoot: root, logger: testLogger, maxConnections: Self.limit)
-        let settings = try await withConnection(cluster.url) { connection in
-            try await connection.query("SHOW max_connections", logger: testLogger).collect().first?.decode(String.self)
-        }
+        let probe = try await TestDatabase.connect(cluster.url)
+        let settings = try await probe.query("SHOW max_connections", logger: testLogger).collect().first?.decode(String.self)
+        try await probe.close()
         #expect(settings == "\(Self.limit)", "the cluster was started with the configured limit")
         let search = ["search", "images", "--tags", "beach", "--json", "--library-root", root]
 
@@ -116,19 +116,5 @@ import Glibc
         }
         for connection in held { try? await connection.close() }
         throw MediaError(.databaseError, "the cluster admitted more than \(Self.limit) connections")
-    }
-
-    private func withConnection<T>(
-        _ url: DatabaseURL, _ body: (PostgresConnection) async throws -> T
-    ) async throws -> T {
-        let connection = try await DatabaseConnector(url: url, logger: testLogger).connect()
-        do {
-            let result = try await body(connection)
-            try await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            throw error
-        }
     }
 }

@@ -61,11 +61,15 @@ public struct LibraryConfiguration: Sendable, Equatable {
     /// `concurrentCommands` `mediaq` processes at once (each holds one). A command that finds
     /// every slot taken exits 75; `mediad` waits as for any outage.
     public var embeddedMaxConnections: Int {
-        databaseMaxConnections ?? Self.daemonConnections(workers: daemon.workers) + Self.concurrentCommands
+        databaseMaxConnections ?? Self.defaultMaxConnections(workers: daemon.workers)
     }
 
-    /// The connections `mediad` holds at most with `workers` drop workers.
-    public static func daemonConnections(workers: Int) -> Int { workers + 2 }
+    /// The connections of `mediad`'s pool: one per drop worker and one for the background GC.
+    public static func daemonPoolConnections(workers: Int) -> Int { workers + 1 }
+    /// The connections `mediad` holds at most: its pool's, and one while it opens the library.
+    public static func daemonConnections(workers: Int) -> Int { daemonPoolConnections(workers: workers) + 1 }
+    /// The embedded cluster's connection limit unless one is configured.
+    public static func defaultMaxConnections(workers: Int) -> Int { daemonConnections(workers: workers) + concurrentCommands }
     /// The `mediaq` processes the embedded cluster's default connection limit leaves room for.
     public static let concurrentCommands = 40
     /// PostgreSQL keeps 3 slots for superusers and wants more than that.

@@ -29,8 +29,7 @@ public struct EmbeddedCluster: Sendable {
 
     public init(
         libraryRoot: String, logger: Logger,
-        maxConnections: Int = LibraryConfiguration.daemonConnections(workers: DaemonSettings().workers)
-            + LibraryConfiguration.concurrentCommands
+        maxConnections: Int = LibraryConfiguration.defaultMaxConnections(workers: DaemonSettings().workers)
     ) {
         self.libraryRoot = libraryRoot
         self.logger = logger

@@ -27,7 +27,7 @@ public struct QuotaGate: Sendable {
     public func admit(_ path: String, on connection: PostgresConnection) async throws(MediaError) {
         var info = stat()
         let incoming = stat(path, &info) == 0 ? Int64(info.st_size) : 0
-        let used = try await StorageBudget.usedBytes(on: connection, logger: logger)
+        let used = try await MaintenanceRepository(connection: connection, logger: logger).usedBytes()
         let free = StorageBudget.freeBytes(atPath: root)
         if let reason = budget.shortfall(incoming: incoming, used: used, free: free) {
             collector.request(target: budget.collectionTarget(incoming: incoming, used: used, free: free))

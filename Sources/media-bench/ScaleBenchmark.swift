@@ -273,7 +273,7 @@ enum ScaleBenchmark {
     ) async throws -> IngestBenchmark.Figure {
         print("scale: GC plan to free 10 % at \(label) …")
         let collector = GarbageCollector(connection: connection, root: root, logger: logger)
-        let used = try await StorageBudget.usedBytes(on: connection, logger: logger)
+        let used = try await MaintenanceRepository(connection: connection, logger: logger).usedBytes()
         var times: [Double] = []
         var planned = 0
         for _ in 0..<3 {

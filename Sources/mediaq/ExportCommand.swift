@@ -71,7 +71,7 @@ struct ExportCommand: AsyncParsableCommand {
         do {
             let configuration = try await options.library.load()
             try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
-                let sources = try await UsageRepository(connection: connection, logger: logger).exportSources(ids)
+                let sources = try await AssetRepository(connection: connection, logger: logger).exportSources(ids)
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 } catch {

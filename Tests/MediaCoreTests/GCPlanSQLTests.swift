@@ -23,9 +23,9 @@ import Testing
                 FROM asset WHERE id % 11 = 0
                 """, logger: testLogger)
             let collector = GarbageCollector(connection: connection, root: "/nonexistent", logger: testLogger)
-            let used = try await StorageBudget.usedBytes(on: connection, logger: testLogger)
+            let used = try await collector.repository.usedBytes()
             // Every present asset at once, for the planner to sort by itself.
-            let everything = try await collector.lruPage(after: nil, limit: 1_000_000).candidates
+            let everything = try await collector.repository.lruPage(after: nil, limit: 1_000_000).candidates
             #expect(everything.count > 200)
             for round in 0..<4 {
                 let share = Double.random(in: 0.05...0.95, using: &random)
@@ -36,7 +36,7 @@ import Testing
                 }
                 let policy = GCPolicy(targetBytes: Int64(Double(used) * (1 - share)), keepPerProvider: keep)
                 let streamed = try await collector.plan(policy: policy, pageSize: 7)
-                let now = try await collector.databaseNow()
+                let now = try await collector.repository.databaseNow()
                 let whole = GarbageCollectionPlanner.plan(
                     candidates: everything.shuffled(using: &random), currentBytes: used, policy: policy, now: now)
                 #expect(streamed.victims.map(\.id) == whole.victims.map(\.id), "seed \(seed) round \(round)")

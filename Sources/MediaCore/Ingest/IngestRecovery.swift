@@ -34,38 +34,28 @@ public struct IngestRecovery: Sendable {
         let me = Int(getpid())
         func isLeftover(_ pid: Int?) -> Bool { !Self.isAlive(pid) || (ownWorkIsOver && pid == me) }
         var report = Report()
-        do {
-            let rows = try await connection.query(
-                """
-                SELECT i.path, i.owner_pid, i.created_at < now() - make_interval(secs => \(Self.abandonedAfter.components.seconds)),
-                       EXISTS (SELECT 1 FROM asset a WHERE a.path = i.path)
-                       OR EXISTS (SELECT 1 FROM thumbnail t WHERE t.path = i.path)
-                FROM file_intent i WHERE i.action = 'create'
-                """, logger: logger)
-            var done: [String] = []
-            for try await (path, pid, old, recorded) in rows.decode((String, Int?, Bool, Bool).self) {
-                guard old || isLeftover(pid) else { continue }
-                if recorded {
-                    report.keptFiles.append(path)
-                } else {
-                    try? store.remove(path)
-                    report.removedFiles.append(path)
-                }
-                done.append(path)
+        let repository = MaintenanceRepository(connection: connection, logger: logger)
+        var done: [String] = []
+        for intent in try await repository.intents(.create, abandonedAfter: Self.abandonedAfter)
+        where intent.abandoned || isLeftover(intent.ownerPid) {
+            if intent.recorded {
+                report.keptFiles.append(intent.path)
+            } else {
+                try? store.remove(intent.path)
+                report.removedFiles.append(intent.path)
             }
-            if !done.isEmpty {
-                try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(done)::text[])", logger: logger)
-                logger.event(
-                    .recovered,
-                    "recovered an interrupted ingest",
-                    metadata: [
-                        "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
-                    ])
-            }
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot recover interrupted ingests")
+            done.append(intent.path)
         }
-        try await finishCollections(on: connection, isLeftover: isLeftover, into: &report)
+        if !done.isEmpty {
+            try await AssetRepository(connection: connection, logger: logger).forgetIntents(done)
+            logger.event(
+                .recovered,
+                "recovered an interrupted ingest",
+                metadata: [
+                    "removed": "\(report.removedFiles.count)", "kept": "\(report.keptFiles.count)",
+                ])
+        }
+        try await finishCollections(with: repository, isLeftover: isLeftover, into: &report)
         // Temporary files are named "<pid>-…": those of dead processes are leftovers.
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
         for name in entries {
@@ -79,29 +69,20 @@ public struct IngestRecovery: Sendable {
     /// GC marked these assets `deleting` and may have removed some of their files: remove the
     /// rest (originals first), then the rows and intents (see `GarbageCollector`).
     private func finishCollections(
-        on connection: PostgresConnection, isLeftover: (Int?) -> Bool, into report: inout Report
+        with repository: MaintenanceRepository, isLeftover: (Int?) -> Bool, into report: inout Report
     ) async throws(MediaError) {
         var paths: [String] = []
         var assets: Set<Int64> = []
-        do {
-            let rows = try await connection.query(
-                """
-                SELECT path, owner_pid, created_at < now() - make_interval(secs => \(Self.abandonedAfter.components.seconds)), asset_id
-                FROM file_intent WHERE action = 'delete'
-                """, logger: logger)
-            for try await (path, pid, old, asset) in rows.decode((String, Int?, Bool, Int64?).self) {
-                guard old || isLeftover(pid) else { continue }
-                paths.append(path)
-                if let asset { assets.insert(asset) }
-            }
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot recover interrupted collections")
+        for intent in try await repository.intents(.delete, abandonedAfter: Self.abandonedAfter)
+        where intent.abandoned || isLeftover(intent.ownerPid) {
+            paths.append(intent.path)
+            if let asset = intent.assetId { assets.insert(asset) }
         }
         guard !paths.isEmpty else { return }
         for path in paths.sorted(by: { $0.contains("/original/") && !$1.contains("/original/") }) {
             try? store.remove(path)
         }
-        try await GarbageCollector.forget(assets: Array(assets), paths: paths, on: connection, logger: logger)
+        try await repository.forgetCollected(assets: Array(assets), paths: paths)
         report.collectedAssets = assets.sorted()
         logger.event(.recovered, "finished an interrupted collection", metadata: ["assets": "\(assets.count)"])
     }

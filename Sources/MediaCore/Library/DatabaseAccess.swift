@@ -34,10 +34,6 @@ public enum DatabaseAccess {
     public static func libraryRow(
         connection: PostgresConnection, logger: Logger
     ) async throws -> (id: UUID, root: String, version: Int)? {
-        let rows = try await connection.query("SELECT to_regclass('library') IS NOT NULL", logger: logger)
-        var exists = false
-        for try await value in rows.decode(Bool.self) { exists = value }
-        guard exists else { return nil }
-        return try await LibraryOpener.libraryRow(connection: connection, logger: logger)
+        try await LibraryRowRepository(connection: connection, logger: logger).rowIfMigrated()
     }
 }

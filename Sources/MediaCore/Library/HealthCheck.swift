@@ -163,7 +163,7 @@ public struct HealthCheck: Sendable {
                         message: "schema current (\(status.entries.count) migration(s) applied)", code: nil))
             }
             if status.entries.contains(where: { $0.version == 1 && $0.state == .applied }),
-                let row = try await LibraryOpener.libraryRow(connection: connection, logger: logger)
+                let row = try await LibraryRowRepository(connection: connection, logger: logger).row()
             {
                 if let rootMarker, rootMarker.libraryId != row.id {
                     results.append(

@@ -120,9 +120,10 @@ public struct LibraryOpener: Sendable {
     private func bindLibrary(
         root: LibraryRoot, state: LibraryRoot.State, connection: PostgresConnection, connector: DatabaseConnector
     ) async throws(MediaError) -> (UUID, Int) {
-        let recorded: (id: UUID, root: String, version: Int)?
+        let libraryRows = LibraryRowRepository(connection: connection, logger: logger)
+        let recorded: LibraryRowRepository.Row?
         do {
-            recorded = try await Self.libraryRow(connection: connection, logger: logger)
+            recorded = try await libraryRows.row()
         } catch {
             throw connector.translate(error, "cannot read the library row")
         }
@@ -141,12 +142,8 @@ public struct LibraryOpener: Sendable {
                 marker = try root.createMarkerIfAbsent(.init(libraryId: UUID()))
             }
             do {
-                try await connection.query(
-                    """
-                    INSERT INTO library (id, root_path) VALUES (\(marker.libraryId), \(Self.canonical(root.path)))
-                    ON CONFLICT (is_singleton) DO NOTHING
-                    """, logger: logger)
-                guard let row = try await Self.libraryRow(connection: connection, logger: logger) else {
+                try await libraryRows.create(id: marker.libraryId, root: canonicalRoot)
+                guard let row = try await libraryRows.row() else {
                     throw MediaError(.databaseError, "the library row vanished right after it was written")
                 }
                 guard row.id == marker.libraryId else {
@@ -186,7 +183,7 @@ public struct LibraryOpener: Sendable {
             }
         }
         do {
-            try await connection.query("UPDATE library SET opened_at = now()", logger: logger)
+            try await libraryRows.recordOpened()
         } catch {
             throw connector.translate(error, "cannot update the library row")
         }
@@ -198,16 +195,6 @@ public struct LibraryOpener: Sendable {
             .libraryMismatch,
             "LIBRARY_ROOT \(root.path) holds library \(markerId.lowercased), but the database holds library \(databaseId.lowercased); "
                 + "check LIBRARY_ROOT and DATABASE_URL point at the same library")
-    }
-
-    static func libraryRow(
-        connection: PostgresConnection, logger: Logger
-    ) async throws -> (id: UUID, root: String, version: Int)? {
-        let rows = try await connection.query("SELECT id, root_path, root_version FROM library", logger: logger)
-        for try await (id, root, version) in rows.decode((UUID, String, Int).self) {
-            return (id, root, version)
-        }
-        return nil
     }
 
     /// The root with symlinks resolved, as it is recorded.

@@ -14,14 +14,16 @@ import Glibc
 /// check; what it reports is what that replay cannot explain. Paths with a live intent (an
 /// ingest or GC running now) are left alone.
 public struct LibraryDoctor: Sendable {
-    public let connection: PostgresConnection
+    let repository: MaintenanceRepository
+    let assets: AssetRepository
     public let store: ContentStore
     public let logger: Logger
     /// Regenerates thumbnails with `--fix`; nil: thumbnails are reported, not made.
     public let decoder: (any MediaDecoder)?
 
     public init(connection: PostgresConnection, root: String, decoder: (any MediaDecoder)?, logger: Logger) {
-        self.connection = connection
+        self.repository = MaintenanceRepository(connection: connection, logger: logger)
+        self.assets = AssetRepository(connection: connection, logger: logger)
         self.store = ContentStore(root: root)
         self.decoder = decoder
         self.logger = logger
@@ -154,27 +156,8 @@ public struct LibraryDoctor: Sendable {
     }
 
     private func load() async throws(MediaError) -> ([Row], Set<String>) {
-        var rows: [Row] = []
-        var busy: Set<String> = []
-        do {
-            let result = try await connection.query(
-                """
-                SELECT a.id, a.kind::text, a.sha256, a.path, a.state::text, t.status::text, t.path
-                FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
-                """, logger: logger)
-            for try await (id, kind, sha, path, state, status, thumb)
-                in result.decode((Int64, String, String, String, String, String?, String?).self)
-            {
-                rows.append(
-                    Row(
-                        id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, state: state,
-                        thumbnailStatus: status, thumbnailPath: thumb))
-            }
-            let intents = try await connection.query("SELECT path FROM file_intent", logger: logger)
-            for try await path in intents.decode(String.self) { busy.insert(path) }
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot read the assets")
-        }
+        let rows = try await repository.doctorRows()
+        var busy = try await repository.intentPaths()
         // A deleting row whose intents are live belongs to a GC running now.
         for row in rows where row.state == "deleting" { busy.insert(row.path) }
         return (rows, busy)
@@ -283,23 +266,11 @@ public struct LibraryDoctor: Sendable {
         }
         var info = stat()
         let bytes = stat(output, &info) == 0 ? Int64(info.st_size) : 0
-        let repository = AssetRepository(connection: connection, logger: logger)
         do {
-            try await repository.recordIntents([relative])
+            try await assets.recordIntents([relative])
             try? store.remove(relative)
             try store.place(output, at: relative, mode: 0o444)
-            try await connection.transaction("cannot record the thumbnail of asset \(row.id)", logger: logger) {
-                connection in
-                try await connection.query(
-                    """
-                    INSERT INTO thumbnail (asset_id, status, path, width, height, bytes)
-                    VALUES (\(row.id), 'ok', \(relative), \(size.width), \(size.height), \(bytes))
-                    ON CONFLICT (asset_id) DO UPDATE SET status = 'ok', path = EXCLUDED.path, width = EXCLUDED.width,
-                        height = EXCLUDED.height, bytes = EXCLUDED.bytes, reason = NULL,
-                        attempts = thumbnail.attempts + 1, updated_at = now()
-                    """, logger: logger)
-                try await connection.query("DELETE FROM file_intent WHERE path = \(relative)", logger: logger)
-            }
+            try await repository.recordRegeneratedThumbnail(assetId: row.id, path: relative, size: size, bytes: bytes)
             return true
         } catch {
             logger.warning("thumbnail not recorded", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
@@ -321,10 +292,9 @@ public struct LibraryDoctor: Sendable {
         do {
             // Row first, then the move: a crash between leaves a quarantined row whose file is
             // still at its old name, which doctor reports (row without original) rather than loses.
-            try await connection.query(
-                "UPDATE asset SET state = 'quarantined', path = \(relative) WHERE id = \(row.id)", logger: logger)
+            try await repository.markQuarantined(row.id, at: relative)
         } catch {
-            problem.action = "not quarantined: \(DatabaseFailure.translate(error, "cannot mark the asset").message)"
+            problem.action = "not quarantined: \(error.message)"
             return
         }
         guard rename(store.absolute(row.path), store.absolute(relative)) == 0 else {

@@ -73,23 +73,9 @@ public struct LibraryRebase: Sendable {
                 libraryId: recorded.id.lowercased, from: recorded.root, to: to, previousVersion: recorded.version,
                 rootVersion: recorded.version + 1, verifiedFiles: verified, alreadyThere: false, dryRun: true)
         }
-        let version = try await connection.transaction("cannot record the new root", logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE library SET root_path = \(to), root_version = root_version + 1, opened_at = now()
-                WHERE root_path = \(recorded.root) RETURNING root_version
-                """, logger: logger)
-            var updated: Int?
-            for try await value in rows.decode(Int.self) { updated = value }
-            guard let updated else {
-                throw MediaError(.rebaseRefused, "the library row changed while rebase ran; run it again")
-            }
-            try await connection.query(
-                """
-                INSERT INTO rebase_history (from_root, to_root, root_version, verified_files)
-                VALUES (\(recorded.root), \(to), \(updated), \(verified))
-                """, logger: logger)
-            return updated
+        let repository = MaintenanceRepository(connection: connection, logger: logger)
+        guard let version = try await repository.moveRoot(from: recorded.root, to: to, verifiedFiles: verified) else {
+            throw MediaError(.rebaseRefused, "the library row changed while rebase ran; run it again")
         }
         logger.event(
             .rebased,
@@ -104,15 +90,7 @@ public struct LibraryRebase: Sendable {
 
     /// Reads a random sample of originals under the new root and checks each against its name.
     private func verifySample(root: LibraryRoot) async throws(MediaError) -> Int {
-        var sample: [(String, String)] = []
-        do {
-            let rows = try await connection.query(
-                "SELECT path, sha256 FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(sampleSize)",
-                logger: logger)
-            for try await row in rows.decode((String, String).self) { sample.append(row) }
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot choose originals to verify")
-        }
+        let sample = try await MaintenanceRepository(connection: connection, logger: logger).randomOriginals(sampleSize)
         for (path, sha) in sample {
             let absolute = root.path + "/" + path
             let found: String

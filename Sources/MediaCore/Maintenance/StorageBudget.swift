@@ -62,16 +62,4 @@ public struct StorageBudget: Sendable, Equatable {
         guard statvfs(path, &info) == 0 else { return nil }
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
-
-    /// The library's size, from the running totals the triggers keep.
-    public static func usedBytes(on connection: PostgresConnection, logger: Logger) async throws(MediaError) -> Int64 {
-        do {
-            let rows = try await connection.query(
-                "SELECT coalesce(sum(original_bytes + thumbnail_bytes), 0)::int8 FROM storage_usage", logger: logger)
-            for try await used in rows.decode(Int64.self) { return used }
-            return 0
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot read the library's size")
-        }
-    }
 }

@@ -112,7 +112,9 @@ public struct LibraryRoot: Sendable {
         } catch {
             throw MediaError(.libraryMarkerInvalid, "cannot encode the library marker: \(error)")
         }
-        let temporary = path + "/.tmp-\(getpid())-\(Self.markerName)"
+        // Unique per call, not only per process: two opens in one process (tasks) must not
+        // write, link and unlink the same temporary file.
+        let temporary = path + "/.tmp-\(getpid())-\(UUID().uuidString.prefix(8))-\(Self.markerName)"
         try Self.writeDurably(data, to: temporary, mode: 0o444)
         defer { unlink(temporary) }
         if link(temporary, markerPath) != 0 {

@@ -161,28 +161,3 @@ public struct UsageRepository: Sendable {
         return found.sorted { (order[$0.providerId] ?? 0, $0.libraryId) < (order[$1.providerId] ?? 0, $1.libraryId) }
     }
 }
-
-extension UsageRepository {
-    /// The present assets `ids` names, in that order; when one is not there, an error that
-    /// names every missing id.
-    public func exportSources(_ ids: [Int64]) async throws(MediaError) -> [ExportSource] {
-        var found: [Int64: ExportSource] = [:]
-        do {
-            let rows = try await connection.query(
-                "SELECT id, kind::text, sha256, path FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present'",
-                logger: logger)
-            for try await (id, kind, sha, path) in rows.decode((Int64, String, String, String).self) {
-                found[id] = ExportSource(id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path)
-            }
-        } catch {
-            throw DatabaseFailure.translate(error, "cannot look up the assets to export")
-        }
-        let absent = ids.filter { found[$0] == nil }
-        guard absent.isEmpty else {
-            throw MediaError(
-                .assetNotFound,
-                "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted); nothing was exported")
-        }
-        return ids.compactMap { found[$0] }
-    }
-}

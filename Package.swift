@@ -126,10 +126,11 @@ let package = Package(
             swiftSettings: strictSettings),
 
         // What the tests and the benchmarks share, kept out of the products: sample PNGs, a
-        // seeded random generator, the process table, the receiving end of sd_notify.
-        .target(name: "MediaTestSupport", swiftSettings: strictSettings),
+        // seeded random generator, the process table, the receiving end of sd_notify, and the
+        // in-memory reference ranking and GC planner the SQL is tested against.
+        .target(name: "MediaTestSupport", dependencies: ["MediaCore"], swiftSettings: strictSettings),
 
-        // Test helper, not a product: logs a fixed set of events for LoggingTests.
+        // Test helper, not a product: logs a fixed set of events for MediaCommandSupportTests.
         .executableTarget(
             name: "log-probe",
             dependencies: ["MediaCommandSupport", "MediaCore", .product(name: "Logging", package: "swift-log")],
@@ -141,27 +142,59 @@ let package = Package(
             name: "EmbedMigrations", capability: .buildTool(),
             dependencies: ["embed-migrations"]),
 
+        // What the test targets share beyond MediaTestSupport: fresh databases on a real server
+        // within a connection budget, `mediad` and `mediaq` as child processes, drops, a library
+        // made through `mediaq`. Never linked into a product.
+        .target(
+            name: "MediaTestHarness",
+            dependencies: [
+                "MediaCore", "MediaCodecs", "MediaTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/MediaTestHarness",
+            swiftSettings: strictSettings),
+
+        // One test target per source target it exercises; the executables' targets (mediad,
+        // mediaq) are tested by running the built programs.
         .testTarget(
-            name: "MediaDaemonTests",
-            dependencies: ["MediaDaemon", "MediaCore", "MediaTestSupport"],
+            name: "MediaCoreTests",
+            dependencies: [
+                "MediaCore", "MediaCodecs", "MediaTestSupport", "MediaTestHarness",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCodecsTests",
             dependencies: ["MediaCodecs", "MediaCore"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "LoggingTests",
+            name: "MediaDaemonTests",
+            dependencies: [
+                "MediaDaemon", "MediaCore", "MediaCodecs", "MediaTestSupport", "MediaTestHarness",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MediaCommandSupportTests",
             dependencies: [
                 "MediaCommandSupport", "SystemdSupport", "MediaCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "MediaCoreTests",
+            name: "MediadTests",
             dependencies: [
-                "MediaCore", "MediaCodecs", "MediaDaemon", "SystemdSupport", "MediaTestSupport",
+                "MediaCore", "MediaTestSupport", "MediaTestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MediaqTests",
+            dependencies: [
+                "MediaCore", "MediaTestSupport", "MediaTestHarness",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestHarness
 import Testing
 
 @Suite struct ConfigurationTests {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import MediaCore
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 /// The daemon's pool: work on a leased connection is abandoned at its limit or when the server

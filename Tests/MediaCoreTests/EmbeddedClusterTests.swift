@@ -2,6 +2,7 @@ import Foundation
 @testable import MediaCore
 import MediaDaemon
 import MediaTestSupport
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@ import Foundation
 import MediaTestSupport
 @testable import MediaCore
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 /// GC's streamed plan (a cursor in least-recently-used order, stopped at the target) against

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestSupport
 import Testing
 
 /// GC's pure decision: table tests, no database.

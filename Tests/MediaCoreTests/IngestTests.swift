@@ -2,100 +2,15 @@ import Foundation
 import MediaCodecs
 @testable import MediaCore
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Sample media made for the tests by ImageMagick's and FFmpeg's command-line tools (test
-/// tooling only; the product reads them with libvips and FFmpeg's libraries).
-enum SampleMedia {
-    static let convert = "/usr/bin/convert"
-    static let ffmpeg = "/usr/bin/ffmpeg"
-
-    static func make(_ arguments: [String]) throws {
-        let outcome = try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
-        try #require(outcome.status == 0, "\(arguments.joined(separator: " ")): \(outcome.output)")
-    }
-
-    /// A 1600×1200 image: red, with a white square in the top-left corner.
-    static func image(_ path: String, extra: [String] = []) throws {
-        try make([convert, "-size", "1600x1200", "xc:red", "-fill", "white", "-draw", "rectangle 0,0 199,199"] + extra + [path])
-    }
-
-    /// Writes an EXIF block with `orientation` into a JPEG (ImageMagick's `-orient` does not
-    /// create one): APP1 "Exif", a little-endian TIFF header and one IFD entry, tag 0x0112.
-    static func setEXIFOrientation(_ path: String, _ orientation: UInt8) throws {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        try #require(bytes.starts(with: [0xFF, 0xD8]))
-        let exif: [UInt8] =
-            [0xFF, 0xE1, 0x00, 0x22] + Array("Exif".utf8) + [0, 0]
-            + [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00]  // TIFF header, IFD at offset 8
-            + [0x01, 0x00]  // one entry
-            + [0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, orientation, 0x00, 0x00, 0x00]
-            + [0x00, 0x00, 0x00, 0x00]  // no next IFD
-        bytes.insert(contentsOf: exif, at: 2)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func video(_ path: String, seconds: Double = 2, size: String = "640x360", extra: [String] = []) throws {
-        try make(
-            [
-                ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25:duration=\(seconds)",
-            ] + extra + [path])
-    }
-}
-
 @Suite(.serialized) struct IngestTests {
-    /// A library on a fresh database, with an ingestor over the real decoders.
-    final class Library {
-        let folder: TemporaryFolder
-        let root: String
-        let connection: PostgresConnection
-        let ingestor: Ingestor
-        let samples: String
-
-        init(url: DatabaseURL, pixelLimit: Int64 = Ingestor.defaultPixelLimit) async throws {
-            folder = try TemporaryFolder()
-            root = folder.path + "/library"
-            samples = folder.path + "/samples"
-            try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
-            let configuration = LibraryConfiguration(libraryRoot: root, databaseURL: url)
-            let (_, connection) = try await LibraryOpener(
-                configuration: configuration, logger: testLogger, mountTable: MountTable(mounted: [], declared: [])
-            ).open()
-            self.connection = connection
-            ingestor = Ingestor(root: root, decoder: NativeMediaDecoder(), logger: testLogger, pixelLimit: pixelLimit)
-        }
-
-        func sample(_ name: String) -> String { samples + "/" + name }
-
-        func ingest(_ path: String, tags: [String] = [], provider: String? = nil, id: String? = nil) async throws -> IngestResult {
-            try await ingestor.ingest(IngestRequest(path: path, tags: tags, provider: provider, providerAssetId: id), on: connection)
-        }
-
-        func count(_ sql: String) async throws -> Int {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger)
-            for try await value in rows.decode(Int.self) { return value }
-            return -1
-        }
-
-        /// Every file under the library's content folders and its temporary folder.
-        func storedFiles() -> [String] {
-            ["images", "videos", ContentStore.temporaryFolder].flatMap { folder -> [String] in
-                let base = root + "/" + folder
-                guard let walker = FileManager.default.enumerator(atPath: base) else { return [] }
-                return walker.compactMap { $0 as? String }.map { folder + "/" + $0 }
-                    .filter { !FileManager.default.isDirectory(root + "/" + $0) }
-            }.sorted()
-        }
-
-        func close() async {
-            try? await connection.close()
-            folder.remove()
-        }
-    }
+    typealias Library = IngestLibrary
 
     func withLibrary(pixelLimit: Int64 = Ingestor.defaultPixelLimit, _ body: (Library) async throws -> Void) async throws {
         try await TestDatabase.withFresh { url in
@@ -437,13 +352,6 @@ enum SampleMedia {
             #expect(try await library.count("SELECT count(*) FROM file_intent") == 0)
             #expect(try await library.count("SELECT count(*) FROM tag") == 0)
         }
-    }
-}
-
-extension FileManager {
-    func isDirectory(_ path: String) -> Bool {
-        var directory: ObjCBool = false
-        return fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import MediaCore
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 @Suite struct MigrationTests {

@@ -1,5 +1,7 @@
 import Foundation
 @testable import MediaCore
+import MediaTestHarness
+import MediaTestSupport
 import Testing
 
 /// A library held in memory and searched with the reference ranking, for the plan's pure

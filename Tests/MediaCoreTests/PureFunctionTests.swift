@@ -1,6 +1,7 @@
 import Foundation
 @testable import MediaTestSupport
 @testable import MediaCore
+import MediaTestHarness
 import Testing
 
 @Suite struct SQLScriptTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestSupport
 import Testing
 
 /// The ranking's pure parts, term by term: tag forms, tagAnd/tagOr, recency, aspectFit, the

@@ -59,53 +59,17 @@ public struct GCPlan: Sendable, Equatable {
     public var reachesTarget: Bool { endBytes <= targetBytes }
 }
 
-/// GC's decision, with no database and no files: global LRU across images and videos.
-public enum GarbageCollectionPlanner {
-    /// - Parameters:
-    ///   - candidates: every present asset, in any order.
-    ///   - currentBytes: the library's size now (originals and thumbnails, as `storage_usage` counts).
-    ///   - now: a pin that expires at or before `now` no longer holds its asset.
-    public static func plan(candidates: [GCCandidate], currentBytes: Int64, policy: GCPolicy, now: Date) -> GCPlan {
-        var builder = GCPlanBuilder(
-            currentBytes: currentBytes, policy: policy, kept: kept(candidates, policy: policy), now: now)
-        for candidate in candidates.sorted(by: isOlder) where !builder.isDone {
-            builder.consider(candidate)
-        }
-        return builder.plan
-    }
-
-    /// Keep caps: each capped provider's `keep` most recently used assets are off limits.
-    public static func kept(_ candidates: [GCCandidate], policy: GCPolicy) -> Set<Int64> {
-        var kept: Set<Int64> = []
-        guard !policy.keepPerProvider.isEmpty else { return kept }
-        var byProvider: [String: [GCCandidate]] = [:]
-        for candidate in candidates where policy.keepPerProvider[candidate.provider] != nil {
-            byProvider[candidate.provider, default: []].append(candidate)
-        }
-        for (provider, assets) in byProvider {
-            let keep = policy.keepPerProvider[provider] ?? 0
-            let newestFirst = assets.sorted { isOlder($1, than: $0) }
-            for asset in newestFirst.prefix(keep) { kept.insert(asset.id) }
-        }
-        return kept
-    }
-
-    /// Least recently used first; the lower id first on a tie, so the order is stable.
-    public static func isOlder(_ a: GCCandidate, than b: GCCandidate) -> Bool {
-        a.lastUsed != b.lastUsed ? a.lastUsed < b.lastUsed : a.id < b.id
-    }
-}
-
 /// The plan built one candidate at a time, least recently used first, so that a library of a
 /// million assets is read only as far as the target needs (`GarbageCollector.plan` streams
-/// them from an index in that order; `GarbageCollectionPlanner.plan` sorts an array).
+/// them from an index in that order; the tests' reference, `GarbageCollectionPlanner` in
+/// MediaTestSupport, sorts an array).
 public struct GCPlanBuilder: Sendable {
     public private(set) var plan: GCPlan
     private var remaining: Int64
     private let kept: Set<Int64>
     private let now: Date
 
-    /// `kept`: the ids the keep caps hold (`GarbageCollectionPlanner.kept`).
+    /// `kept`: the ids the keep caps hold (each capped provider's most recently used assets).
     public init(currentBytes: Int64, policy: GCPolicy, kept: Set<Int64>, now: Date) {
         plan = GCPlan(startBytes: currentBytes, targetBytes: policy.targetBytes)
         remaining = currentBytes
@@ -116,7 +80,8 @@ public struct GCPlanBuilder: Sendable {
     /// The target is reached: later candidates need not be read.
     public var isDone: Bool { remaining <= plan.targetBytes }
 
-    /// Weighs the next candidate; call in least-recently-used order (`isOlder`).
+    /// Weighs the next candidate; call in least-recently-used order (the older last use first,
+    /// the lower id first on a tie).
     public mutating func consider(_ candidate: GCCandidate) {
         guard !isDone else { return }
         if let until = candidate.pinnedUntil, until > now {

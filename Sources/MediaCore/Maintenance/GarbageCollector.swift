@@ -34,7 +34,8 @@ public struct GarbageCollector: Sendable {
     /// Plans against the database's own clock and the running totals. The assets are read least
     /// recently used first, a page at a time (`MaintenanceRepository.lruPage`), only until the
     /// target is met: freeing 10 % of a library reads about 10 % of its rows. The same
-    /// decisions as `GarbageCollectionPlanner.plan` over every asset (GCPlanSQLTests).
+    /// decisions as the reference planner over every asset (`GarbageCollectionPlanner` in
+    /// MediaTestSupport; GCPlanSQLTests).
     public func plan(policy: GCPolicy, pageSize: Int = 5_000) async throws(MediaError) -> GCPlan {
         let used = try await repository.usedBytes()
         guard used > policy.targetBytes else {

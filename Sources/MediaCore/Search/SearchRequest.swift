@@ -50,14 +50,6 @@ public struct SearchRequest: Sendable, Equatable {
         return Int64((microseconds / 1000).rounded(.up))
     }
 
-    /// The filters, without the tag match.
-    func admits(_ candidate: RankingCandidate) -> Bool {
-        candidate.present && candidate.kind == kind && candidate.width >= minWidth && candidate.height >= minHeight
-            && (minDurationMs == nil || (candidate.durationMs ?? 0) >= minDurationMs!)
-            && !excluding.contains(candidate.id)
-            && (provider == nil || candidate.providers.contains(provider!))
-    }
-
     /// Refuses what the SQL cannot answer sensibly, naming the option.
     public func validate() throws(MediaError) {
         func bad(_ text: String) -> MediaError { MediaError(.invalidRequest, text) }

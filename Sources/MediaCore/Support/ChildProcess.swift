@@ -22,6 +22,10 @@ public struct ChildProcess: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+
+        package init(description: String) {
+            self.description = description
+        }
     }
 
     public let pid: Int32

@@ -1,27 +1,27 @@
-import Foundation
-@testable import MediaCore
+package import Foundation
+package import MediaCore
 import MediaDaemon
-import PostgresNIO
-import MediaTestSupport
-import Testing
+package import PostgresNIO
+package import MediaTestSupport
+package import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A `mediad` child process with a notify socket of its own.
-final class RunningDaemon {
-    let process: ChildProcess
-    let notify: NotifyReceiver
+package final class RunningDaemon {
+    package let process: ChildProcess
+    package let notify: NotifyReceiver
 
     /// Drop workers of a test's `mediad` unless its arguments say otherwise: the default (the
     /// number of cores) would make its connections, and so the tests' need, grow with the machine.
-    static let defaultWorkers = 2
+    package static let defaultWorkers = 2
     /// What a test database admits when its test runs `mediad`: the daemon's connections, the
     /// test's own and one `mediaq` process.
-    static let testDatabaseConnections = LibraryConfiguration.daemonConnections(workers: defaultWorkers) + 2
+    package static let testDatabaseConnections = LibraryConfiguration.daemonConnections(workers: defaultWorkers) + 2
 
-    init(folder: String, arguments: [String], environment: [String: String] = [:], socketName: String = "notify") throws {
+    package init(folder: String, arguments: [String], environment: [String: String] = [:], socketName: String = "notify") throws {
         notify = try NotifyReceiver(path: folder + "/\(socketName).sock")
         var extra = environment
         extra["NOTIFY_SOCKET"] = notify.path
@@ -30,10 +30,10 @@ final class RunningDaemon {
             [Executables.path("mediad")] + arguments + workers, environment: Executables.cleanEnvironment(extra))
     }
 
-    var pid: Int32 { process.pid }
+    package var pid: Int32 { process.pid }
 
     /// Waits for READY=1; on failure kills the daemon and records its transcript.
-    func waitReady(timeout: Double = 90) -> Bool {
+    package func waitReady(timeout: Double = 90) -> Bool {
         if notify.receive(until: { $0.contains("READY=1") }, timeout: timeout) != nil { return true }
         process.signal(SIGKILL)
         Issue.record("no READY=1 within \(timeout) s: \(process.wait().transcript)")
@@ -42,7 +42,7 @@ final class RunningDaemon {
     }
 
     /// SIGTERM, STOPPING=1, then the exit; the socket is closed.
-    func stop() -> ChildProcess.Outcome {
+    package func stop() -> ChildProcess.Outcome {
         process.signal(SIGTERM)
         let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 60)
         let outcome = process.wait()
@@ -53,7 +53,7 @@ final class RunningDaemon {
 
     /// SIGKILL, as a crash or `kill -9` would, then waits for its decoder workers to go too
     /// (systemd kills a unit's whole cgroup; here the workers notice they are orphaned).
-    func kill() -> ChildProcess.Outcome {
+    package func kill() -> ChildProcess.Outcome {
         let workers = ProcessTable.children(of: pid)
         process.signal(SIGKILL)
         let outcome = process.wait()
@@ -65,10 +65,10 @@ final class RunningDaemon {
 }
 
 /// Drops for the daemon tests.
-enum Drops {
+package enum Drops {
     /// `count` distinct small PNGs (one picture, each with its own text chunk), written to a
     /// staging folder and renamed into `folder`, as a downloader that writes aside would.
-    static func pngs(_ count: Int, into folder: String, prefix: String, staging: String) throws -> [String] {
+    package static func pngs(_ count: Int, into folder: String, prefix: String, staging: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let base = try basePNG(staging)
@@ -92,14 +92,14 @@ enum Drops {
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    static func receipt(_ drop: String, _ name: String) -> String { drop + "/.receipts/" + name + ".json" }
+    package static func receipt(_ drop: String, _ name: String) -> String { drop + "/.receipts/" + name + ".json" }
 
-    static func receiptCount(_ drop: String, _ names: [String]) -> Int {
+    package static func receiptCount(_ drop: String, _ names: [String]) -> Int {
         names.filter { FileManager.default.fileExists(atPath: receipt(drop, $0)) }.count
     }
 
     /// Polls `condition` every 100 ms until it holds or `seconds` pass.
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+    package static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }
@@ -111,8 +111,8 @@ enum Drops {
 
 /// The library's files and rows agree: every row's files exist, every file has its row, no
 /// temporary file or unfinished intent is left.
-enum LibraryConsistency {
-    static func problems(root: String, url: DatabaseURL) async throws -> [String] {
+package enum LibraryConsistency {
+    package static func problems(root: String, url: DatabaseURL) async throws -> [String] {
         let connection = try await TestDatabase.connect(url)
         var expected: Set<String> = []
         var problems: [String] = []
@@ -147,12 +147,12 @@ enum LibraryConsistency {
         return problems
     }
 
-    static func expectConsistent(root: String, url: DatabaseURL, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    package static func expectConsistent(root: String, url: DatabaseURL, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let found = try await problems(root: root, url: url)
         #expect(found == [], "\(found)", sourceLocation: sourceLocation)
     }
 
-    static func assetCount(_ url: DatabaseURL) async throws -> Int {
+    package static func assetCount(_ url: DatabaseURL) async throws -> Int {
         let connection = try await TestDatabase.connect(url)
         do {
             let rows = try await connection.query("SELECT count(*)::int FROM asset", logger: testLogger)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)

@@ -1,27 +1,33 @@
-import Foundation
-@testable import MediaCore
-import PostgresNIO
-import Testing
+package import Foundation
+package import MediaCore
+package import PostgresNIO
+package import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A library made through `mediaq ingest`, for the maintenance commands' tests.
-struct TestLibrary {
-    let root: String
-    let url: DatabaseURL
-    let folder: String
+package struct TestLibrary {
+    package let root: String
+    package let url: DatabaseURL
+    package let folder: String
 
-    var arguments: [String] { ["--library-root", root, "--database-url", url.urlString] }
+    package init(root: String, url: DatabaseURL, folder: String) {
+        self.root = root
+        self.url = url
+        self.folder = folder
+    }
 
-    func mediaq(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
+    package var arguments: [String] { ["--library-root", root, "--database-url", url.urlString] }
+
+    package func mediaq(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
         try Executables.mediaq(arguments + self.arguments, environment: environment)
     }
 
     /// Ingests `count` distinct PNGs from `provider`; returns their ids in order.
     @discardableResult
-    func ingestPNGs(_ count: Int, provider: String = "pexels", tags: String = "beach", prefix: String = "img") throws -> [Int64] {
+    package func ingestPNGs(_ count: Int, provider: String = "pexels", tags: String = "beach", prefix: String = "img") throws -> [Int64] {
         let source = folder + "/src-\(prefix)"
         let names = try Drops.pngs(count, into: source, prefix: prefix, staging: folder + "/staging")
         let outcome = try mediaq(["ingest", "--json", "--provider", provider, "--tags", tags] + names.map { source + "/" + $0 })
@@ -33,7 +39,7 @@ struct TestLibrary {
     }
 
     /// Runs one statement.
-    func execute(_ sql: String) async throws {
+    package func execute(_ sql: String) async throws {
         let connection = try await TestDatabase.connect(url)
         do {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger)
@@ -45,7 +51,7 @@ struct TestLibrary {
     }
 
     /// The first column of every row, as 64-bit integers.
-    func integers(_ sql: String) async throws -> [Int64] {
+    package func integers(_ sql: String) async throws -> [Int64] {
         let connection = try await TestDatabase.connect(url)
         do {
             var values: [Int64] = []
@@ -59,7 +65,7 @@ struct TestLibrary {
         }
     }
 
-    func strings(_ sql: String) async throws -> [String] {
+    package func strings(_ sql: String) async throws -> [String] {
         let connection = try await TestDatabase.connect(url)
         do {
             var values: [String] = []
@@ -73,10 +79,10 @@ struct TestLibrary {
         }
     }
 
-    func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + relative) }
+    package func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + relative) }
 
     /// Decodes a command's --json output.
-    static func decode<T: Decodable>(_ type: T.Type, _ outcome: ChildProcess.Outcome) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ outcome: ChildProcess.Outcome) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(outcome.standardOutput.utf8))
         } catch {

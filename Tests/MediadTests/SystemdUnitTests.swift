@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestHarness
 import Testing
 
 /// The shipped unit file, checked by systemd's own analyser (systemd is not PID 1 here, so

@@ -1,14 +1,14 @@
-import Foundation
-import Logging
-@testable import MediaCore
-import PostgresNIO
-import Testing
+package import Foundation
+package import Logging
+package import MediaCore
+package import PostgresNIO
+package import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-let testLogger: Logger = {
+package let testLogger: Logger = {
     var logger = Logger(label: "tests")
     logger.logLevel = .warning
     return logger
@@ -22,14 +22,14 @@ let testLogger: Logger = {
 /// therefore made with a `CONNECTION LIMIT` (the connections its test may hold at once, which
 /// PostgreSQL enforces for the non-superuser role the tests use), and a test waits until the
 /// limits of the databases that exist at once fit in the server's `max_connections`.
-enum TestDatabase {
+package enum TestDatabase {
     /// What a test's database admits unless the test says more: the test's own connection, a
     /// `mediaq` process or two, and room for the library opener beside them.
-    static let defaultConnections = 4
+    package static let defaultConnections = 4
 
     /// Runs `body` with the URL of a new, empty database that admits at most `connections`
     /// connections at once, and drops the database afterwards whatever happens.
-    static func withFresh<T>(
+    package static func withFresh<T>(
         connections: Int = defaultConnections, _ body: (DatabaseURL) async throws -> T
     ) async throws -> T {
         let server = TestServer.shared
@@ -46,7 +46,7 @@ enum TestDatabase {
         }
     }
 
-    static func connect(_ url: DatabaseURL) async throws -> PostgresConnection {
+    package static func connect(_ url: DatabaseURL) async throws -> PostgresConnection {
         try await DatabaseConnector(url: url, logger: testLogger).connect()
     }
 }
@@ -54,15 +54,15 @@ enum TestDatabase {
 /// The server the tests make their databases on, with one administrative connection shared by
 /// every test (which also keeps concurrent `CREATE DATABASE`s from copying `template1` at once),
 /// and the budget of connections the tests' databases may hold.
-actor TestServer {
-    static let shared = TestServer()
+package actor TestServer {
+    package static let shared = TestServer()
 
     /// The role the tests use on the embedded cluster: not a superuser, so that PostgreSQL
     /// enforces each test database's `CONNECTION LIMIT`, as it does for the role CI makes on the
     /// system cluster (scripts/start-test-postgres.sh).
-    static let embeddedRole = "media_test"
+    package static let embeddedRole = "media_test"
     /// Left free for what the budget does not see: `psql` run by a script, a person looking.
-    static let headroom = 2
+    package static let headroom = 2
 
     /// The server's URL and the budget, found once: the actor is re-entered while it waits.
     private var preparation: Task<(DatabaseURL, ConnectionBudget), any Error>?
@@ -72,7 +72,7 @@ actor TestServer {
     private var serverURL: DatabaseURL?
 
     /// Makes database `name` once `connections` fit in the budget; returns the server's URL.
-    func create(_ name: String, connections: Int) async throws -> DatabaseURL {
+    package func create(_ name: String, connections: Int) async throws -> DatabaseURL {
         let (url, budget) = try await prepared()
         try await budget.acquire(connections)
         do {
@@ -87,7 +87,7 @@ actor TestServer {
     /// Drops the database and gives its connections back to the budget. `WITH (FORCE)` is
     /// refused while an autovacuum worker (a superuser process) is in the database, which a
     /// loaded server shows now and then: that is retried for a few seconds.
-    func drop(_ name: String, connections: Int) async throws {
+    package func drop(_ name: String, connections: Int) async throws {
         var lastError: (any Error)?
         for attempt in 0..<20 {
             do {
@@ -201,17 +201,17 @@ actor TestServer {
 
 /// Connections handed out to tests, first come first served: a test waits until its share
 /// fits, and a large share is not overtaken by small ones for ever.
-actor ConnectionBudget {
-    let total: Int
+package actor ConnectionBudget {
+    package let total: Int
     private var available: Int
     private var waiting: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    init(total: Int) {
+    package init(total: Int) {
         self.total = total
         self.available = total
     }
 
-    func acquire(_ count: Int) async throws {
+    package func acquire(_ count: Int) async throws {
         guard count <= total else {
             throw MediaError(
                 .invalidConfiguration,
@@ -224,7 +224,7 @@ actor ConnectionBudget {
         await withCheckedContinuation { continuation in waiting.append((count, continuation)) }
     }
 
-    func release(_ count: Int) {
+    package func release(_ count: Int) {
         available += count
         while let first = waiting.first, first.count <= available {
             available -= first.count
@@ -236,10 +236,10 @@ actor ConnectionBudget {
 
 /// A temporary folder that the `postgres` account can enter (the embedded cluster runs as it
 /// when tests run as root), removed afterwards.
-final class TemporaryFolder {
-    let path: String
+package final class TemporaryFolder {
+    package let path: String
 
-    init() throws {
+    package init() throws {
         let path = "/tmp/media-library-test-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(
             atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -247,7 +247,7 @@ final class TemporaryFolder {
     }
 
     /// Stops an embedded cluster that a test started inside, then removes everything.
-    func remove() {
+    package func remove() {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
             let candidate = path + "/" + entry
             if FileManager.default.fileExists(atPath: candidate + "/.db/data/PG_VERSION") {
@@ -259,21 +259,21 @@ final class TemporaryFolder {
 }
 
 /// The built executables, found beside the test bundle.
-enum Executables {
-    static var directory: String {
+package enum Executables {
+    package static var directory: String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (executable as NSString).deletingLastPathComponent
     }
 
-    static func path(_ name: String) -> String { directory + "/" + name }
+    package static func path(_ name: String) -> String { directory + "/" + name }
 
     /// Runs `mediaq` with `arguments` and an environment without the library settings of the
     /// machine running the tests, plus `environment`.
-    static func mediaq(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
+    package static func mediaq(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
         try ChildProcess.run([path("mediaq")] + arguments, environment: cleanEnvironment(environment))
     }
 
-    static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
+    package static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         for key in [
             "LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_RESERVE_BYTES", "MEDIA_GC_LOW_WATER_PERCENT",
@@ -290,5 +290,5 @@ enum Executables {
 
 extension ChildProcess.Outcome {
     /// For failed expectations: everything the process said.
-    var transcript: String { "exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)" }
+    package var transcript: String { "exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)" }
 }

@@ -3,6 +3,7 @@ import Foundation
 import MediaDaemon
 import PostgresNIO
 import MediaTestSupport
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)

@@ -3,13 +3,14 @@ import MediaCodecs
 @testable import MediaCore
 import MediaDaemon
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 /// Drops handled one by one against a real library: receipts, rejections, sidecars early and late.
 @Suite(.serialized) struct DropProcessorTests {
-    func withDrop(_ body: (_ drop: String, _ processor: DropProcessor, _ library: IngestTests.Library) async throws -> Void) async throws {
+    func withDrop(_ body: (_ drop: String, _ processor: DropProcessor, _ library: IngestLibrary) async throws -> Void) async throws {
         try await TestDatabase.withFresh { url in
-            let library = try await IngestTests.Library(url: url)
+            let library = try await IngestLibrary(url: url)
             let drop = library.root + "/drop"
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
             let processor = DropProcessor(dropDirectory: drop, ingestor: library.ingestor, logger: testLogger)

@@ -2,6 +2,7 @@ import Foundation
 @testable import MediaCore
 import PostgresNIO
 import MediaTestSupport
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MediaCore
+import MediaTestHarness
 import Testing
 
 /// `mediaq ingest` and `mediaq show` as the pipeline runs them: a separate process, JSON out.

@@ -2,6 +2,7 @@ import Foundation
 import MediaTestSupport
 @testable import MediaCore
 import PostgresNIO
+import MediaTestHarness
 import Testing
 
 #if canImport(Glibc)

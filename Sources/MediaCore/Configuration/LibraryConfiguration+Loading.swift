@@ -1,0 +1,241 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Reading the layers (flags, environment, file, defaults) into a `LibraryConfiguration`, with
+// an error that names the key, the layer and the value for anything invalid.
+
+extension LibraryConfiguration {
+    /// Resolves the configuration from its layers.
+    /// - Parameters:
+    ///   - flags: values given on the command line, by key; they win over everything.
+    ///   - configFile: the `--config` flag, if given.
+    ///   - environment: the process environment (injectable for tests).
+    ///   - workingDirectory: what relative paths are resolved against.
+    public static func load(
+        flags: [ConfigurationKey: String] = [:],
+        configFile: String? = nil,
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil
+    ) async throws(MediaError) -> LibraryConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let workingDirectory = workingDirectory ?? FileManager.default.currentDirectoryPath
+        let explicitFile = configFile ?? environment["MEDIA_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        var filePath: String?
+        if let explicitFile {
+            filePath = absolute(explicitFile, in: workingDirectory)
+        } else if FileManager.default.fileExists(atPath: systemConfigFile) {
+            filePath = systemConfigFile
+        }
+
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            flagValues[AbsoluteConfigKey(ConfigKey(key.rawValue))] = ConfigValue(.string(value), isSecret: key == .databaseURL)
+        }
+        // Each key's variable is named explicitly (MEDIAD_WORKERS for daemon.workers), not
+        // derived from the key, so the environment layer is a table of its own.
+        var environmentValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for key in ConfigurationKey.allCases {
+            if let value = environment[key.environmentName], !value.isEmpty {
+                environmentValues[AbsoluteConfigKey(ConfigKey(key.rawValue))] =
+                    ConfigValue(.string(value), isSecret: key == .databaseURL)
+            }
+        }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "command line", values: flagValues),
+            InMemoryProvider(name: "environment", values: environmentValues),
+        ]
+        if let filePath {
+            guard FileManager.default.isReadableFile(atPath: filePath) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "configuration file \(filePath) does not exist or is not readable")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(filePath)))
+            } catch {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "configuration file \(filePath) is not valid JSON configuration: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+
+        let root: String
+        if let configured = try string(reader, .libraryRoot) {
+            root = absolute(configured, in: workingDirectory)
+        } else if FileManager.default.isWritableFile(atPath: defaultMountedRoot) {
+            root = defaultMountedRoot
+        } else {
+            root = absolute(developmentRoot, in: workingDirectory)
+        }
+
+        var databaseURL: DatabaseURL?
+        if let text = try string(reader, .databaseURL) {
+            databaseURL = try DatabaseURL.parse(text, defaultUser: currentUserName())
+        }
+
+        let drop = try string(reader, .dropDirectory).map { absolute($0, in: workingDirectory) }
+
+        var budget = defaultBudgetBytes
+        if let bytes = try size(reader, .budgetBytes) {
+            guard bytes > 0 else {
+                throw MediaError(.invalidConfiguration, "media.budgetBytes (MEDIA_BUDGET_BYTES) must be more than 0")
+            }
+            budget = bytes
+        }
+        var pixelLimit = defaultPixelLimit
+        if let limit = try count(reader, .pixelLimit) {
+            pixelLimit = limit
+        }
+        var configuration = LibraryConfiguration(
+            libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
+            budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
+        configuration.daemon = try daemonSettings(reader)
+        if let limit = try count(reader, .databaseMaxConnections) {
+            guard maxConnectionsRange.contains(Int(limit)) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "database.maxConnections (MEDIA_DB_MAX_CONNECTIONS) is \(limit); use \(maxConnectionsRange.lowerBound) "
+                        + "to \(maxConnectionsRange.upperBound)")
+            }
+            configuration.databaseMaxConnections = Int(limit)
+        }
+        try gcSettings(reader, into: &configuration)
+        return configuration
+    }
+
+    private static func gcSettings(_ reader: ConfigReader, into configuration: inout LibraryConfiguration) throws(MediaError) {
+        if let bytes = try size(reader, .reserveBytes, allowingZero: true) { configuration.reserveBytes = bytes }
+        if let percent = try count(reader, .gcLowWaterPercent) {
+            guard percent <= 100 else {
+                throw MediaError(
+                    .invalidConfiguration, "gc.lowWaterPercent (MEDIA_GC_LOW_WATER_PERCENT) is \(percent); at most 100")
+            }
+            configuration.gcLowWaterPercent = Int(percent)
+        }
+        if let text = try string(reader, .gcKeepPerProvider) {
+            guard let caps = parseKeepCaps(text) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "gc.keepPerProvider (MEDIA_GC_KEEP_PER_PROVIDER) is '\(text)'; write provider=count pairs "
+                        + "separated by commas, e.g. pexels=500,unsplash=200")
+            }
+            configuration.gcKeepPerProvider = caps
+        }
+    }
+
+    /// `pexels=500,unsplash=200` as a dictionary; nil when malformed.
+    public static func parseKeepCaps(_ text: String) -> [String: Int]? {
+        var caps: [String: Int] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let count = Int(parts[1].trimmingCharacters(in: .whitespaces)), count >= 0 else {
+                return nil
+            }
+            let provider = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            guard !provider.isEmpty else { return nil }
+            caps[provider] = count
+        }
+        return caps
+    }
+
+    private static func daemonSettings(_ reader: ConfigReader) throws(MediaError) -> DaemonSettings {
+        var daemon = DaemonSettings()
+        if let workers = try count(reader, .workers) {
+            guard workers <= 256 else {
+                throw MediaError(.invalidConfiguration, "daemon.workers (MEDIAD_WORKERS) is \(workers); at most 256")
+            }
+            daemon.workers = Int(workers)
+        }
+        if let grace = try count(reader, .sidecarGraceMs, allowingZero: true) { daemon.sidecarGrace = .milliseconds(grace) }
+        if let days = try count(reader, .receiptDays) { daemon.receiptRetention = .seconds(days * 86_400) }
+        if let level = try string(reader, .logLevel) {
+            guard let parsed = DaemonSettings.LogLevel(rawValue: level.lowercased()) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "daemon.logLevel (MEDIAD_LOG_LEVEL) is '\(level)'; use one of "
+                        + DaemonSettings.LogLevel.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            daemon.logLevel = parsed
+        }
+        if let seconds = try count(reader, .decodeTimeoutSeconds) { daemon.decodeTimeout = .seconds(seconds) }
+        if let bytes = try size(reader, .decoderMemoryBytes) {
+            guard bytes >= 256 * 1024 * 1024 else {
+                throw MediaError(
+                    .invalidConfiguration, "daemon.decoderMemoryBytes (MEDIAD_DECODER_MEMORY_BYTES) must be at least 256MiB")
+            }
+            daemon.decoderMemoryBytes = bytes
+        }
+        return daemon
+    }
+
+    private static func string(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> String? {
+        do {
+            let value = try reader.requiredString(forKey: ConfigKey(key.rawValue))
+            return value.isEmpty ? nil : value
+        } catch {
+            if isMissing(error) { return nil }
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) must be a string: \(error)")
+        }
+    }
+
+    /// A size may be a JSON number of bytes or a string with a unit.
+    private static func size(
+        _ reader: ConfigReader, _ key: ConfigurationKey, allowingZero: Bool = false
+    ) throws(MediaError) -> Int64? {
+        if let bytes = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)) {
+            return Int64(bytes)
+        }
+        if allowingZero, let text = try string(reader, key), text.trimmingCharacters(in: .whitespaces) == "0" { return 0 }
+        guard let text = try string(reader, key) else { return nil }
+        guard let bytes = ByteCount.parse(text) else {
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a size; "
+                    + "write bytes or a number with a unit, e.g. 300GB or 1.5TiB")
+        }
+        return bytes
+    }
+
+    /// A positive (or, with `allowingZero`, non-negative) whole number: a JSON number or a
+    /// string of digits.
+    private static func count(
+        _ reader: ConfigReader, _ key: ConfigurationKey, allowingZero: Bool = false
+    ) throws(MediaError) -> Int64? {
+        let lowest: Int64 = allowingZero ? 0 : 1
+        if let value = try? reader.requiredInt(forKey: ConfigKey(key.rawValue)), Int64(value) >= lowest {
+            return Int64(value)
+        }
+        guard let text = try string(reader, key) else { return nil }
+        guard let value = Int64(text.replacingOccurrences(of: "_", with: "")), value >= lowest else {
+            throw MediaError(
+                .invalidConfiguration,
+                "\(key.rawValue) (\(key.environmentName)) is '\(text)', which is not a "
+                    + (allowingZero ? "whole number of 0 or more" : "positive whole number"))
+        }
+        return value
+    }
+
+    private static func isMissing(_ error: any Error) -> Bool {
+        String(describing: error).hasPrefix("Missing required config value")
+    }
+
+    public static func absolute(_ path: String, in directory: String) -> String {
+        let joined = path.hasPrefix("/") ? path : directory + "/" + path
+        return FilePath(joined).lexicallyNormalized().string
+    }
+
+    package static func currentUserName() -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        return ProcessInfo.processInfo.environment["USER"] ?? "postgres"
+    }
+}

@@ -1,0 +1,79 @@
+public import Foundation
+public import MediaCore
+
+// The ranking of search computed in memory, the reference the SQL is tested against
+// (SearchSQLTests' property test, PlanTests). docs/search.md states the same formula.
+
+/// One asset as the reference ranking sees it: what the SQL reads from its rows.
+public struct RankingCandidate: Sendable, Equatable {
+    public var id: Int64
+    public var kind: MediaFormat.Kind
+    public var present: Bool
+    public var width: Int
+    public var height: Int
+    public var durationMs: Int64?
+    public var tags: Set<String>
+    public var providers: Set<String>
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    public init(
+        id: Int64, kind: MediaFormat.Kind, present: Bool = true, width: Int, height: Int, durationMs: Int64? = nil,
+        tags: Set<String>, providers: Set<String> = [], createdAt: Date, lastUsedAt: Date? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.present = present
+        self.width = width
+        self.height = height
+        self.durationMs = durationMs
+        self.tags = tags
+        self.providers = providers
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
+
+    /// Never used counts as used when added.
+    public var lastUse: Date { lastUsedAt ?? createdAt }
+}
+
+extension Scoring {
+    /// The reference ranking: what `SearchRepository.search` returns, computed in memory.
+    public static func rank(_ candidates: [RankingCandidate], for request: SearchRequest) -> [(id: Int64, parts: Parts)] {
+        let query = request.tags
+        guard !query.isEmpty else { return [] }
+        var scored: [(candidate: RankingCandidate, parts: Parts)] = []
+        for candidate in candidates where request.admits(candidate) {
+            let matched = query.matches(in: candidate.tags)
+            guard matched > 0 else { continue }
+            let parts = parts(
+                matched: matched, queryCount: query.count,
+                daysSinceLastUse: days(from: candidate.lastUse, to: request.asOf),
+                recencyBoost: request.recencyBoost, width: candidate.width, height: candidate.height,
+                desiredAspect: request.aspect)
+            scored.append((candidate, parts))
+        }
+        scored.sort { ranksBefore($0.candidate, $0.parts.score, $1.candidate, $1.parts.score) }
+        return scored.prefix(request.limit).map { ($0.candidate.id, $0.parts) }
+    }
+
+    /// The order: score, then pixels, then the more recent last use, then the lower id.
+    public static func ranksBefore(_ a: RankingCandidate, _ scoreA: Double, _ b: RankingCandidate, _ scoreB: Double) -> Bool {
+        if scoreA != scoreB { return scoreA > scoreB }
+        let pixelsA = Int64(a.width) * Int64(a.height)
+        let pixelsB = Int64(b.width) * Int64(b.height)
+        if pixelsA != pixelsB { return pixelsA > pixelsB }
+        if a.lastUse != b.lastUse { return a.lastUse > b.lastUse }
+        return a.id < b.id
+    }
+}
+
+extension SearchRequest {
+    /// The filters, without the tag match.
+    public func admits(_ candidate: RankingCandidate) -> Bool {
+        candidate.present && candidate.kind == kind && candidate.width >= minWidth && candidate.height >= minHeight
+            && (minDurationMs == nil || (candidate.durationMs ?? 0) >= minDurationMs!)
+            && !excluding.contains(candidate.id)
+            && (provider == nil || candidate.providers.contains(provider!))
+    }
+}

@@ -205,22 +205,7 @@ public struct DropProcessor: Sendable {
     /// fsynced): the drop's name is removed only after this, so power loss cannot lose both.
     private func writeJSON(_ value: some Encodable, to path: String) throws(MediaError) {
         try makeParent(of: path)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(value) + Data("\n".utf8)
-        } catch {
-            throw MediaError(.libraryWriteFailed, "cannot encode \(path): \(error)")
-        }
-        let temporary = path + ".tmp-\(getpid())"
-        try LibraryRoot.writeDurably(data, to: temporary, mode: 0o644)
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw MediaError(.libraryWriteFailed, "cannot write \(path): \(reason)")
-        }
-        LibraryRoot.syncDirectory((path as NSString).deletingLastPathComponent)
+        try AtomicFile.writeJSON(value, to: path, failure: .libraryWriteFailed)
     }
 
     private func readSidecar(_ path: String) throws -> Data {

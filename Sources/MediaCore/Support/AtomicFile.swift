@@ -13,24 +13,28 @@ import Glibc
 public struct AtomicFile: Sendable {
     public let destination: String
     public let temporary: String
+    let failureCode: MediaError.Code
 
     /// Writes `data` beside `destination` and fsyncs it; nothing is visible at `destination` yet.
-    public static func prepare(_ data: Data, for destination: String) throws(MediaError) -> AtomicFile {
+    /// A failure is reported with `code` (the caller's view of what was not written).
+    public static func prepare(
+        _ data: Data, for destination: String, failure code: MediaError.Code = .outputNotWritten
+    ) throws(MediaError) -> AtomicFile {
         let url = URL(fileURLWithPath: destination)
         let folder = url.deletingLastPathComponent().path
         let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else {
-            throw MediaError(.outputNotWritten, "cannot write \(destination): \(LibraryRoot.errnoText()) (in \(folder))")
+            throw MediaError(code, "cannot write \(destination): \(LibraryRoot.errnoText()) (in \(folder))")
         }
         var failure = data.withUnsafeBytes { FileIO.writeAll(fd, $0) }
         if failure == nil && fsync(fd) != 0 { failure = errno }
         close(fd)
         if let failure {
             unlink(temporary)
-            throw MediaError(.outputNotWritten, "cannot write \(destination): \(LibraryRoot.errnoText(failure))")
+            throw MediaError(code, "cannot write \(destination): \(LibraryRoot.errnoText(failure))")
         }
-        return AtomicFile(destination: destination, temporary: temporary)
+        return AtomicFile(destination: destination, temporary: temporary, failureCode: code)
     }
 
     /// Renames the written file into place and makes the rename durable.
@@ -38,7 +42,7 @@ public struct AtomicFile: Sendable {
         guard rename(temporary, destination) == 0 else {
             let code = errno
             unlink(temporary)
-            throw MediaError(.outputNotWritten, "cannot write \(destination): \(LibraryRoot.errnoText(code))")
+            throw MediaError(failureCode, "cannot write \(destination): \(LibraryRoot.errnoText(code))")
         }
         LibraryRoot.syncDirectory(URL(fileURLWithPath: destination).deletingLastPathComponent().path)
     }
@@ -48,7 +52,24 @@ public struct AtomicFile: Sendable {
     }
 
     /// Both steps at once.
-    public static func write(_ data: Data, to destination: String) throws(MediaError) {
-        try prepare(data, for: destination).commit()
+    public static func write(
+        _ data: Data, to destination: String, failure code: MediaError.Code = .outputNotWritten
+    ) throws(MediaError) {
+        try prepare(data, for: destination, failure: code).commit()
+    }
+
+    /// `value` as pretty, key-sorted JSON with a final newline, both steps at once.
+    public static func writeJSON(
+        _ value: some Encodable, to destination: String, failure code: MediaError.Code = .outputNotWritten
+    ) throws(MediaError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do {
+            data = try encoder.encode(value) + Data("\n".utf8)
+        } catch {
+            throw MediaError(code, "cannot encode \(destination): \(error)")
+        }
+        try write(data, to: destination, failure: code)
     }
 }

@@ -81,6 +81,50 @@ enum VideoClipFixtures {
             output: "marked-second.h264")
     }
 
+    /// 320x240 pictures that each show their own number, counted from 0, in binary: eight vertical bars
+    /// 40 px wide, the least significant bit on the left, light for 1 and dark for 0 (see `PictureNumber`).
+    static func counter(rate: String, seconds: Double) -> [String] {
+        let bars = "if(mod(floor(N/pow(2,floor(X/40))),2),235,16)"
+        return ["-f", "lavfi", "-i", "nullsrc=s=320x240:r=\(rate):d=\(seconds),format=yuv420p,geq=lum='\(bars)':cb=128:cr=128"]
+    }
+
+    /// x264 with a fixed I B B B P pattern and no B-pyramid: every B-frame is unreferenced, and the only
+    /// keyframe is the first picture, so a poster at 1 s decodes on from there.
+    private static let h264BFrames =
+        h264 + ["-x264-params", "bframes=3:b-adapt=0:b-pyramid=none:keyint=250:scenecut=0"]
+
+    /// 3 s at `rate` (30 fps unless told), H.264 with unreferenced B-frames: at 30 fps picture 30, shown
+    /// at 1 s, is one of them.
+    static func counterH264(in folder: VideoFixtureFolder, rate: String = "30") throws -> String {
+        try folder.ffmpeg(counter(rate: rate, seconds: 3) + h264BFrames, output: "counter-h264.mp4")
+    }
+
+    /// 3 s at 30 fps, HEVC with a B-pyramid (referenced and unreferenced B-pictures), tagged hvc1.
+    static func counterHEVC(in folder: VideoFixtureFolder) throws -> String {
+        try folder.ffmpeg(
+            counter(rate: "30", seconds: 3)
+                + [
+                    "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-x265-params",
+                    "bframes=3:b-adapt=0:b-pyramid=1:keyint=250:min-keyint=250:scenecut=0:log-level=error",
+                ],
+            output: "counter-hevc.mp4")
+    }
+
+    /// 1.5 s at 30 fps, H.264 with unreferenced B-frames: its mid-point, 0.75 s, falls between pictures
+    /// 22 and 23.
+    static func shortCounterH264(in folder: VideoFixtureFolder) throws -> String {
+        try folder.ffmpeg(counter(rate: "30", seconds: 1.5) + h264BFrames, output: "short-counter.mp4")
+    }
+
+    /// Matroska whose 0.8 s of video (pictures 0-23 at 30 fps) is followed by 5 s of audio: the file lasts
+    /// 5 s and Matroska states no duration per stream, so the poster is sought at 1 s, after the last picture.
+    static func videoEndingBeforeOneSecond(in folder: VideoFixtureFolder) throws -> String {
+        try folder.ffmpeg(
+            counter(rate: "30", seconds: 0.8) + ["-f", "lavfi", "-i", "sine=frequency=440:duration=5"] + h264BFrames
+                + ["-c:a", "aac"],
+            output: "video-ending-early.mkv")
+    }
+
     /// One picture only: H.264 decoders hold it back until told the stream has ended.
     static func singleFrame(in folder: VideoFixtureFolder) throws -> String {
         try folder.ffmpeg(

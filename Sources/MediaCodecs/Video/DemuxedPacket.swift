@@ -17,6 +17,12 @@ final class DemuxedPacket {
 
     var streamIndex: Int32 { packet.pointee.stream_index }
 
+    /// When the packet's picture is shown, in its stream's time base; nil when the container does not say.
+    var presentationTimestamp: Int64? {
+        let pts = packet.pointee.pts
+        return pts == Libav.noTimestamp ? nil : pts
+    }
+
     /// Drops the previous packet's data before the next read.
     func reset() {
         av_packet_unref(packet)

@@ -84,7 +84,8 @@ final class MediaInput {
             timeBase: videoStream.pointee.time_base,
             startTime: startTime == Libav.noTimestamp ? nil : startTime,
             duration: duration == Libav.noTimestamp || duration <= 0 ? nil : duration,
-            frameRate: Libav.isPositive(frameRate) ? frameRate : nil)
+            frameRate: Libav.isPositive(frameRate) ? frameRate : nil,
+            isProgressive: parameters.field_order == AV_FIELD_PROGRESSIVE)
     }
 
     /// The sample aspect ratio to show a decoded frame with: the container's when it states one,

@@ -15,6 +15,9 @@ struct VideoStreamFacts {
     let duration: Int64?
     /// libavformat's best guess of the frame rate, when it has one.
     let frameRate: AVRational?
+    /// The decoder reported whole progressive pictures while the stream was probed; false when it saw
+    /// interlaced pictures or could not tell.
+    let isProgressive: Bool
 
     var framesPerSecond: Double? { frameRate.map(av_q2d) }
 
@@ -28,6 +31,14 @@ struct VideoStreamFacts {
     func timestamp(ofPictureNumber index: Int64) -> Int64? {
         guard let frameRate else { return nil }
         return (startTime ?? 0) + av_rescale_q(index, AVRational(num: frameRate.den, den: frameRate.num), timeBase)
+    }
+
+    /// How long one picture lasts at the guessed frame rate, in the stream's time base; nil without a frame
+    /// rate or when the time base is too coarse to tell.
+    var pictureDuration: Int64? {
+        guard let frameRate else { return nil }
+        let duration = av_rescale_q(1, AVRational(num: frameRate.den, den: frameRate.num), timeBase)
+        return duration > 0 ? duration : nil
     }
 
     var durationMilliseconds: Int64? {

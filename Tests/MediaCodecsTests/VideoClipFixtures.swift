@@ -53,6 +53,16 @@ enum VideoClipFixtures {
             output: "marked-second.mp4")
     }
 
+    /// The marked-second colours at 1280x720, stored as BT.709 and tagged so: the poster shrinks them to
+    /// 400x225, which is where the cheaper RGB conversion applies.
+    static func markedSecondHD709(in folder: VideoFixtureFolder) throws -> String {
+        try folder.ffmpeg(
+            VideoFixtureFolder.colourSequence(
+                markedSecond, width: 1280, height: 720, rate: 25, extraFilter: ",scale=out_color_matrix=bt709:out_range=tv")
+                + h264 + ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"],
+            output: "marked-second-hd.mp4")
+    }
+
     /// 720x576 anamorphic 16:9 (SAR 64:45) MPEG-2 with MP2 audio in an MPEG program stream, coloured
     /// like `markedSecond`. The muxer starts the streams at about 0.5 s, and keyframes come every
     /// 0.48 s, so a seek that lands late reaches the green part.

@@ -74,6 +74,15 @@ import Testing
         #expect(picture.centre.isClose(to: .blue), "centre is \(picture.centre)")
     }
 
+    /// Shrunk to less than half its size, the picture is converted to RGB the cheap way; its colours must
+    /// still be converted with the BT.709 matrix it is tagged with.
+    @Test func hdVideoShrunkForItsPosterKeepsItsColours() throws {
+        let folder = try VideoFixtureFolder()
+        let picture = try poster(of: try VideoClipFixtures.markedSecondHD709(in: folder), in: folder)
+        #expect(picture.width == 400 && picture.height == 225)
+        #expect(picture.centre.isClose(to: .blue, tolerance: 12), "centre is \(picture.centre)")
+    }
+
     /// The program stream starts at about 0.5 s and has no index; a poster at 1 s must add the start
     /// time and must not settle for a keyframe after the target. The sample aspect ratio makes it 16:9.
     @Test func anamorphicMPEG2ProgramStreamIsSeekedToOneSecondAndWidened() throws {

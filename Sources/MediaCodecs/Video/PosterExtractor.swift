@@ -29,7 +29,8 @@ public enum PosterExtractor {
         let stream = try input.requireVideoStream()
         let moment = posterMoment(durationMilliseconds: videoDurationMilliseconds(input, stream))
         let frame = try PosterFrameLocator(path: videoPath).frame(atMilliseconds: moment, input: input, stream: stream)
-        let picture = try squarePixelRGB(of: frame, input: input, stream: stream)
+        let picture = try squarePixelRGB(
+            of: frame, input: input, stream: stream, targetWidth: targetWidth, maxHeight: maxHeight)
         return try encode(
             picture, rotation: stream.clockwiseRotation, targetWidth: targetWidth, maxHeight: maxHeight, quality: quality,
             videoPath: videoPath, jpegPath: jpegPath)
@@ -46,13 +47,18 @@ public enum PosterExtractor {
         stream.durationMilliseconds ?? input.durationMicroseconds.map { $0 / 1_000 }
     }
 
-    /// Converts the decoded picture to RGB, stretched to square pixels so anamorphic video keeps its shape.
+    /// Converts the decoded picture to RGB, stretched to square pixels so anamorphic video keeps its shape;
+    /// exactly, unless the poster shows it at half its size or less.
     private static func squarePixelRGB(
-        of frame: DecodedFrame, input: MediaInput, stream: VideoStreamFacts
+        of frame: DecodedFrame, input: MediaInput, stream: VideoStreamFacts, targetWidth: Int, maxHeight: Int
     ) throws(VideoError) -> PackedRGBImage {
         let sampleAspectRatio = input.sampleAspectRatio(ofStream: stream.index, frame: frame)
         let size = SquarePixels.size(width: frame.width, height: frame.height, sampleAspectRatio: sampleAspectRatio)
-        guard let converter = RGBConverter(from: frame, toWidth: size.width, height: size.height),
+        let displayed = stream.clockwiseRotation % 180 == 0 ? size : (width: size.height, height: size.width)
+        let scale = posterScale(
+            displayedWidth: displayed.width, displayedHeight: displayed.height, targetWidth: targetWidth, maxHeight: maxHeight)
+        let precision: RGBConverter.Precision = scale <= 0.5 ? .fast : .exact
+        guard let converter = RGBConverter(from: frame, toWidth: size.width, height: size.height, precision: precision),
             let picture = converter.convert(frame)
         else {
             throw VideoError(
@@ -60,6 +66,12 @@ public enum PosterExtractor {
                 message: "Cannot decode the \(stream.codecName) video in '\(input.path)': its pictures cannot be converted to RGB.")
         }
         return picture
+    }
+
+    /// How much `mshim_rgb_poster_jpeg` scales the displayed picture: to the target width, unless that
+    /// makes it taller than the maximum height, then to that height.
+    private static func posterScale(displayedWidth: Int, displayedHeight: Int, targetWidth: Int, maxHeight: Int) -> Double {
+        min(Double(targetWidth) / Double(displayedWidth), Double(maxHeight) / Double(displayedHeight))
     }
 
     private static func encode(

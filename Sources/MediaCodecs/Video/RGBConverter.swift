@@ -14,14 +14,25 @@ final class RGBConverter {
     private let outputWidth: Int
     private let outputHeight: Int
 
+    /// How closely the RGB pixels follow the decoded ones.
+    enum Precision {
+        /// Every chroma sample interpolated, exact rounding: for pictures shown at their size or larger.
+        case exact
+        /// libswscale's fast converters (nearest chroma, rounding within a step or two): ~20 times cheaper
+        /// at the same size (0.3 ms instead of 5.5 ms for 1280x720). Once the picture is shrunk to half
+        /// its size or less, the difference is averaged away: posters of 1280x720 clips shrunk to 400 px
+        /// wide differ from exact ones by 46-49 dB PSNR (BT.601, BT.709 and full-range sources).
+        case fast
+    }
+
     /// nil when libswscale cannot convert from the frame's pixel format.
-    init?(from frame: DecodedFrame, toWidth outputWidth: Int, height outputHeight: Int) {
+    init?(from frame: DecodedFrame, toWidth outputWidth: Int, height outputHeight: Int, precision: Precision = .exact) {
+        let flags = precision == .exact ? SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT : SWS_BICUBIC
         guard frame.width > 0, frame.height > 0, outputWidth > 0, outputHeight > 0,
             frame.pixelFormat != AV_PIX_FMT_NONE,
             let context = sws_getContext(
                 Int32(frame.width), Int32(frame.height), frame.pixelFormat,
-                Int32(outputWidth), Int32(outputHeight), AV_PIX_FMT_RGB24,
-                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
+                Int32(outputWidth), Int32(outputHeight), AV_PIX_FMT_RGB24, flags, nil, nil, nil)
         else { return nil }
         self.context = context
         self.outputWidth = outputWidth

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import MediaCodecs
+import MediaCommandSupport
+import MediaCore
+import MediaDaemon
+import MediaIsolation
+import ServiceLifecycle
+import SystemdSupport
+
+// The daemon's parts, made from the configuration and connected: the wiring `run` starts.
+extension Mediad {
+    /// The daemon's services, in the order they start; a graceful shutdown ends them in reverse:
+    /// readiness (STOPPING=1), watchdog, reloads, the drops (in-flight ones finish), the
+    /// collector, the status line, the decoders, and last the database pool they all lease from.
+    /// Everything the barrier before READY=1 needs (the library open and migrated, the root
+    /// checked, the watch installed, the backlog queued) is done before the group starts.
+    func makeServices(
+        configuration: LibraryConfiguration, library opened: OpenLibrary, notifier: SystemdNotifier,
+        levelControl: LogLevelControl, logger: Logger
+    ) async throws(MediaError) -> [any Service] {
+        var decoderSettings = DecoderPool.Settings(
+            // /proc/self/exe: the same executable even if the file was replaced by an upgrade.
+            command: DecoderCommandLine.arguments(
+                executable: "/proc/self/exe", memoryLimit: configuration.daemon.decoderMemoryBytes))
+        decoderSettings.timeout = configuration.daemon.decodeTimeout
+        decoderSettings.keptIdle = configuration.daemon.workers
+        let decoder = DecoderPool(settings: decoderSettings)
+        let database = try ConnectionPool(
+            connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
+            maximumConnections: LibraryConfiguration.daemonPoolConnections(workers: configuration.daemon.workers),
+            logger: logger)
+        let collector = BackgroundCollector(
+            database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
+        let drops = DropService(
+            watcher: try Self.watch(configuration.dropDirectory),
+            processor: Self.processor(
+                dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
+                decoder: decoder, logger: logger),
+            database: database, root: opened.root, libraryId: opened.libraryId,
+            quota: QuotaGate(
+                budget: StorageBudget(configuration), root: opened.root.path, collector: collector, logger: logger),
+            settings: configuration.daemon, logger: logger)
+        // The watch is installed; now what was dropped while we were down joins the queue.
+        await drops.scan()
+        let reloader = ConfigurationReloader(
+            options: self, running: configuration, library: opened, drops: drops, decoder: decoder,
+            levelControl: levelControl, logger: logger)
+        var services: [any Service] = [
+            database, DecoderPoolService(decoder: decoder),
+            StatusService(drops: drops, reporter: StatusReporter(notifier: notifier)),
+            collector, drops,
+            ReloadService(reloader: reloader, notifier: notifier),
+        ]
+        if let interval = WatchdogService.interval(in: ProcessInfo.processInfo.environment) {
+            services.append(WatchdogService(interval: interval, drops: drops, notifier: notifier))
+        }
+        services.append(ReadinessService(drops: drops, notifier: notifier, root: opened.root.path, logger: logger))
+        return services
+    }
+
+    /// The drop folder, made if missing, with its inotify watch installed.
+    static func watch(_ drop: String) throws(MediaError) -> DropWatcher {
+        do {
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+        } catch {
+            throw MediaError(.libraryRootNotWritable, "cannot create the drop folder \(drop): \(error.localizedDescription)")
+        }
+        do {
+            return try DropWatcher(directory: drop)
+        } catch {
+            throw MediaError(.libraryRootNotWritable, "cannot watch the drop folder \(drop): \(error.description)")
+        }
+    }
+
+    static func processor(
+        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, decoder: DecoderPool, logger: Logger
+    ) -> DropProcessor {
+        let ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
+        return DropProcessor(dropDirectory: dropDirectory, ingestor: ingestor, logger: logger)
+    }
+}

@@ -40,7 +40,7 @@ public final class DropService: Service, Sendable {
     public var statusUpdates: AsyncStream<Totals> { queue.updates }
 
     var settings: DaemonSettings { current.withLock { $0.settings } }
-    var processor: DropProcessor { current.withLock { $0.processor } }
+    public var processor: DropProcessor { current.withLock { $0.processor } }
 
     /// - Parameters:
     ///   - root, libraryId: checked before each drop: the root still holds this library and

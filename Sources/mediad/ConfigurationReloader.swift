@@ -38,7 +38,7 @@ struct ConfigurationReloader: Sendable {
             settings,
             processor: Mediad.processor(
                 dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit, decoder: decoder,
-                logger: logger))
+                backlog: drops.processor.ingestor.metadataBacklog ?? MetadataBacklog(), logger: logger))
         let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
         var metadata: Logger.Metadata = [
             "logLevel": "\(fresh.daemon.logLevel.rawValue)",

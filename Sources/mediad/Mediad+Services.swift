@@ -30,13 +30,14 @@ extension Mediad {
             connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
             maximumConnections: LibraryConfiguration.daemonPoolConnections(workers: configuration.daemon.workers),
             logger: logger)
+        let backlog = MetadataBacklog(behind: opened.metadataPending > 0)
         let collector = BackgroundCollector(
             database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
         let drops = DropService(
             watcher: try Self.watch(configuration.dropDirectory),
             processor: Self.processor(
                 dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
-                decoder: decoder, logger: logger),
+                decoder: decoder, backlog: backlog, logger: logger),
             database: database, root: opened.root, libraryId: opened.libraryId,
             quota: QuotaGate(
                 budget: StorageBudget(configuration), root: opened.root.path, collector: collector, logger: logger),
@@ -49,7 +50,7 @@ extension Mediad {
         var services: [any Service] = [
             database, DecoderPoolService(decoder: decoder),
             StatusService(drops: drops, reporter: StatusReporter(notifier: notifier)),
-            collector, drops,
+            collector, MetadataWriter(database: database, root: opened.root.path, backlog: backlog, logger: logger), drops,
             ReloadService(reloader: reloader, notifier: notifier),
         ]
         if let interval = WatchdogService.interval(in: ProcessInfo.processInfo.environment) {
@@ -74,9 +75,11 @@ extension Mediad {
     }
 
     static func processor(
-        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, decoder: DecoderPool, logger: Logger
+        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, decoder: DecoderPool, backlog: MetadataBacklog,
+        logger: Logger
     ) -> DropProcessor {
-        let ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
+        var ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
+        ingestor.metadataBacklog = backlog
         return DropProcessor(dropDirectory: dropDirectory, ingestor: ingestor, logger: logger)
     }
 }

@@ -83,6 +83,12 @@ struct ExportCommand: AsyncParsableCommand {
                         results.append(try exporter.export(source, to: directory, mode: mode.mode))
                     } catch {
                         failures.append((source.id, error))
+                        if error.code == .originalMissing,
+                            !FileManager.default.fileExists(atPath: library.root.path + "/" + source.path)
+                        {
+                            // Gone from the disk: never offered again (doctor reports it settled).
+                            _ = try? await AssetRepository(connection: connection, logger: logger).markLost([source.id])
+                        }
                     }
                 }
             }

@@ -149,3 +149,68 @@ struct KnownCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ForgetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget",
+        abstract: "Remove the records of lost assets (originals gone from the disk; see `mediaq doctor`).",
+        discussion: """
+            All or nothing: every id must name an asset marked lost, or nothing is removed. Its \
+            rows, thumbnail and metadata file go, by the same crash-safe steps as GC. If the same \
+            bytes are dropped later they are a new asset, without the old tags; an asset that is \
+            only lost comes back with its tags when its bytes are dropped again.
+
+            With --json: {"ok", "forgotten": [ids], "dryRun"}.
+
+            Exit codes: 0 done; 65 an id is unknown or not lost (nothing removed); 2 usage; \
+            75 database or library root unavailable.
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    @Argument(help: ArgumentHelp("Ids of lost assets.", valueName: "id"))
+    var ids: [Int64]
+
+    @Flag(help: "Say what would be removed; remove nothing.")
+    var dryRun = false
+
+    struct Report: Encodable {
+        let ok = true
+        let forgotten: [Int64]
+        let dryRun: Bool
+    }
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("name at least one asset id") }
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let (ids, dryRun) = (Array(Set(ids)).sorted(), dryRun)
+        do {
+            let configuration = try await options.library.load()
+            let forgotten = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+                let states = try await MaintenanceRepository(connection: connection, logger: logger).states(of: ids)
+                let refused = ids.filter { states[$0] != "lost" }
+                if !refused.isEmpty {
+                    let reasons = refused.map { id in states[id].map { "\(id) is \($0)" } ?? "\(id) does not exist" }
+                    throw MediaError(
+                        .assetNotFound, "only lost assets can be forgotten: \(reasons.joined(separator: ", ")); nothing was removed")
+                }
+                if dryRun { return ids }
+                let collector = GarbageCollector(connection: connection, root: library.root.path, logger: logger)
+                var done: [Int64] = []
+                for id in ids where try await collector.forget(id) { done.append(id) }
+                return done
+            }
+            if options.json {
+                JSONOutput.print(Report(forgotten: forgotten, dryRun: dryRun))
+            } else {
+                let verb = dryRun ? "would forget" : "forgot"
+                print("\(verb) \(forgotten.count) lost asset(s): \(forgotten.map(String.init).joined(separator: " "))")
+            }
+        } catch {
+            throw fail(error, program: "mediaq forget", json: options.json)
+        }
+    }
+}

@@ -38,18 +38,37 @@ import Testing
         #expect(result.verifiable == [a, b])
     }
 
-    @Test func filesWithoutRowsAreRemovedAndRowsWithoutFilesCannotBeFixedHere() {
-        let kept = Self.row(1, "aa11"), lost = Self.row(2, "bb22")
+    @Test func originalsWithoutRowsAreAdoptedNeverRemovedAndRowsWithoutOriginalsAreMarkedLost() {
+        let kept = Self.row(1, "aa11"), gone = Self.row(2, "bb22")
         let stray = "images/original/cc/cc33.jpg", strayThumb = "images/thumbs/cc33.jpg"
         let result = DoctorScan.scan(
             Self.input(
-                [kept, lost], originals: [kept.path, stray], thumbnails: [kept.thumbnailPath!, lost.thumbnailPath!, strayThumb]))
+                [kept, gone], originals: [kept.path, stray], thumbnails: [kept.thumbnailPath!, gone.thumbnailPath!, strayThumb]))
         let found = problems(result)
         #expect(found.map(\.0) == [.originalWithoutRow, .thumbnailOrphaned, .rowWithoutOriginal])
-        #expect(found[0].1 == stray && found[0].2 == .removeFile)
+        #expect(found[0].1 == stray && found[0].2 == .adopt, "an original is never removed")
         #expect(found[1].1 == strayThumb && found[1].2 == .removeFile)
-        #expect(found[2].1 == lost.path && found[2].2 == .cannot("not fixable here: the file is gone"))
+        #expect(found[2].1 == gone.path && found[2].2 == .markLost)
         #expect(result.verifiable == [kept], "only an original that is there is verified")
+    }
+
+    @Test func theThumbnailOfAnOriginalToAdoptIsNotAnOrphan() {
+        let sha = String(repeating: "ab", count: 32)
+        let original = "videos/original/ab/\(sha).mp4", thumbnail = "videos/thumbs/\(sha).jpg"
+        let result = DoctorScan.scan(Self.input([], originals: [original], thumbnails: [thumbnail]))
+        #expect(problems(result).map(\.0) == [.originalWithoutRow])
+        #expect(result.steps.contains(.checkMode(thumbnail)))
+    }
+
+    @Test func aLostAssetIsSettledUntilItsOriginalComesBack() {
+        let lost = Self.row(1, "aa11", state: "lost"), back = Self.row(2, "bb22", state: "lost")
+        let result = DoctorScan.scan(
+            Self.input(
+                [lost, back], originals: [back.path], thumbnails: [lost.thumbnailPath!, back.thumbnailPath!], others: [back.path]))
+        #expect(result.lost == 1)
+        let found = problems(result)
+        #expect(found.map(\.0) == [.lostOriginalBack] && found[0].2 == .adopt, "\(found)")
+        #expect(result.verifiable.isEmpty, "a lost asset is not verified")
     }
 
     @Test func aMissingThumbnailIsRegeneratedAndOneIngestCouldNotMakeIsNoProblem() {

@@ -60,6 +60,9 @@ import Glibc
             #expect(details.sources.first?.providerId == "123")
             #expect(details.thumbnail?.status == "ok")
             #expect(library.storedFiles() == [result.path!, result.thumbPath!].sorted(), "no temporary file is left")
+            #expect(library.metadataFiles() == [AssetMetadata.path(sha256: sha, kind: .image)])
+            let metadata = try #require(try AssetMetadata.read(at: library.root + "/" + AssetMetadata.path(sha256: sha, kind: .image)))
+            #expect(metadata.tags == ["beach", "sunset"] && metadata.sources.first?.providerAssetId == "123")
             #expect(try await library.count("SELECT count(*) FROM file_intent") == 0)
             // The budget's running totals count the original and the thumbnail.
             let thumbBytes = try FileManager.default.attributesOfItem(atPath: thumb)[.size] as? Int

@@ -37,7 +37,16 @@ package final class IngestLibrary {
     }
 
     /// Every file under the library's content folders and its temporary folder.
+    /// The originals, thumbnails and temporary files in the library (metadata files: `metadataFiles`).
     package func storedFiles() -> [String] {
+        allFiles().filter { !$0.contains("/meta/") }
+    }
+
+    package func metadataFiles() -> [String] {
+        allFiles().filter { $0.contains("/meta/") }
+    }
+
+    private func allFiles() -> [String] {
         ["images", "videos", ContentStore.temporaryFolder].flatMap { folder -> [String] in
             let base = root + "/" + folder
             guard let walker = FileManager.default.enumerator(atPath: base) else { return [] }

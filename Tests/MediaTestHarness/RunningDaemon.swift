@@ -115,13 +115,24 @@ package enum LibraryConsistency {
     package static func problems(root: String, url: DatabaseURL) async throws -> [String] {
         let connection = try await TestDatabase.connect(url)
         var expected: Set<String> = []
+        // Metadata files a crash may have left behind their rows: written later, so either way is fine.
+        var mayLack: Set<String> = []
         var problems: [String] = []
         do {
             let rows = try await connection.query(
-                "SELECT a.path, t.path FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id", logger: testLogger)
-            for try await (original, thumbnail) in rows.decode((String, String?).self) {
-                expected.insert(original)
+                """
+                SELECT a.path, t.path, a.kind::text, a.sha256, a.state::text,
+                       EXISTS (SELECT 1 FROM asset_metadata_pending p WHERE p.asset_id = a.id)
+                FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
+                """, logger: testLogger)
+            for try await (original, thumbnail, kind, sha256, state, pending)
+                in rows.decode((String, String?, String, String, String, Bool).self)
+            {
+                if state != "lost" { expected.insert(original) }
                 if let thumbnail { expected.insert(thumbnail) }
+                let metadata = AssetMetadata.path(sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image)
+                expected.insert(metadata)
+                if pending { mayLack.insert(metadata) }
             }
             let intents = try await connection.query("SELECT path FROM file_intent", logger: testLogger)
             for try await path in intents.decode(String.self) { problems.append("unfinished intent \(path)") }
@@ -140,6 +151,7 @@ package enum LibraryConsistency {
                 }
             }
         }
+        present.formUnion(mayLack)
         problems += expected.subtracting(present).sorted().map { "row without its file: \($0)" }
         problems += present.subtracting(expected).sorted().map { "file without a row: \($0)" }
         let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + ContentStore.temporaryFolder)) ?? []

@@ -10,7 +10,7 @@ struct NewAsset: Sendable {
     let bytes: Int64
     let probed: ProbedMedia
     let path: String
-    let originalName: String
+    let originalName: String?
 }
 
 /// An asset as the database holds it.
@@ -23,6 +23,8 @@ public struct StoredAsset: Sendable {
     public let width: Int
     public let height: Int
     public let durationMs: Int64?
+    /// `present`, `lost`, `quarantined` or `deleting`.
+    public let state: String
 
     func result(file: String, status: IngestResult.Status) -> IngestResult {
         var result = IngestResult(file: file, status: status)
@@ -65,7 +67,7 @@ public struct AssetRepository: Sendable {
     public func asset(sha256: String) async throws(MediaError) -> StoredAsset? {
         try await one(
             """
-            SELECT a.id, a.kind::text, a.sha256, a.path, t.path, a.width, a.height, a.duration_ms
+            SELECT a.id, a.kind::text, a.sha256, a.path, t.path, a.width, a.height, a.duration_ms, a.state::text
             FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id AND t.status = 'ok'
             WHERE a.sha256 = \(sha256)
             """)
@@ -86,12 +88,12 @@ public struct AssetRepository: Sendable {
     private func one(_ query: PostgresQuery) async throws(MediaError) -> StoredAsset? {
         do {
             let rows = try await connection.query(query, logger: logger)
-            for try await (id, kind, sha, path, thumb, width, height, duration)
-                in rows.decode((Int64, String, String, String, String?, Int, Int, Int64?).self)
+            for try await (id, kind, sha, path, thumb, width, height, duration, state)
+                in rows.decode((Int64, String, String, String, String?, Int, Int, Int64?, String).self)
             {
                 return StoredAsset(
                     id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path,
-                    thumbPath: thumb, width: width, height: height, durationMs: duration)
+                    thumbPath: thumb, width: width, height: height, durationMs: duration, state: state)
             }
             return nil
         } catch {
@@ -136,32 +138,10 @@ public struct AssetRepository: Sendable {
         _ asset: NewAsset, thumbnail: ThumbnailRow, tags: [String], provenance: Provenance, markUsed: Bool,
         intents: [String]
     ) async throws(MediaError) -> InsertOutcome {
-        let probed = asset.probed
-        let isVideo = asset.kind == .video
         let inserted: Int64? = try await transaction { connection in
-            let rows = try await connection.query(
-                """
-                INSERT INTO asset (kind, sha256, ext, mime_type, bytes, width, height, path, original_name,
-                                   page_count, duration_ms, fps, video_codec, audio_codec, bitrate, has_audio)
-                VALUES (\(asset.kind.rawValue)::asset_kind, \(asset.sha256), \(asset.format.canonicalExtension),
-                        \(asset.format.mimeType), \(asset.bytes), \(probed.width), \(probed.height), \(asset.path),
-                        \(asset.originalName), \(probed.pageCount),
-                        \(isVideo ? probed.durationMs ?? 0 : nil as Int64?), \(isVideo ? probed.fps : nil),
-                        \(isVideo ? probed.videoCodec : nil), \(isVideo ? probed.audioCodec : nil),
-                        \(isVideo ? probed.bitrate : nil), \(isVideo ? probed.hasAudio ?? false : nil as Bool?))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger)
-            var id: Int64?
-            for try await value in rows.decode(Int64.self) { id = value }
-            guard let id else { return nil }
-            try await connection.query(
-                """
-                INSERT INTO thumbnail (asset_id, status, path, width, height, bytes, reason, attempts)
-                VALUES (\(id), \(thumbnail.path == nil ? "missing" : "ok")::thumbnail_status, \(thumbnail.path),
-                        \(thumbnail.width), \(thumbnail.height), \(thumbnail.bytes.flatMap { $0 > 0 ? $0 : nil }),
-                        \(thumbnail.missingReason), \(thumbnail.path == nil ? 2 : 1))
-                """, logger: logger)
+            guard let id = try await Self.insertRows(asset, thumbnail: thumbnail, on: connection, logger: logger) else {
+                return nil
+            }
             try await addDetails(id: id, tags: tags, provenance: provenance, markUsed: markUsed, on: connection)
             try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(intents)::text[])", logger: logger)
             return id
@@ -172,6 +152,39 @@ public struct AssetRepository: Sendable {
         }
         try await merge(into: existing.id, tags: tags, provenance: provenance, markUsed: markUsed)
         return .alreadyThere(existing)
+    }
+
+    /// The asset's row and its thumbnail's; nil when a row with these bytes (or path) is there.
+    static func insertRows(
+        _ asset: NewAsset, thumbnail: ThumbnailRow, addedAt: Date? = nil, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int64? {
+        let probed = asset.probed
+        let isVideo = asset.kind == .video
+        let rows = try await connection.query(
+            """
+            INSERT INTO asset (kind, sha256, ext, mime_type, bytes, width, height, path, original_name,
+                               page_count, duration_ms, fps, video_codec, audio_codec, bitrate, has_audio, created_at)
+            VALUES (\(asset.kind.rawValue)::asset_kind, \(asset.sha256), \(asset.format.canonicalExtension),
+                    \(asset.format.mimeType), \(asset.bytes), \(probed.width), \(probed.height), \(asset.path),
+                    \(asset.originalName), \(probed.pageCount),
+                    \(isVideo ? probed.durationMs ?? 0 : nil as Int64?), \(isVideo ? probed.fps : nil),
+                    \(isVideo ? probed.videoCodec : nil), \(isVideo ? probed.audioCodec : nil),
+                    \(isVideo ? probed.bitrate : nil), \(isVideo ? probed.hasAudio ?? false : nil as Bool?),
+                    coalesce(\(addedAt), now()))
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var id: Int64?
+        for try await value in rows.decode(Int64.self) { id = value }
+        guard let id else { return nil }
+        try await connection.query(
+            """
+            INSERT INTO thumbnail (asset_id, status, path, width, height, bytes, reason, attempts)
+            VALUES (\(id), \(thumbnail.path == nil ? "missing" : "ok")::thumbnail_status, \(thumbnail.path),
+                    \(thumbnail.width), \(thumbnail.height), \(thumbnail.bytes.flatMap { $0 > 0 ? $0 : nil }),
+                    \(thumbnail.missingReason), \(thumbnail.path == nil ? 2 : 1))
+            """, logger: logger)
+        return id
     }
 
     private func addDetails(

@@ -93,14 +93,16 @@ extension MaintenanceRepository {
                 SELECT count(*) FILTER (WHERE a.state = 'present' AND (t.asset_id IS NULL OR t.status = 'missing'))::int,
                        count(*) FILTER (WHERE a.state = 'quarantined')::int,
                        count(*) FILTER (WHERE a.state = 'deleting')::int,
+                       count(*) FILTER (WHERE a.state = 'lost')::int,
                        min(a.last_used_at) FILTER (WHERE a.state = 'present'),
                        max(a.last_used_at) FILTER (WHERE a.state = 'present'),
                        count(*) FILTER (WHERE a.state = 'present' AND a.last_used_at IS NULL)::int
                 FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
                 """, logger: logger)
-            for try await (missing, quarantined, deleting, oldest, newest, never)
-                in summary.decode((Int, Int, Int, Date?, Date?, Int).self)
+            for try await (missing, quarantined, deleting, lost, oldest, newest, never)
+                in summary.decode((Int, Int, Int, Int, Date?, Date?, Int).self)
             {
+                counts.lost = lost
                 counts.thumbnailsMissing = missing
                 counts.quarantined = quarantined
                 counts.deleting = deleting
@@ -151,15 +153,28 @@ extension MaintenanceRepository {
     }
 
     /// Up to `count` present originals chosen at random: (relative path, SHA-256).
-    func randomOriginals(_ count: Int) async throws(MediaError) -> [(path: String, sha256: String)] {
+    func randomOriginals(_ count: Int) async throws(MediaError) -> [(id: Int64, path: String, sha256: String)] {
         do {
-            var sample: [(path: String, sha256: String)] = []
+            var sample: [(id: Int64, path: String, sha256: String)] = []
             let rows = try await connection.query(
-                "SELECT path, sha256 FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)", logger: logger)
-            for try await row in rows.decode((String, String).self) { sample.append(row) }
+                "SELECT id, path, sha256 FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)", logger: logger)
+            for try await row in rows.decode((Int64, String, String).self) { sample.append(row) }
             return sample
         } catch {
             throw DatabaseFailure.translate(error, "cannot choose originals to verify")
+        }
+    }
+
+    /// The state of each of these assets that exists.
+    public func states(of ids: [Int64]) async throws(MediaError) -> [Int64: String] {
+        do {
+            var states: [Int64: String] = [:]
+            let rows = try await connection.query(
+                "SELECT id, state::text FROM asset WHERE id = ANY(\(ids)::int8[])", logger: logger)
+            for try await (id, state) in rows.decode((Int64, String).self) { states[id] = state }
+            return states
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot look the assets up")
         }
     }
 }

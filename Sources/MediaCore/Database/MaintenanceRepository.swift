@@ -129,22 +129,40 @@ public struct MaintenanceRepository: Sendable {
 
     /// Step 1 of a removal, in one transaction: marks the asset `deleting` (only if it is still
     /// present, unused since `usedBy` and not pinned by a live pin) and records a `delete` intent
-    /// for its original and its thumbnail. Returns those paths, original first; none when the
-    /// asset changed since the plan and was left alone.
+    /// for its original, its thumbnail and its metadata file. Returns those paths, original
+    /// first; none when the asset changed since the plan and was left alone.
     func markForCollection(_ id: Int64, unusedSince usedBy: Date) async throws(MediaError) -> [String] {
-        let pid = Int(getpid())
-        return try await connection.transaction("cannot mark asset \(id) for collection", logger: logger) { connection in
-            var paths: [String] = []
-            let marked = try await connection.query(
-                """
-                UPDATE asset a SET state = 'deleting'
-                WHERE a.id = \(id) AND a.state = 'present'
-                  AND coalesce(a.last_used_at, a.created_at) <= \(usedBy)
+        try await markForRemoval(
+            id,
+            condition: """
+                a.state = 'present' AND coalesce(a.last_used_at, a.created_at) <= $2
                   AND NOT EXISTS (SELECT 1 FROM pin p WHERE p.asset_id = a.id AND p.expires_at > now())
-                RETURNING a.path, (SELECT t.path FROM thumbnail t WHERE t.asset_id = a.id AND t.path IS NOT NULL)
-                """, logger: logger)
-            for try await (original, thumbnail) in marked.decode((String, String?).self) {
-                paths = [original] + (thumbnail.map { [$0] } ?? [])
+                """, usedBy: usedBy)
+    }
+
+    /// As `markForCollection`, for a lost asset (`mediaq forget`): its record goes.
+    func markForgotten(_ id: Int64) async throws(MediaError) -> [String] {
+        try await markForRemoval(id, condition: "a.state = 'lost'", usedBy: nil)
+    }
+
+    private func markForRemoval(_ id: Int64, condition: String, usedBy: Date?) async throws(MediaError) -> [String] {
+        let pid = Int(getpid())
+        return try await connection.transaction("cannot mark asset \(id) for removal", logger: logger) { connection in
+            var paths: [String] = []
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            bindings.append(usedBy ?? Date())
+            let marked = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE asset a SET state = 'deleting'
+                        WHERE a.id = $1 AND \(condition) AND $2::timestamptz IS NOT NULL
+                        RETURNING a.path, a.kind::text, a.sha256,
+                                  (SELECT t.path FROM thumbnail t WHERE t.asset_id = a.id AND t.path IS NOT NULL)
+                        """, binds: bindings), logger: logger)
+            for try await (original, kind, sha256, thumbnail) in marked.decode((String, String, String, String?).self) {
+                let metadata = AssetMetadata.path(sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image)
+                paths = [original] + (thumbnail.map { [$0] } ?? []) + [metadata]
             }
             if paths.isEmpty { return paths }
             try await connection.query(

@@ -18,6 +18,8 @@ public struct Ingestor: Sendable {
     public let logger: Logger
     /// Largest width × height of an image accepted, checked from the header.
     public let pixelLimit: Int64
+    /// Told when a metadata file could not be written now, so a background writer tries again.
+    public var metadataBacklog: MetadataBacklog?
 
     public static let defaultPixelLimit: Int64 = 100_000_000
 
@@ -87,7 +89,9 @@ public struct Ingestor: Sendable {
             throw MediaError(.assetBeingCollected, "\(file) waits: the same bytes are being collected from the library")
         }
         if let existing = try await repository.asset(sha256: copy.sha256) {
+            if existing.state == "lost" { try await bringBack(existing, from: copy, with: repository) }
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
+            await writeMetadata(of: existing.id, on: connection)
             var result = existing.result(file: file, status: .duplicate)
             release(source, for: request, into: &result)
             return result
@@ -124,6 +128,7 @@ public struct Ingestor: Sendable {
                 markUsed: request.markUsed, intents: [originalPath, thumbnailPath])
             switch outcome {
             case .inserted(let id):
+                await writeMetadata(of: id, on: connection)
                 logger.debug("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
                 var result = IngestResult(file: file, status: .ingested)
                 release(source, for: request, into: &result)
@@ -143,6 +148,7 @@ public struct Ingestor: Sendable {
                     try? store.remove(thumbnailPath)
                 }
                 try await repository.forgetIntents([originalPath, thumbnailPath])
+                await writeMetadata(of: existing.id, on: connection)
                 var result = existing.result(file: file, status: .duplicate)
                 release(source, for: request, into: &result)
                 return result
@@ -157,6 +163,35 @@ public struct Ingestor: Sendable {
     }
 
     // MARK: - Steps
+
+    /// Brings the asset's metadata file up to its committed rows. Not a failure of the ingest
+    /// when it cannot: the rows keep their mark, and the file is written later (`MetadataWriter`,
+    /// `mediaq reindex`, `doctor --fix`).
+    public func writeMetadata(of asset: Int64, on connection: PostgresConnection) async {
+        do {
+            try await MetadataRepository(connection: connection, logger: logger).flush([asset], in: store)
+        } catch {
+            metadataBacklog?.note()
+            logger.event(.metadataFailed, "metadata file not written yet", metadata: ["id": "\(asset)", "reason": "\(error)"])
+        }
+    }
+
+    /// The asset was lost (its original gone) and the same bytes came again: they go back to
+    /// its place, under a create intent as at ingest, and it is offered again with its tags.
+    private func bringBack(
+        _ asset: StoredAsset, from copy: ContentStore.StoredCopy, with repository: AssetRepository
+    ) async throws(MediaError) {
+        try await repository.recordIntents([asset.path])
+        do {
+            try store.place(copy.temporaryPath, at: asset.path)
+        } catch {
+            try? await repository.forgetIntents([asset.path])
+            throw Self.storeError(error)
+        }
+        try await repository.markFound(asset.id)
+        try await repository.forgetIntents([asset.path])
+        logger.info("a lost original came back", metadata: ["id": "\(asset.id)", "path": "\(asset.path)"])
+    }
 
     /// A moved source is stored: its name goes now, or is left for the caller to remove.
     private func release(_ source: OpenSource, for request: IngestRequest, into result: inout IngestResult) {

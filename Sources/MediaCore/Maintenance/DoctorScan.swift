@@ -34,6 +34,11 @@ struct DoctorScan {
         /// Nothing `--fix` can do, and why.
         case cannot(String)
         case removeFile
+        /// Records the original again from its bytes and metadata file (as `mediaq reindex`);
+        /// one whose bytes do not match its name is moved to the quarantine folder instead.
+        case adopt
+        /// The original is gone: the asset is marked lost (offered no more; its record stays).
+        case markLost
         /// Makes the asset's thumbnail again at this path.
         case regenerateThumbnail(at: String)
     }
@@ -51,6 +56,8 @@ struct DoctorScan {
         var steps: [Step] = []
         var originals = 0
         var thumbnails = 0
+        /// Assets already marked lost whose originals are still gone: settled, not problems.
+        var lost = 0
         /// Present assets whose original is there: the ones `--verify` may read.
         var verifiable: [Row] = []
     }
@@ -67,6 +74,10 @@ struct DoctorScan {
         // Files, against rows.
         var originalsFound: Set<String> = []
         var thumbnailsFound: Set<String> = []
+        // The thumbnails of originals about to be adopted are theirs, not orphans.
+        let adoptable = Set(
+            input.folders.flatMap(\.originals).filter { byOriginal[$0] == nil && !input.busy.contains($0) }
+                .compactMap { OriginalAdopter.parse($0).map { ContentStore.thumbnailPath(sha256: $0.sha256, kind: $0.kind) } })
         for folder in input.folders {
             for relative in folder.originals where !input.busy.contains(relative) {
                 result.originals += 1
@@ -77,13 +88,15 @@ struct DoctorScan {
                     result.steps.append(
                         .problem(
                             .init(kind: .originalWithoutRow, path: relative, assetId: nil, detail: "no asset row names this file"),
-                            nil, .removeFile))
+                            nil, .adopt))
                 }
             }
             for relative in folder.thumbnails where !input.busy.contains(relative) {
                 result.thumbnails += 1
                 if byThumbnail[relative] != nil {
                     thumbnailsFound.insert(relative)
+                    result.steps.append(.checkMode(relative))
+                } else if adoptable.contains(relative) {
                     result.steps.append(.checkMode(relative))
                 } else {
                     result.steps.append(
@@ -98,7 +111,29 @@ struct DoctorScan {
         for row in input.rows where !input.busy.contains(row.path) {
             let hasOriginal =
                 row.state == "present" ? originalsFound.contains(row.path) : input.otherOriginalsPresent.contains(row.path)
+            if row.state == "lost" {
+                if hasOriginal {
+                    result.steps.append(
+                        .problem(
+                            .init(
+                                kind: .lostOriginalBack, path: row.path, assetId: row.id,
+                                detail: "asset \(row.id) is marked lost, but its original is there again"),
+                            row, .adopt))
+                } else {
+                    result.lost += 1
+                }
+                continue
+            }
             guard hasOriginal else {
+                if row.state == "present" {
+                    result.steps.append(
+                        .problem(
+                            .init(
+                                kind: .rowWithoutOriginal, path: row.path, assetId: row.id,
+                                detail: "asset \(row.id)'s original is gone; restore it from a backup, or mark the asset lost"),
+                            row, .markLost))
+                    continue
+                }
                 result.steps.append(
                     .problem(
                         .init(

@@ -91,6 +91,20 @@ public struct GarbageCollector: Sendable {
         // Dates travel as microseconds; a millisecond of slack keeps "unused since the plan" true.
         let paths = try await repository.markForCollection(victim.id, unusedSince: victim.lastUsed.addingTimeInterval(0.001))
         if paths.isEmpty { return false }
+        try await removeFiles(paths, of: victim.id)
+        return true
+    }
+
+    /// `mediaq forget`: removes the record of a lost asset (its rows, its thumbnail and its
+    /// metadata file) by the same crash-safe steps. False when the asset is not lost.
+    public func forget(_ id: Int64) async throws(MediaError) -> Bool {
+        let paths = try await repository.markForgotten(id)
+        if paths.isEmpty { return false }
+        try await removeFiles(paths, of: id)
+        return true
+    }
+
+    private func removeFiles(_ paths: [String], of id: Int64) async throws(MediaError) {
         // Originals first; a thumbnail only after its original.
         for path in paths {
             do {
@@ -102,8 +116,7 @@ public struct GarbageCollector: Sendable {
             LibraryRoot.syncDirectory((store.absolute(path) as NSString).deletingLastPathComponent)
             if path == paths[0], let pause = pauseAfterOriginal { try? await Task.sleep(for: pause) }
         }
-        try await repository.forgetCollected(assets: [victim.id], paths: paths)
-        return true
+        try await repository.forgetCollected(assets: [id], paths: paths)
     }
 }
 

@@ -37,6 +37,7 @@ public struct LibraryDoctor: Sendable {
         case wrongPermissions = "wrong_permissions"
         case temporaryLeftover = "temporary_leftover"
         case checksumMismatch = "checksum_mismatch"
+        case lostOriginalBack = "lost_original_back"
     }
 
     public struct Problem: Sendable, Encodable, Equatable {
@@ -56,11 +57,18 @@ public struct LibraryDoctor: Sendable {
         public var verified = 0
         /// Thumbnails that ingest could not make (kept usable, reason recorded): not a problem.
         public var thumbnailsMarkedMissing = 0
+        /// Assets marked lost (their originals gone): settled, not problems; `mediaq forget`
+        /// removes their records.
+        public var lost = 0
+        /// Metadata files behind their rows (written by `--fix`, and by mediad in the background).
+        public var metadataPending = 0
         public var problems: [Problem] = []
         public var fixed: Int { problems.filter(\.fixed).count }
         public var remaining: Int { problems.count - fixed }
 
-        enum CodingKeys: String, CodingKey { case originals, thumbnails, verified, thumbnailsMarkedMissing, problems, fixed, remaining }
+        enum CodingKeys: String, CodingKey {
+            case originals, thumbnails, verified, thumbnailsMarkedMissing, lost, metadataPending, problems, fixed, remaining
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -68,6 +76,8 @@ public struct LibraryDoctor: Sendable {
             try container.encode(thumbnails, forKey: .thumbnails)
             try container.encode(verified, forKey: .verified)
             try container.encode(thumbnailsMarkedMissing, forKey: .thumbnailsMarkedMissing)
+            try container.encode(lost, forKey: .lost)
+            try container.encode(metadataPending, forKey: .metadataPending)
             try container.encode(problems, forKey: .problems)
             try container.encode(fixed, forKey: .fixed)
             try container.encode(remaining, forKey: .remaining)
@@ -89,10 +99,14 @@ public struct LibraryDoctor: Sendable {
         verify: Verification, fix: Bool, progress: @Sendable (String, Int, Int) -> Void = { _, _, _ in }
     ) async throws(MediaError) -> Report {
         var report = Report()
+        let metadata = MetadataRepository(connection: repository.connection, logger: logger)
+        if fix { try await metadata.flushAll(in: store) }
+        report.metadataPending = try await metadata.pendingCount()
         let scan = DoctorScan.scan(try await read())
         progress("files", 1, 1)
         report.originals = scan.originals
         report.thumbnails = scan.thumbnails
+        report.lost = scan.lost
         for (index, step) in scan.steps.enumerated() {
             if index % 1000 == 0 { progress("checks", index, scan.steps.count) }
             switch step {
@@ -200,109 +214,5 @@ public struct LibraryDoctor: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
         return time(nil) - info.st_mtim.tv_sec > 86_400
-    }
-
-    // MARK: - Checks and fixes
-
-    /// Library files are written once and read-only: 0444, and regular files.
-    private func checkMode(_ relative: String, into report: inout Report, fix: Bool) {
-        var info = stat()
-        guard lstat(store.absolute(relative), &info) == 0 else { return }
-        let mode = info.st_mode & 0o7777
-        let regular = (info.st_mode & S_IFMT) == S_IFREG
-        guard mode != 0o444 || !regular else { return }
-        var problem = Problem(
-            kind: .wrongPermissions, path: relative, assetId: nil,
-            detail: regular ? "mode \(String(mode, radix: 8)), not 444" : "not a regular file")
-        if fix && regular {
-            if chmod(store.absolute(relative), 0o444) == 0 {
-                problem.fixed = true
-                problem.action = "mode set to 444"
-            } else {
-                problem.action = "chmod failed: \(LibraryRoot.errnoText())"
-            }
-        }
-        report.problems.append(problem)
-    }
-
-    private func apply(_ repair: DoctorScan.Repair, to problem: inout Problem, row: Row?) async {
-        switch repair {
-        case .cannot(let reason):
-            problem.action = reason
-        case .removeFile:
-            remove(problem.path, &problem)
-        case .regenerateThumbnail(let thumbPath):
-            guard let row else { return }
-            if let decoder, await regenerate(row, at: thumbPath, decoder: decoder) {
-                problem.fixed = true
-                problem.action = "regenerated"
-            } else {
-                problem.action = decoder == nil ? "not regenerated: no decoder" : "could not regenerate it"
-            }
-        }
-    }
-
-    private func remove(_ relative: String, _ problem: inout Problem) {
-        do {
-            try store.remove(relative)
-            problem.fixed = true
-            problem.action = "removed"
-        } catch {
-            problem.action = "not removed: \(error)"
-        }
-    }
-
-    /// Makes the thumbnail again and records it, with a create intent around the placing (as ingest does).
-    private func regenerate(_ row: Row, at relative: String, decoder: any MediaDecoder) async -> Bool {
-        let output = store.temporaryPath(suffix: ".jpg")
-        defer { unlink(output) }
-        let size: ThumbnailSize
-        do {
-            try store.createDirectory(store.temporaryDirectory)
-            size = try await decoder.writeThumbnail(of: store.absolute(row.path), kind: row.kind, to: output)
-        } catch {
-            logger.warning("thumbnail not regenerated", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
-            return false
-        }
-        var info = stat()
-        let bytes = stat(output, &info) == 0 ? Int64(info.st_size) : 0
-        do {
-            try await assets.recordIntents([relative])
-            try? store.remove(relative)
-            try store.place(output, at: relative, mode: 0o444)
-            try await repository.recordRegeneratedThumbnail(assetId: row.id, path: relative, size: size, bytes: bytes)
-            return true
-        } catch {
-            logger.warning("thumbnail not recorded", metadata: ["asset": "\(row.id)", "reason": "\(error)"])
-            return false
-        }
-    }
-
-    /// Moves a corrupt original aside to `quarantine/<sha>.<ext>` and marks its row, so search
-    /// and plan no longer offer it and a person can look at it.
-    private func quarantine(_ row: Row, _ problem: inout Problem) async {
-        let name = (row.path as NSString).lastPathComponent
-        let relative = Self.quarantineFolder + "/" + name
-        do {
-            try store.createDirectory(store.absolute(Self.quarantineFolder))
-        } catch {
-            problem.action = "not quarantined: \(error)"
-            return
-        }
-        do {
-            // Row first, then the move: a crash between leaves a quarantined row whose file is
-            // still at its old name, which doctor reports (row without original) rather than loses.
-            try await repository.markQuarantined(row.id, at: relative)
-        } catch {
-            problem.action = "not quarantined: \(error.message)"
-            return
-        }
-        guard rename(store.absolute(row.path), store.absolute(relative)) == 0 else {
-            problem.action = "row marked, but the file could not be moved: \(LibraryRoot.errnoText())"
-            return
-        }
-        LibraryRoot.syncDirectory(store.absolute(Self.quarantineFolder))
-        problem.fixed = true
-        problem.action = "quarantined to \(relative); asset \(row.id) marked quarantined"
     }
 }

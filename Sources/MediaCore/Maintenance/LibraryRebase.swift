@@ -2,6 +2,10 @@ import Foundation
 public import Logging
 public import PostgresNIO
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `mediaq rebase`: the library's files moved (a new mount point, a copied drive). Paths in
 /// rows are relative to the root, so only the library row changes: its root and its version.
 public struct LibraryRebase: Sendable {
@@ -67,7 +71,7 @@ public struct LibraryRebase: Sendable {
                 .rebaseRefused,
                 "the library is recorded at \(recorded.root), not \(from); run `mediaq rebase --from \(recorded.root) --to \(to)`")
         }
-        let verified = try await verifySample(root: newRoot)
+        let verified = try await verifySample(root: newRoot, recordedRoot: recorded.root, markLost: !dryRun)
         if dryRun {
             return Report(
                 libraryId: recorded.id.lowercased, from: recorded.root, to: to, previousVersion: recorded.version,
@@ -89,14 +93,23 @@ public struct LibraryRebase: Sendable {
     }
 
     /// Reads a random sample of originals under the new root and checks each against its name.
-    private func verifySample(root: LibraryRoot) async throws(MediaError) -> Int {
+    /// One missing under the new root and under the recorded root too is lost, not a sign of
+    /// the wrong folder: it is marked lost and the sample goes on; at least one must match.
+    private func verifySample(root: LibraryRoot, recordedRoot: String, markLost: Bool) async throws(MediaError) -> Int {
         let sample = try await MaintenanceRepository(connection: connection, logger: logger).randomOriginals(sampleSize)
-        for (path, sha) in sample {
+        var verified = 0
+        var lost: [Int64] = []
+        for (id, path, sha) in sample {
             let absolute = root.path + "/" + path
             let found: String
             do {
                 found = try ContentStore.sha256(ofFileAt: absolute)
             } catch {
+                var info = stat()
+                if stat(recordedRoot + "/" + path, &info) != 0 && errno == ENOENT {
+                    lost.append(id)
+                    continue
+                }
                 throw MediaError(.rebaseRefused, "\(absolute) is missing or unreadable under the new root; nothing was changed")
             }
             guard found == sha else {
@@ -104,7 +117,13 @@ public struct LibraryRebase: Sendable {
                     .rebaseRefused, "\(absolute) does not match its checksum (\(found.prefix(12)) ≠ \(sha.prefix(12))); nothing was changed"
                 )
             }
+            verified += 1
         }
-        return sample.count
+        if verified == 0 && !lost.isEmpty {
+            throw MediaError(
+                .rebaseRefused, "none of the \(lost.count) originals sampled is under the new root or the old one; nothing was changed")
+        }
+        if markLost && !lost.isEmpty { try await AssetRepository(connection: connection, logger: logger).markLost(lost) }
+        return verified
     }
 }

@@ -41,6 +41,7 @@ public struct LibraryStats: Sendable, Encodable {
         public var thumbnailsMissing = 0
         public var quarantined = 0
         public var deleting = 0
+        public var lost = 0
         public var oldestUse: Date?
         public var newestUse: Date?
         public var neverUsed = 0
@@ -57,6 +58,8 @@ public struct LibraryStats: Sendable, Encodable {
     public var thumbnailsMissing: Int
     public var quarantined: Int
     public var deleting: Int
+    /// Assets whose originals are gone (records kept, never offered; `mediaq forget` removes them).
+    public var lost: Int
     /// Oldest and newest `last_used_at` among assets that were used.
     public var oldestUse: Date?
     public var newestUse: Date?
@@ -74,6 +77,7 @@ public struct LibraryStats: Sendable, Encodable {
         thumbnailsMissing = counts.thumbnailsMissing
         quarantined = counts.quarantined
         deleting = counts.deleting
+        lost = counts.lost
         oldestUse = counts.oldestUse
         newestUse = counts.newestUse
         neverUsed = counts.neverUsed

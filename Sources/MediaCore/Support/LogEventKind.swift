@@ -70,6 +70,12 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case gcFailed
     /// The library's recorded root moved (`mediaq rebase`).
     case rebased
+    /// Metadata files left behind (an upgrade, a crash after a commit) were written.
+    case metadataWritten
+    /// Metadata files could not be written; the rows keep their marks and are tried again.
+    case metadataFailed
+    /// An asset's original is gone from the disk: it is marked lost and offered no more.
+    case assetLost
 
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
@@ -120,6 +126,9 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .gcShort: "1c7a67e4f09d400cb3af7ee9938ea86b"
         case .gcFailed: "46dc582bdf4a4992a8a64b537bf9b5a5"
         case .rebased: "d2b115c92dd8438cadaa91ed1e1d86d7"
+        case .metadataWritten: "8ec9ac2cc1f344a4a822bfa3f3eea665"
+        case .metadataFailed: "42400942188b4b95a08d8cf4c2b3fc19"
+        case .assetLost: "713cb85d2f144aa382dd88ab91850593"
         }
     }
 
@@ -127,12 +136,12 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     public var defaultLevel: Logger.Level {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
-            .sidecarApplied, .receiptsPruned, .gcStarted:
+            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten:
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased:
             .notice
         case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying,
-            .gcShort, .gcFailed:
+            .gcShort, .gcFailed, .metadataFailed, .assetLost:
             .warning
         case .failed, .decoderCrashed, .decoderHung:
             .error

@@ -50,6 +50,9 @@ extension MediaError.Code {
     public static let badSidecar = Self("bad_sidecar", .badInput)
 
     // Files
+    /// A library metadata file (`<kind>/meta/…/<sha>.json`) that cannot be read as one: left
+    /// for a person, never overwritten.
+    public static let badMetadataFile = Self("bad_metadata_file", .failure)
     /// An output file (`--out`) could not be written; nothing partial was left.
     public static let outputNotWritten = Self("output_not_written", .failure)
 

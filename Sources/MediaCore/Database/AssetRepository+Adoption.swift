@@ -1,0 +1,115 @@
+import Foundation
+import PostgresNIO
+
+/// The SQL of taking an original that is on disk back into the rows (`mediaq reindex`,
+/// `doctor --fix`), and of an asset's original going missing and coming back.
+extension AssetRepository {
+    /// Records an original already in its place, with what its metadata file says (or nothing:
+    /// provider `unknown`, no tags). Returns the new id, or nil when a row with these bytes is
+    /// there (another process recorded them first). `intents` (a thumbnail placed for it) are
+    /// cleared in the same transaction.
+    func adopt(
+        _ asset: NewAsset, thumbnail: ThumbnailRow, metadata: AssetMetadata?, intents: [String]
+    ) async throws(MediaError) -> Int64? {
+        try await connection.transaction("cannot record the adopted original", logger: logger) { connection in
+            guard
+                let id = try await Self.insertRows(
+                    asset, thumbnail: thumbnail, addedAt: metadata?.addedAt, on: connection, logger: logger)
+            else { return nil }
+            try await Self.apply(metadata, to: id, on: connection, logger: logger)
+            if !intents.isEmpty {
+                try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(intents)::text[])", logger: logger)
+            }
+            return id
+        }
+    }
+
+    /// Makes a recorded asset's tags those of its metadata file and adds the sources it lacks
+    /// (sources are history: never removed). Returns whether the rows changed.
+    func apply(_ metadata: AssetMetadata, to id: Int64) async throws(MediaError) -> Bool {
+        try await connection.transaction("cannot apply the metadata file", logger: logger) { connection in
+            guard let current = try await MetadataRepository.documents([id], on: connection, logger: logger).first else {
+                return false
+            }
+            let missingSources = metadata.sources.filter { wanted in
+                !current.sources.contains { Self.sameSource($0, wanted) }
+            }
+            guard Set(current.tags) != Set(metadata.tags) || !missingSources.isEmpty else { return false }
+            try await connection.query(
+                """
+                DELETE FROM asset_tag x USING tag t
+                WHERE x.asset_id = \(id) AND t.id = x.tag_id AND NOT (t.name = ANY(\(metadata.tags)::text[]))
+                """, logger: logger)
+            var partial = metadata
+            partial.sources = missingSources
+            try await Self.apply(partial, to: id, on: connection, logger: logger)
+            return true
+        }
+    }
+
+    /// Adds the document's tags and sources to asset `id` (an original without one gets the
+    /// source `unknown`).
+    private static func apply(
+        _ metadata: AssetMetadata?, to id: Int64, on connection: PostgresConnection, logger: Logger
+    )
+        async throws
+    {
+        let tags = TagNormalizer.normalize(metadata?.tags ?? [])
+        if !tags.isEmpty {
+            try await connection.query(
+                "INSERT INTO tag (name) SELECT unnest(\(tags)::text[]) ON CONFLICT (name) DO NOTHING", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO asset_tag (asset_id, tag_id)
+                SELECT \(id), t.id FROM tag t WHERE t.name = ANY(\(tags)::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        let sources =
+            metadata?.sources
+            ?? [.init(provider: Self.unknownProvider, providerAssetId: nil, sourceUrl: nil, firstSeenAt: Date())]
+        for source in sources {
+            try await connection.query(
+                """
+                INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url, first_seen_at, last_seen_at)
+                VALUES (\(id), \(source.provider), \(source.providerAssetId), \(source.sourceUrl),
+                        \(source.firstSeenAt), \(source.firstSeenAt))
+                ON CONFLICT (asset_id, provider, provider_asset_id, source_url) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    /// The provider of an original adopted without a metadata file.
+    public static let unknownProvider = "unknown"
+
+    static func sameSource(_ a: AssetMetadata.Source, _ b: AssetMetadata.Source) -> Bool {
+        a.provider == b.provider && a.providerAssetId == b.providerAssetId && a.sourceUrl == b.sourceUrl
+    }
+
+    // MARK: - Lost and found
+
+    /// Marks present assets whose originals are gone `lost`; returns those it changed.
+    @discardableResult
+    public func markLost(_ ids: [Int64]) async throws(MediaError) -> [Int64] {
+        do {
+            let rows = try await connection.query(
+                "UPDATE asset SET state = 'lost' WHERE id = ANY(\(ids)::int8[]) AND state = 'present' RETURNING id",
+                logger: logger)
+            var changed: [Int64] = []
+            for try await id in rows.decode(Int64.self) { changed.append(id) }
+            for id in changed { logger.event(.assetLost, "original missing: asset marked lost", metadata: ["id": "\(id)"]) }
+            return changed
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot mark assets lost")
+        }
+    }
+
+    /// A lost asset's original is in its place again: it is offered again.
+    func markFound(_ id: Int64) async throws(MediaError) {
+        do {
+            try await connection.query("UPDATE asset SET state = 'present' WHERE id = \(id) AND state = 'lost'", logger: logger)
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot mark asset \(id) present again")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// `mediaq reindex`: rebuilds the rows from the library's files, after a database was lost,
+/// or restored from an older backup. Every original is adopted (`OriginalAdopter`): recorded
+/// from its bytes and its metadata file when it has no row, brought in line with its metadata
+/// file when it has one. Each original is its own transaction, so a run killed at any point
+/// leaves whole assets only, and the next run goes on where it stopped (recorded originals are
+/// only compared, not read). Nothing is deleted.
+public struct LibraryReindex: Sendable {
+    let adopter: OriginalAdopter
+    let logger: Logger
+
+    public init(root: String, decoder: any MediaDecoder, logger: Logger) {
+        self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger)
+        self.logger = logger
+    }
+
+    public struct Problem: Sendable, Encodable, Equatable {
+        public let path: String
+        public let code: String
+        public let detail: String
+    }
+
+    public struct Report: Sendable, Encodable {
+        public var originals = 0
+        /// Recorded from their bytes now, with their metadata file's tags and sources.
+        public var adopted = 0
+        /// Of those, recorded without a metadata file: no tags, provider `unknown`.
+        public var adoptedWithoutMetadata = 0
+        /// Recorded already; their rows changed to match their metadata file.
+        public var updated = 0
+        public var unchanged = 0
+        /// Metadata files the rows had not caught up with, written before the walk.
+        public var metadataWritten = 0
+        /// Originals left as they are (corrupt bytes, unreadable metadata, undecodable).
+        public var problems: [Problem] = []
+        public var seconds = 0.0
+    }
+
+    public func run(
+        on connection: PostgresConnection, progress: @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws(MediaError) -> Report {
+        let started = ContinuousClock.now
+        var report = Report()
+        let store = adopter.store
+        // Rows changed since their files were last written go to the files first: the files
+        // are then what the walk compares with, and never older than the rows.
+        report.metadataWritten = try await MetadataRepository(connection: connection, logger: logger).flushAll(in: store)
+        let busy = try await MaintenanceRepository(connection: connection, logger: logger).intentPaths()
+        let originals = ["images", "videos"].flatMap { LibraryDoctor.files(under: store.root, $0 + "/original") }
+            .filter { !busy.contains($0) && !($0 as NSString).lastPathComponent.hasPrefix(".") }
+            .sorted()
+        report.originals = originals.count
+        for (index, relative) in originals.enumerated() {
+            if index % 20 == 0 { progress(index, originals.count) }
+            switch try await adopter.adopt(relative, on: connection) {
+            case .adopted(_, let withMetadata):
+                report.adopted += 1
+                if !withMetadata { report.adoptedWithoutMetadata += 1 }
+            case .updated: report.updated += 1
+            case .unchanged: report.unchanged += 1
+            case .corrupt(let detail):
+                report.problems.append(.init(path: relative, code: "checksum_mismatch", detail: detail))
+            case .skipped(let code, let detail):
+                report.problems.append(.init(path: relative, code: code, detail: detail))
+            }
+        }
+        progress(originals.count, originals.count)
+        report.seconds = (ContinuousClock.now - started) / .seconds(1)
+        return report
+    }
+}

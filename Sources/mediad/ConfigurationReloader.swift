@@ -37,7 +37,8 @@ struct ConfigurationReloader: Sendable {
         drops.reconfigure(
             settings,
             processor: Mediad.processor(
-                dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit, decoder: decoder,
+                dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit,
+                budget: StorageBudget(fresh), decoder: decoder,
                 backlog: drops.processor.ingestor.metadataBacklog ?? MetadataBacklog(), logger: logger))
         let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
         var metadata: Logger.Metadata = [

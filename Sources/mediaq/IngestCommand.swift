@@ -26,9 +26,14 @@ struct IngestCommand: AsyncParsableCommand {
             "width", "height", "durationMs", "error": {"code", "message"}}; paths are relative \
             to LIBRARY_ROOT.
 
+            The storage budget binds as it binds mediad: a file that does not fit now stops the \
+            command with 75 (`over_budget`, nothing of that file written; the ones before it \
+            were stored), and a file larger than the whole budget is rejected \
+            (`larger_than_budget`). --ignore-budget stores regardless.
+
             Exit codes: 0 every file ingested or a duplicate; 65 at least one rejected; 75 the \
-            database or the library root is unavailable (the file at hand was not stored, the \
-            ones before it were); 2 usage.
+            database or the library root is unavailable, or the budget is full (the file at \
+            hand was not stored, the ones before it were); 2 usage.
             """)
 
     @OptionGroup var options: CommonOptions
@@ -50,6 +55,8 @@ struct IngestCommand: AsyncParsableCommand {
 
     @Flag(help: "Mark the assets used now.")
     var used = false
+
+    @OptionGroup var budget: BudgetOptions
 
     @Flag(
         help:
@@ -80,8 +87,10 @@ struct IngestCommand: AsyncParsableCommand {
             decoder.shutdown()
             Task { try? await connection.close() }
         }
-        let ingestor = Ingestor(
+        var ingestor = Ingestor(
             root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
+        let quota = budget.quota(configuration)
+        ingestor.budget = quota
         let progress = ProgressLine(total: files.count, enabled: !options.json && isatty(STDERR_FILENO) == 1)
         var counts: [IngestResult.Status: Int] = [:]
         for (index, file) in files.enumerated() {
@@ -92,6 +101,7 @@ struct IngestCommand: AsyncParsableCommand {
                 moveSource: move)
             let result: IngestResult
             do {
+                try await BudgetOptions.admit(request.path, quota: quota, root: library.root.path, on: connection, logger: logger)
                 result = try await ingestWithRetry(ingestor, request, on: connection)
             } catch {
                 progress.clear()

@@ -23,13 +23,18 @@ struct SeedCommand: AsyncParsableCommand {
 
             With --json: {"ok", "images", "videos", "duplicates", "rejected", "ids"}.
 
-            Exit codes: 0 done; 2 usage; 65 a generated file was rejected; 75 database or library root unavailable.
+            The storage budget binds as for `mediaq ingest` (--ignore-budget to go past it).
+
+            Exit codes: 0 done; 2 usage; 65 a generated file was rejected; 75 database or library \
+            root unavailable, or the budget is full.
             """)
 
     @OptionGroup var options: CommonOptions
 
     @Option(help: ArgumentHelp("How many files to make; about a quarter of them videos (default 24).", valueName: "n"))
     var count = 24
+
+    @OptionGroup var budget: BudgetOptions
 
     func validate() throws {
         if count < 1 || count > 10_000 { throw ValidationError("--count must be 1 to 10000") }
@@ -97,8 +102,10 @@ struct SeedCommand: AsyncParsableCommand {
         defer { decoder.shutdown() }
         let videoCount = count / 4
         let bar = ProgressBar(json: options.json)
-        let ingestor = Ingestor(
+        var ingestor = Ingestor(
             root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
+        let quota = budget.quota(configuration)
+        ingestor.budget = quota
         let run = UUID().uuidString.prefix(8).lowercased()
         do {
             for index in 0..<count {
@@ -133,6 +140,7 @@ struct SeedCommand: AsyncParsableCommand {
                 tags.append(isVideo ? "video" : "photo")
                 let request = IngestRequest(
                     path: file, tags: tags, provider: "seed", sourceURL: nil, providerAssetId: "\(run)-\(index)")
+                try await BudgetOptions.admit(file, quota: quota, root: library.root.path, on: connection, logger: logger)
                 let result = try await ingestor.ingest(request, on: connection)
                 switch result.status {
                 case .ingested: isVideo ? (report.videos += 1) : (report.images += 1)

@@ -46,6 +46,16 @@ import Glibc
             let names = try Drops.pngs(1, into: drop, prefix: "new", staging: folder.path + "/staging")
             let waiting = daemon.notify.receive(until: { $0.contains("waiting: over budget") }, timeout: 30)
             let stored = try await Drops.waitUntil(60) { Drops.receiptCount(drop, names) == 1 }
+            // A file larger than the whole budget: rejected with its own code, not left waiting.
+            let huge = folder.path + "/staging/huge.png"
+            try SampleMedia.image(huge, extra: ["+noise", "Random"])
+            let hugeBytes = try FileManager.default.attributesOfItem(atPath: huge)[.size] as? Int64 ?? 0
+            #expect(hugeBytes > budget, "\(hugeBytes) > \(budget)")
+            #expect(rename(huge, drop + "/huge.png") == 0)
+            let reason = drop + "/.rejected/huge.png.error.json"
+            let refused = try await Drops.waitUntil(60) { FileManager.default.fileExists(atPath: reason) }
+            let why = (try? String(contentsOfFile: reason, encoding: .utf8)) ?? ""
+            #expect(refused && why.contains("larger_than_budget"), "\(why)")
             let outcome = daemon.stop()
             #expect(waiting != nil, "STATUS= says the drop waits for the budget: \(outcome.transcript)")
             #expect(stored, "the drop was ingested once GC made room: \(outcome.transcript)")

@@ -266,4 +266,44 @@ struct ReindexOutput: Decodable {
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }
+
+    @Test func ingestAndSeedHoldToTheBudgetAndAFileLargerThanItIsRejected() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            // A library of a few megabytes: a small file fits the whole budget, not the room left.
+            let large = library.folder + "/large.png"
+            try SampleMedia.image(large, extra: ["+noise", "Random"])
+            #expect(try library.mediaq(["ingest", large]).status == 0)
+            try library.ingestPNGs(1)
+            let used = try await library.integers("SELECT (sum(original_bytes) + sum(thumbnail_bytes))::int8 FROM storage_usage")[0]
+            let source = library.folder + "/more"
+            let names = try Drops.pngs(2, into: source, prefix: "more", staging: library.folder + "/staging")
+            let files = names.map { source + "/" + $0 }
+            // Room for what is there, not for one more file with its thumbnail allowance.
+            let tight = ["MEDIA_BUDGET_BYTES": "\(used + 64 * 1024)", "MEDIA_RESERVE_BYTES": "0"]
+            let refused = try library.mediaq(["ingest", "--json"] + files, environment: tight)
+            #expect(refused.status == 75, "\(refused.transcript)")
+            #expect(refused.standardError.contains("over budget") && refused.standardError.contains("--ignore-budget"))
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [2], "nothing was written")
+            let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: library.root + "/.tmp")) ?? []
+            #expect(temporaries.isEmpty, "\(temporaries)")
+            let seeded = try library.mediaq(["seed", "--count", "1"], environment: tight)
+            #expect(seeded.status == 75 && seeded.standardError.contains("over budget"), "\(seeded.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [2])
+
+            // An operator who means it.
+            let forced = try library.mediaq(["ingest", "--ignore-budget"] + files, environment: tight)
+            #expect(forced.status == 0, "\(forced.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [4])
+            #expect(try library.mediaq(["stats"]).status == 0)
+
+            // A file larger than the whole budget is a rejection, not a wait.
+            let tiny = ["MEDIA_BUDGET_BYTES": "1000000", "MEDIA_RESERVE_BYTES": "0"]
+            let big = library.folder + "/big.png"
+            try SampleMedia.image(big, extra: ["+noise", "Random"])
+            #expect(try FileManager.default.attributesOfItem(atPath: big)[.size] as? Int ?? 0 > 1_000_000)
+            let rejected = try library.mediaq(["ingest", "--json", big], environment: tiny)
+            #expect(rejected.status == 65 && rejected.standardOutput.contains("larger_than_budget"), "\(rejected.transcript)")
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
 }

@@ -18,6 +18,8 @@ public struct Ingestor: Sendable {
     public let logger: Logger
     /// Largest width × height of an image accepted, checked from the header.
     public let pixelLimit: Int64
+    /// When set, a file larger than the whole budget is rejected (`larger_than_budget`).
+    public var budget: StorageBudget?
     /// Told when a metadata file could not be written now, so a background writer tries again.
     public var metadataBacklog: MetadataBacklog?
 
@@ -44,6 +46,9 @@ public struct Ingestor: Sendable {
         switch try inspect(source) {
         case .success(let found): format = found
         case .failure(let rejection): return .rejected(file, rejection)
+        }
+        if let budget, let reason = budget.neverFits(incoming: source.size) {
+            return .rejected(file, MediaError(.largerThanBudget, "\(file) was rejected: \(reason)"))
         }
         let probed: ProbedMedia
         do {

@@ -36,13 +36,34 @@ public struct StorageBudget: Sendable, Equatable {
         let projected = used + incoming + Self.thumbnailAllowance
         if projected > budgetBytes {
             return "over budget: \(ByteCount.format(used)) used + \(ByteCount.format(incoming)) incoming > "
-                + "budget \(ByteCount.format(budgetBytes)); collecting"
+                + "budget \(ByteCount.format(budgetBytes))"
         }
         if let free, free - incoming - Self.thumbnailAllowance < reserveBytes {
             return "disk nearly full: \(ByteCount.format(free)) free, \(ByteCount.format(incoming)) incoming, "
-                + "reserve \(ByteCount.format(reserveBytes)); collecting"
+                + "reserve \(ByteCount.format(reserveBytes))"
         }
         return nil
+    }
+
+    /// Why a file of `incoming` bytes can never be stored (it is larger than the whole budget,
+    /// with its thumbnail), or nil. Such a file is rejected rather than left waiting for a
+    /// collection that cannot make room for it.
+    public func neverFits(incoming: Int64) -> String? {
+        guard incoming + Self.thumbnailAllowance > budgetBytes else { return nil }
+        return "\(ByteCount.format(incoming)) is larger than the whole budget of \(ByteCount.format(budgetBytes)) (media.budgetBytes)"
+    }
+
+    /// Throws `over_budget` when `incoming` more bytes do not fit in the library at `root` now
+    /// (a file that never fits is the ingest's rejection, not this wait).
+    /// `then` says what happens next (the daemon collects; a command tells the operator).
+    public func admit(
+        incoming: Int64, root: String, then: String, on connection: PostgresConnection, logger: Logger
+    ) async throws(MediaError) {
+        if neverFits(incoming: incoming) != nil { return }
+        let used = try await MaintenanceRepository(connection: connection, logger: logger).usedBytes()
+        if let reason = shortfall(incoming: incoming, used: used, free: Self.freeBytes(atPath: root)) {
+            throw MediaError(.overBudget, reason + "; " + then)
+        }
     }
 
     /// The size GC should reach so that `incoming` fits: the low-water mark, or lower when the

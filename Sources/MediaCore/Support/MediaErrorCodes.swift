@@ -71,6 +71,8 @@ extension MediaError.Code {
     // Quota and GC
     /// An ingest would exceed the budget or eat into the free-space reserve: it waits for GC.
     public static let overBudget = Self("over_budget", .retryable)
+    /// A file larger than the whole budget: no collection could make room, so it is refused.
+    public static let largerThanBudget = Self("larger_than_budget", .badInput)
     /// The asset with these bytes is being collected: the ingest tries again once it is gone.
     public static let assetBeingCollected = Self("asset_being_collected", .retryable)
     /// `rebase` found the new root does not hold this library, or the database is not where it says.

@@ -24,7 +24,8 @@ struct Mediaq: AsyncParsableCommand {
         subcommands: [
             IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
             UnpinCommand.self, KnownCommand.self, ExportCommand.self, GCCommand.self, StatsCommand.self, DoctorCommand.self,
-            RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, SeedCommand.self, DatabaseCommand.self, VersionCommand.self,
+            RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
+            DatabaseCommand.self, VersionCommand.self,
         ])
 }
 

@@ -306,4 +306,65 @@ struct ReindexOutput: Decodable {
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }
+
+    @Test func restoringAnOlderBackupThenReindexingLosesNothingThatIsOnDisk() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            try Self.populate(library, seed: 4)
+            let backups = library.folder + "/backups"
+            let made = try library.mediaq(["backup", "--to", backups, "--json"])
+            #expect(made.status == 0, "\(made.transcript)")
+            struct Made: Decodable {
+                struct Manifest: Decodable {
+                    let assets: Int
+                    let libraryId: String
+                }
+                let path: String
+                let manifest: Manifest
+            }
+            let backup = try TestLibrary.decode(Made.self, made)
+            #expect(backup.manifest.assets == 8 && FileManager.default.fileExists(atPath: backup.path + "/database.dump"))
+
+            // Work after the backup: new assets, and a new tag and source on an old one.
+            try library.ingestPNGs(3, provider: "unsplash", tags: "night,city", prefix: "late")
+            let old = try await library.strings("SELECT path FROM asset ORDER BY id LIMIT 1")[0]
+            let retag = try library.mediaq(["ingest", "--provider", "pexels", "--tags", "retagged", library.root + "/" + old])
+            #expect(retag.status == 0, "\(retag.transcript)")
+            let before = try await Self.facts(library)
+            #expect(before.count == 11)
+
+            // Not into another library.
+            try await TestDatabase.withFresh { otherURL in
+                let other = TestLibrary(root: library.folder + "/other", url: otherURL, folder: library.folder)
+                try other.ingestPNGs(1, prefix: "other")
+                let refused = try other.mediaq(["restore", "--from", backups])
+                #expect(refused.status == 1 && refused.standardError.contains("backup of library"), "\(refused.transcript)")
+                #expect(try await other.integers("SELECT count(*) FROM asset") == [1])
+            }
+            let dry = try library.mediaq(["restore", "--from", backups, "--dry-run"])
+            #expect(dry.status == 0, "\(dry.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [11])
+
+            let restored = try library.mediaq(["restore", "--from", backups])
+            #expect(restored.status == 0 && restored.standardOutput.contains("mediaq reindex"), "\(restored.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [8])
+            #expect(try await library.integers("SELECT count(*) FROM file_intent") == [0])
+            // Opening the restored database removed none of the newer originals.
+            for path in try await library.strings("SELECT path FROM asset") { #expect(library.exists(path)) }
+
+            let reindex = try library.mediaq(["reindex", "--json"])
+            #expect(reindex.status == 0, "\(reindex.transcript)")
+            let report = try TestLibrary.decode(ReindexOutput.self, reindex)
+            #expect(report.adopted == 3 && report.updated == 1 && report.adoptedWithoutMetadata == 0, "\(reindex.standardOutput)")
+            #expect(try await Self.facts(library) == before, "nothing that is on disk was lost")
+            #expect(try library.mediaq(["doctor", "--verify", "all"]).status == 0)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+
+            // A second backup; --keep 1 leaves only the newest.
+            try await Task.sleep(for: .seconds(1.1))
+            let second = try TestLibrary.decode(Made.self, try library.mediaq(["backup", "--to", backups, "--keep", "1", "--json"]))
+            #expect(second.manifest.assets == 11)
+            let left = try FileManager.default.contentsOfDirectory(atPath: backups)
+            #expect(left == [(second.path as NSString).lastPathComponent], "\(left)")
+        }
+    }
 }

@@ -177,4 +177,14 @@ extension MaintenanceRepository {
             throw DatabaseFailure.translate(error, "cannot look the assets up")
         }
     }
+
+    public func assetCount() async throws(MediaError) -> Int {
+        do {
+            let rows = try await connection.query("SELECT count(*)::int FROM asset", logger: logger)
+            for try await count in rows.decode(Int.self) { return count }
+            return 0
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot count the assets")
+        }
+    }
 }

@@ -49,6 +49,14 @@ extension MediaError.Code {
     // Sidecar
     public static let badSidecar = Self("bad_sidecar", .badInput)
 
+    // Backup
+    /// `mediaq restore --from` names no backup, or one that cannot be read.
+    public static let backupInvalid = Self("backup_invalid", .badInput)
+    /// The backup belongs to another library (its id is not the one in LIBRARY_ROOT's marker).
+    public static let backupMismatch = Self("backup_mismatch", .failure)
+    /// Other sessions use the database (mediad, say): a restore waits until they are gone.
+    public static let libraryBusy = Self("library_busy", .retryable)
+
     // Files
     /// A library metadata file (`<kind>/meta/…/<sha>.json`) that cannot be read as one: left
     /// for a person, never overwritten.

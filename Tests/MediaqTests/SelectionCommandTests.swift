@@ -94,13 +94,16 @@ final class CommandLibrary {
     let folder: TemporaryFolder
     let root: String
     let url: DatabaseURL
+    /// Configuration for every command (a small test filesystem needs a smaller reserve).
+    let environment: [String: String]
     var common: [String] { ["--library-root", root, "--database-url", url.urlString] }
 
     /// A new library at `root` (default: in a new temporary folder, which also holds samples).
-    init(url: DatabaseURL, root: String? = nil) throws {
+    init(url: DatabaseURL, root: String? = nil, environment: [String: String] = [:]) throws {
         folder = try TemporaryFolder()
         self.root = root ?? folder.path + "/library"
         self.url = url
+        self.environment = environment
         let made = try Executables.mediaq(["db", "migrate"] + common)
         try #require(made.status == 0, "\(made.transcript)")
     }
@@ -109,7 +112,7 @@ final class CommandLibrary {
     func mediaq(_ arguments: [String], in directory: String? = nil, library: Bool = true) throws -> ChildProcess.Outcome {
         try ChildProcess.run(
             [Executables.path("mediaq")] + arguments + (library ? common : []),
-            workingDirectory: directory ?? folder.path, environment: Executables.cleanEnvironment([:]))
+            workingDirectory: directory ?? folder.path, environment: Executables.cleanEnvironment(environment))
     }
 
     func json<T: Decodable>(_ type: T.Type, _ arguments: [String], in directory: String? = nil) throws -> T {

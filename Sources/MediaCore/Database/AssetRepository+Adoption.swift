@@ -34,11 +34,12 @@ extension AssetRepository {
             let missingSources = metadata.sources.filter { wanted in
                 !current.sources.contains { Self.sameSource($0, wanted) }
             }
-            guard Set(current.tags) != Set(metadata.tags) || !missingSources.isEmpty else { return false }
+            let wanted = TagNormalizer.normalize(metadata.tags)
+            guard Set(current.tags) != Set(wanted) || !missingSources.isEmpty else { return false }
             try await connection.query(
                 """
                 DELETE FROM asset_tag x USING tag t
-                WHERE x.asset_id = \(id) AND t.id = x.tag_id AND NOT (t.name = ANY(\(metadata.tags)::text[]))
+                WHERE x.asset_id = \(id) AND t.id = x.tag_id AND NOT (t.name = ANY(\(wanted)::text[]))
                 """, logger: logger)
             var partial = metadata
             partial.sources = missingSources
@@ -54,17 +55,7 @@ extension AssetRepository {
     )
         async throws
     {
-        let tags = TagNormalizer.normalize(metadata?.tags ?? [])
-        if !tags.isEmpty {
-            try await connection.query(
-                "INSERT INTO tag (name) SELECT unnest(\(tags)::text[]) ON CONFLICT (name) DO NOTHING", logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO asset_tag (asset_id, tag_id)
-                SELECT \(id), t.id FROM tag t WHERE t.name = ANY(\(tags)::text[])
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
+        try await addTags(TagNormalizer.normalize(metadata?.tags ?? []), to: id, on: connection, logger: logger)
         let sources =
             metadata?.sources
             ?? [.init(provider: Self.unknownProvider, providerAssetId: nil, sourceUrl: nil, firstSeenAt: Date())]

@@ -187,19 +187,23 @@ public struct AssetRepository: Sendable {
         return id
     }
 
+    /// Gives asset `id` these tags (already normalised), making the tags that are new.
+    static func addTags(_ tags: [String], to id: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !tags.isEmpty else { return }
+        try await connection.query(
+            "INSERT INTO tag (name) SELECT unnest(\(tags)::text[]) ON CONFLICT (name) DO NOTHING", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO asset_tag (asset_id, tag_id)
+            SELECT \(id), t.id FROM tag t WHERE t.name = ANY(\(tags)::text[])
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
     private func addDetails(
         id: Int64, tags: [String], provenance: Provenance, markUsed: Bool, on connection: PostgresConnection
     ) async throws {
-        if !tags.isEmpty {
-            try await connection.query(
-                "INSERT INTO tag (name) SELECT unnest(\(tags)::text[]) ON CONFLICT (name) DO NOTHING", logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO asset_tag (asset_id, tag_id)
-                SELECT \(id), t.id FROM tag t WHERE t.name = ANY(\(tags)::text[])
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
+        try await Self.addTags(tags, to: id, on: connection, logger: logger)
         try await connection.query(
             """
             INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url)

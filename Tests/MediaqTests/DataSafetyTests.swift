@@ -367,4 +367,37 @@ struct ReindexOutput: Decodable {
             #expect(left == [(second.path as NSString).lastPathComponent], "\(left)")
         }
     }
+
+    @Test func mediadWritesTheMetadataFilesOfAnUpgradedLibraryAndAnIngestPutsBackAMissingOriginal() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let ids = try library.ingestPNGs(3, provider: "pexels", tags: "field")
+            // A library from before metadata files: none on disk, every asset marked (migration 0005).
+            let files = try await library.strings("SELECT kind::text || ' ' || sha256 FROM asset ORDER BY id").map { row in
+                let parts = row.split(separator: " ").map(String.init)
+                return AssetMetadata.path(sha256: parts[1], kind: MediaFormat.Kind(rawValue: parts[0]) ?? .image)
+            }
+            for path in files { try FileManager.default.removeItem(atPath: library.root + "/" + path) }
+            try await library.execute("INSERT INTO asset_metadata_pending (asset_id) SELECT id FROM asset")
+            let daemon = try RunningDaemon(
+                folder: library.folder, arguments: library.arguments + ["--drop-dir", library.folder + "/drop"])
+            guard daemon.waitReady() else { return }
+            let written = try await Drops.waitUntil(30) { files.allSatisfy { library.exists($0) } }
+            let outcome = daemon.stop()
+            #expect(written, "mediad wrote the metadata files in the background: \(outcome.transcript)")
+            #expect(outcome.standardError.contains("event=metadataWritten"), "\(outcome.standardError)")
+            #expect(try await library.integers("SELECT count(*) FROM asset_metadata_pending") == [0])
+            #expect(try AssetMetadata.read(at: library.root + "/" + files[0])?.tags == ["field"])
+
+            // An original deleted behind the library's back, ingested again before anyone noticed.
+            let path = try await library.strings("SELECT path FROM asset WHERE id = \(ids[1])")[0]
+            let saved = library.folder + "/again.png"
+            try FileManager.default.copyItem(atPath: library.root + "/" + path, toPath: saved)
+            try FileManager.default.removeItem(atPath: library.root + "/" + path)
+            let again = try library.mediaq(["ingest", saved])
+            #expect(again.status == 0, "\(again.transcript)")
+            #expect(library.exists(path), "the same bytes went back to their place")
+            #expect(try library.mediaq(["doctor", "--verify", "all"]).status == 0)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
 }

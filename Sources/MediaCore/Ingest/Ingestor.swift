@@ -94,7 +94,10 @@ public struct Ingestor: Sendable {
             throw MediaError(.assetBeingCollected, "\(file) waits: the same bytes are being collected from the library")
         }
         if let existing = try await repository.asset(sha256: copy.sha256) {
-            if existing.state == "lost" { try await bringBack(existing, from: copy, with: repository) }
+            // Lost, or gone without anyone noticing yet: the same bytes put it back in its place.
+            if existing.state == "lost" || (existing.state == "present" && !store.exists(existing.path)) {
+                try await bringBack(existing, from: copy, with: repository)
+            }
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
             await writeMetadata(of: existing.id, on: connection)
             var result = existing.result(file: file, status: .duplicate)
@@ -181,7 +184,7 @@ public struct Ingestor: Sendable {
         }
     }
 
-    /// The asset was lost (its original gone) and the same bytes came again: they go back to
+    /// The asset's original was gone (marked lost, or not yet) and the same bytes came again: they go back to
     /// its place, under a create intent as at ingest, and it is offered again with its tags.
     private func bringBack(
         _ asset: StoredAsset, from copy: ContentStore.StoredCopy, with repository: AssetRepository

@@ -35,6 +35,12 @@ public struct ContentStore: Sendable {
 
     public func absolute(_ relative: String) -> String { root + "/" + relative }
 
+    /// Whether a library file is there (without following a symbolic link).
+    public func exists(_ relative: String) -> Bool {
+        var info = stat()
+        return lstat(absolute(relative), &info) == 0
+    }
+
     public var temporaryDirectory: String { absolute(Self.temporaryFolder) }
 
     /// A new, unique temporary path in the library (the file is not created).

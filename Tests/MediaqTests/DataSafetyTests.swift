@@ -400,4 +400,27 @@ struct ReindexOutput: Decodable {
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }
+
+    @Test func rebaseTreatsAnOriginalMissingUnderBothRootsAsLostNotAsTheWrongFolder() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let ids = try library.ingestPNGs(3)
+            let gone = try await library.strings("SELECT path FROM asset WHERE id = \(ids[0])")[0]
+            let moved = library.folder + "/moved"
+            #expect(rename(library.root, moved) == 0)
+            chmod(moved + "/" + gone, 0o644)
+            try FileManager.default.removeItem(atPath: moved + "/" + gone)
+            let base = ["--database-url", library.url.urlString]
+            let dry = try Executables.mediaq(["rebase", "--dry-run", "--from", library.root, "--to", moved] + base)
+            #expect(dry.status == 0, "\(dry.transcript)")
+            #expect(
+                try await library.strings("SELECT state::text FROM asset WHERE id = \(ids[0])") == ["present"], "a dry run marks nothing")
+            let rebase = try Executables.mediaq(["rebase", "--json", "--from", library.root, "--to", moved] + base)
+            #expect(rebase.status == 0 && rebase.standardOutput.contains("\"verifiedFiles\" : 2"), "\(rebase.transcript)")
+            #expect(try await library.strings("SELECT state::text FROM asset ORDER BY id") == ["lost", "present", "present"])
+            // An empty folder is still the wrong folder, whatever is lost.
+            try FileManager.default.createDirectory(atPath: library.folder + "/empty", withIntermediateDirectories: true)
+            let empty = try Executables.mediaq(["rebase", "--from", moved, "--to", library.folder + "/empty"] + base)
+            #expect(empty.status == 1, "\(empty.transcript)")
+        }
+    }
 }

@@ -143,7 +143,7 @@ public struct DropProcessor: Sendable {
         try await AssetRepository(connection: connection, logger: logger).addDetails(
             assetId: receipt.id, tags: TagNormalizer.normalize(sidecar.tags), provider: sidecar.provider,
             providerAssetId: sidecar.providerId, sourceURL: sidecar.sourceURL, markUsed: sidecar.used)
-        await ingestor.writeMetadata(of: receipt.id, on: connection)
+        ingestor.metadataBacklog?.note()
         if let pin = sidecar.pin {
             try await pinAsset(receipt.id, run: pin, on: connection)
         }

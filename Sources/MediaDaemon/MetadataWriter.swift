@@ -2,12 +2,12 @@ public import Logging
 public import MediaCore
 public import ServiceLifecycle
 
-/// Writes the metadata files whose rows changed without their file following: the assets of
-/// a library upgraded to metadata files, the leftovers of a process that crashed between its
-/// commit and its write (both found when the library opened), and the files an ingest could
-/// not write (each ingest writes its own at once). It looks every `interval`, and leases a
-/// connection only when the backlog says there is something to write; it writes in batches,
-/// so that readiness and drops never wait for it.
+/// Writes the metadata files of the assets whose rows changed: every drop's (the drop notes the
+/// backlog), the assets of a library upgraded to metadata files and the leftovers of a process
+/// that crashed before its batch was written (both found when the library opened). It looks
+/// every `interval` (a second) and leases a connection only when the backlog says there is
+/// something to write; it writes in batches made durable by one `syncfs` each, so that a drop
+/// pays for no fsync of its own and readiness never waits for it.
 public struct MetadataWriter: Service {
     let database: ConnectionPool
     let store: ContentStore
@@ -16,7 +16,7 @@ public struct MetadataWriter: Service {
     let logger: Logger
 
     public init(
-        database: ConnectionPool, root: String, backlog: MetadataBacklog, interval: Duration = .seconds(30), logger: Logger
+        database: ConnectionPool, root: String, backlog: MetadataBacklog, interval: Duration = .seconds(1), logger: Logger
     ) {
         self.database = database
         self.store = ContentStore(root: root)
@@ -26,25 +26,27 @@ public struct MetadataWriter: Service {
     }
 
     public func run() async {
+        var first = true
         while !(Task.isCancelled || Task.isShuttingDownGracefully) {
-            if backlog.take() { await writePending() }
-            // Steps of a second: a cancelled long sleep holds its timer until its time (see Deadline.swift).
-            let end = ContinuousClock.now + interval
-            while ContinuousClock.now < end, !(Task.isCancelled || Task.isShuttingDownGracefully) {
-                try? await Task.sleep(for: min(.seconds(1), end - ContinuousClock.now))
+            if backlog.take() {
+                await writePending(level: first ? .info : .debug)
+                first = false
             }
+            try? await Task.sleep(for: interval)
         }
+        // The drops stopped before this service: what they changed last is written now.
+        if backlog.take() { await writePending(level: .debug) }
     }
 
-    func writePending() async {
+    func writePending(level: Logger.Level) async {
         let (store, logger) = (store, logger)
         do {
-            while !(Task.isCancelled || Task.isShuttingDownGracefully) {
+            while true {
                 let written = try await database.withConnection("writing metadata files", within: .seconds(120)) { connection in
                     try await MetadataRepository(connection: connection, logger: logger).flush(in: store, limit: 200)
                 }
                 if written == 0 { break }
-                logger.event(.metadataWritten, "wrote pending metadata files", metadata: ["count": "\(written)"], level: .info)
+                logger.event(.metadataWritten, "wrote pending metadata files", metadata: ["count": "\(written)"], level: level)
             }
         } catch {
             backlog.note()

@@ -105,6 +105,7 @@ struct IngestCommand: AsyncParsableCommand {
                 result = try await ingestWithRetry(ingestor, request, on: connection)
             } catch {
                 progress.clear()
+                await ingestor.writePendingMetadata(on: connection)
                 printSummary(counts, interrupted: true)
                 throw fail(error, program: program, json: options.json)
             }
@@ -113,6 +114,7 @@ struct IngestCommand: AsyncParsableCommand {
             report(result, as: file)
         }
         progress.clear()
+        await ingestor.writePendingMetadata(on: connection)
         printSummary(counts, interrupted: false)
         if counts[.rejected, default: 0] > 0 { throw ExitCode(ExitStatus.badInput) }
     }

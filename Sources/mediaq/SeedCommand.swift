@@ -151,9 +151,11 @@ struct SeedCommand: AsyncParsableCommand {
                 unlink(file)
             }
             bar.clear()
+            await ingestor.writePendingMetadata(on: connection)
             try? await connection.close()
         } catch let error as MediaError {
             bar.clear()
+            await ingestor.writePendingMetadata(on: connection)
             try? await connection.close()
             throw fail(error, program: program, json: options.json)
         } catch {

@@ -7,10 +7,12 @@ public import PostgresNIO
 ///
 /// A change to an asset's tags or sources marks it in `asset_metadata_pending`, by trigger, in
 /// the change's own transaction (migration 0005). `flush` claims marks (row locks, skipping
-/// those another process is writing), writes each file from the rows, and clears the marks in
-/// the same transaction: a writer changing an asset meanwhile waits for the lock and marks it
-/// again afterwards, so the file always catches up with the rows. A crash before the commit
-/// leaves the marks, and the files are written at the next flush.
+/// those another process is writing), writes each file from the rows, makes the batch durable
+/// with one `syncfs`, and clears the marks in the same transaction: a writer changing an asset
+/// meanwhile waits for the lock and marks it again afterwards, so the file always catches up
+/// with the rows. A crash before the commit leaves the marks, and the files are written at the
+/// next flush. Writers flush in batches after their work (mediad within a second, a command
+/// when it ends), so an ingest pays for no fsync of its own for them.
 public struct MetadataRepository: Sendable {
     public let connection: PostgresConnection
     public let logger: Logger
@@ -29,7 +31,11 @@ public struct MetadataRepository: Sendable {
             let claimed = try await Self.claim(assets, limit: limit, on: connection, logger: logger)
             guard !claimed.isEmpty else { return 0 }
             for document in try await Self.documents(claimed, on: connection, logger: logger) {
-                try document.write(in: store)
+                try document.write(in: store, durable: false)
+            }
+            // The batch reaches the disk before its marks go.
+            guard FileIO.syncFilesystem(containing: store.root) else {
+                throw MediaError(.libraryWriteFailed, "cannot flush the metadata files to disk: \(LibraryRoot.errnoText())")
             }
             try await connection.query(
                 "DELETE FROM asset_metadata_pending WHERE asset_id = ANY(\(claimed)::int8[])", logger: logger)

@@ -20,7 +20,8 @@ public struct Ingestor: Sendable {
     public let pixelLimit: Int64
     /// When set, a file larger than the whole budget is rejected (`larger_than_budget`).
     public var budget: StorageBudget?
-    /// Told when a metadata file could not be written now, so a background writer tries again.
+    /// Told when rows changed whose metadata files are to be written (by `writePendingMetadata`
+    /// or a background writer).
     public var metadataBacklog: MetadataBacklog?
 
     public static let defaultPixelLimit: Int64 = 100_000_000
@@ -99,7 +100,7 @@ public struct Ingestor: Sendable {
                 try await bringBack(existing, from: copy, with: repository)
             }
             try await repository.merge(into: existing.id, tags: tags, provenance: provenance, markUsed: request.markUsed)
-            await writeMetadata(of: existing.id, on: connection)
+            metadataBacklog?.note()
             var result = existing.result(file: file, status: .duplicate)
             release(source, for: request, into: &result)
             return result
@@ -136,7 +137,7 @@ public struct Ingestor: Sendable {
                 markUsed: request.markUsed, intents: [originalPath, thumbnailPath])
             switch outcome {
             case .inserted(let id):
-                await writeMetadata(of: id, on: connection)
+                metadataBacklog?.note()
                 logger.debug("ingested", metadata: ["file": "\(file)", "id": "\(id)", "sha256": "\(copy.sha256)"])
                 var result = IngestResult(file: file, status: .ingested)
                 release(source, for: request, into: &result)
@@ -156,7 +157,7 @@ public struct Ingestor: Sendable {
                     try? store.remove(thumbnailPath)
                 }
                 try await repository.forgetIntents([originalPath, thumbnailPath])
-                await writeMetadata(of: existing.id, on: connection)
+                metadataBacklog?.note()
                 var result = existing.result(file: file, status: .duplicate)
                 release(source, for: request, into: &result)
                 return result
@@ -172,15 +173,15 @@ public struct Ingestor: Sendable {
 
     // MARK: - Steps
 
-    /// Brings the asset's metadata file up to its committed rows. Not a failure of the ingest
-    /// when it cannot: the rows keep their mark, and the file is written later (`MetadataWriter`,
-    /// `mediaq reindex`, `doctor --fix`).
-    public func writeMetadata(of asset: Int64, on connection: PostgresConnection) async {
+    /// Writes the metadata files behind their rows (this ingest's, and any a crash left), in
+    /// batches. Not a failure of the ingest when it cannot: the rows keep their marks, and the
+    /// files are written later (`MetadataWriter`, `mediaq reindex`, `doctor --fix`).
+    public func writePendingMetadata(on connection: PostgresConnection) async {
         do {
-            try await MetadataRepository(connection: connection, logger: logger).flush([asset], in: store)
+            try await MetadataRepository(connection: connection, logger: logger).flushAll(in: store)
         } catch {
             metadataBacklog?.note()
-            logger.event(.metadataFailed, "metadata file not written yet", metadata: ["id": "\(asset)", "reason": "\(error)"])
+            logger.event(.metadataFailed, "metadata files not written yet", metadata: ["reason": "\(error)"])
         }
     }
 

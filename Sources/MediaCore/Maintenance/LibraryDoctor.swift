@@ -148,6 +148,11 @@ public struct LibraryDoctor: Sendable {
             report.problems.append(problem)
         }
         progress("verify", chosen.count, chosen.count)
+        if fix {
+            // What --fix adopted has its metadata files written now.
+            try await metadata.flushAll(in: store)
+            report.metadataPending = try await metadata.pendingCount()
+        }
         return report
     }
 

@@ -55,6 +55,8 @@ public struct LibraryReindex: Sendable {
         report.originals = originals.count
         for (index, relative) in originals.enumerated() {
             if index % 20 == 0 { progress(index, originals.count) }
+            // Metadata files in batches: a kill loses at most this many files' writes (their marks stay).
+            if index % 200 == 199 { await adopter.writePendingMetadata(on: connection) }
             switch try await adopter.adopt(relative, on: connection) {
             case .adopted(_, let withMetadata):
                 report.adopted += 1
@@ -67,6 +69,7 @@ public struct LibraryReindex: Sendable {
                 report.problems.append(.init(path: relative, code: code, detail: detail))
             }
         }
+        await adopter.writePendingMetadata(on: connection)
         progress(originals.count, originals.count)
         report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report

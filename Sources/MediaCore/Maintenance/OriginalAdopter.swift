@@ -10,7 +10,8 @@ import Glibc
 /// for every original, `doctor --fix` for one without a row. The bytes are the truth: the name
 /// must be their SHA-256, the format is sniffed and probed again, the thumbnail is kept when it
 /// is there and made when not; tags and sources come from the asset's metadata file. Nothing
-/// here removes or moves an original.
+/// here removes or moves an original. The metadata files of what it records are the caller's
+/// to write (`Ingestor.writePendingMetadata`), in a batch.
 public struct OriginalAdopter: Sendable {
     let ingestor: Ingestor
     let logger: Logger
@@ -21,6 +22,11 @@ public struct OriginalAdopter: Sendable {
     }
 
     var store: ContentStore { ingestor.store }
+
+    /// Writes the metadata files of what was adopted (see `Ingestor.writePendingMetadata`).
+    public func writePendingMetadata(on connection: PostgresConnection) async {
+        await ingestor.writePendingMetadata(on: connection)
+    }
 
     public enum Outcome: Sendable, Equatable {
         /// Recorded now; whether a metadata file gave its tags and sources.
@@ -70,7 +76,6 @@ public struct OriginalAdopter: Sendable {
             if existing.state == "lost" { try await repository.markFound(existing.id) }
             guard let metadata else { return .unchanged(id: existing.id) }
             let changed = try await repository.apply(metadata, to: existing.id)
-            await ingestor.writeMetadata(of: existing.id, on: connection)
             return changed ? .updated(id: existing.id) : .unchanged(id: existing.id)
         }
         return try await record(relative, kind: kind, sha256: sha256, ext: ext, metadata: metadata, on: connection)
@@ -158,7 +163,6 @@ public struct OriginalAdopter: Sendable {
             if !intents.isEmpty { try? await repository.forgetIntents(intents) }
             return try await adopt(relative, on: connection)
         }
-        await ingestor.writeMetadata(of: id, on: connection)
         return .adopted(id: id, withMetadata: metadata != nil)
     }
 

@@ -76,10 +76,11 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
         return metadata
     }
 
-    /// Writes the file whole or not at all, durably, creating its folder. The new file is
-    /// written in the library's `.tmp` (named for this process, so a crash leaves nothing that
-    /// recovery does not remove) and renamed over the old one.
-    public func write(in store: ContentStore) throws(MediaError) {
+    /// Writes the file whole or not at all, creating its folder. The new file is written in the
+    /// library's `.tmp` (named for this process, so a crash leaves nothing that recovery does
+    /// not remove) and renamed over the old one. With `durable`, the file and its folder are
+    /// fsynced; without, the caller makes a batch durable at once (`FileIO.syncFilesystem`).
+    public func write(in store: ContentStore, durable: Bool = true) throws(MediaError) {
         let destination = store.absolute(path)
         let folder = (destination as NSString).deletingLastPathComponent
         do {
@@ -92,13 +93,13 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw MediaError(.libraryWriteFailed, "cannot write \(temporary): \(LibraryRoot.errnoText())") }
         var failure = encoded().withUnsafeBytes { FileIO.writeAll(fd, $0) }
-        if failure == nil && fsync(fd) != 0 { failure = errno }
+        if failure == nil && durable && fsync(fd) != 0 { failure = errno }
         close(fd)
         if failure == nil && rename(temporary, destination) != 0 { failure = errno }
         if let failure {
             unlink(temporary)
             throw MediaError(.libraryWriteFailed, "cannot write \(destination): \(LibraryRoot.errnoText(failure))")
         }
-        LibraryRoot.syncDirectory(folder)
+        if durable { LibraryRoot.syncDirectory(folder) }
     }
 }

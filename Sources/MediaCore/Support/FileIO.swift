@@ -7,6 +7,28 @@ import Glibc
 /// The byte loops every file operation of the library shares: write all of a buffer, and read
 /// a file once from its start while hashing it.
 public enum FileIO {
+    /// Makes everything written to the filesystem holding `path` durable: `syncfs(2)`, found
+    /// at run time because Swift's Glibc module does not declare it (`sync(2)` where missing).
+    /// One call after a batch of small files costs one journal commit instead of two fsyncs
+    /// a file.
+    public static func syncFilesystem(containing path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard let syncfs = syncfsFunction else {
+            sync()
+            return true
+        }
+        return syncfs(fd) == 0
+    }
+
+    private typealias SyncFS = @convention(c) (Int32) -> Int32
+
+    private static let syncfsFunction: SyncFS? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: SyncFS.self)
+    }()
+
     enum StreamFailure: Error {
         /// Reading the file failed, with this errno.
         case read(Int32)

@@ -51,8 +51,10 @@ struct ReindexCommand: AsyncParsableCommand {
             defer { decoder.shutdown() }
             let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
             do throws(MediaError) {
-                report = try await LibraryReindex(root: library.root.path, decoder: decoder, logger: logger)
-                    .run(on: connection) { done, total in bar.show("reindex", done, total) }
+                var reindex = LibraryReindex(root: library.root.path, decoder: decoder, logger: logger)
+                let pause = ProcessInfo.processInfo.environment["MEDIAQ_REINDEX_PAUSE_MS"].flatMap(Int.init)
+                reindex.pauseAfterEach = pause.map { .milliseconds($0) }
+                report = try await reindex.run(on: connection) { done, total in bar.show("reindex", done, total) }
                 try? await connection.close()
             } catch {
                 try? await connection.close()

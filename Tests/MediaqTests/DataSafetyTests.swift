@@ -145,14 +145,17 @@ struct ReindexOutput: Decodable {
                 var killedMidway = 0
                 for round in 0..<4 {
                     let recordedBefore = try await Self.recordedCount(rebuilt)
+                    // 50 ms after each original: a run takes over a second, so the kill lands part-way
+                    // however loaded the machine is.
                     let process = try ChildProcess.spawn(
-                        [Executables.path("mediaq"), "reindex"] + rebuilt.arguments, environment: Executables.cleanEnvironment([:]))
+                        [Executables.path("mediaq"), "reindex"] + rebuilt.arguments,
+                        environment: Executables.cleanEnvironment(["MEDIAQ_REINDEX_PAUSE_MS": "50"]))
                     // Wait until this run has recorded something (the first also creates the schema), then a little more.
                     let deadline = ContinuousClock.now + .seconds(60)
                     while ContinuousClock.now < deadline, (try? await Self.recordedCount(rebuilt)) ?? 0 <= recordedBefore {
                         try await Task.sleep(for: .milliseconds(20))
                     }
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &generator)))
                     process.signal(SIGKILL)
                     let outcome = process.wait()
                     let recorded = try await Self.recordedCount(rebuilt)

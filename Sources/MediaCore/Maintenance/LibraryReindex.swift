@@ -11,6 +11,8 @@ public import PostgresNIO
 public struct LibraryReindex: Sendable {
     let adopter: OriginalAdopter
     let logger: Logger
+    /// A pause after each original, for tests that kill a run part-way (`MEDIAQ_REINDEX_PAUSE_MS`).
+    public var pauseAfterEach: Duration?
 
     public init(root: String, decoder: any MediaDecoder, logger: Logger) {
         self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger)
@@ -57,6 +59,7 @@ public struct LibraryReindex: Sendable {
             if index % 20 == 0 { progress(index, originals.count) }
             // Metadata files in batches: a kill loses at most this many files' writes (their marks stay).
             if index % 200 == 199 { await adopter.writePendingMetadata(on: connection) }
+            if let pause = pauseAfterEach, index > 0 { try? await Task.sleep(for: pause) }
             switch try await adopter.adopt(relative, on: connection) {
             case .adopted(_, let withMetadata):
                 report.adopted += 1

@@ -172,7 +172,8 @@ struct StatsCommand: AsyncParsableCommand {
             "pins: \(stats.pins.live) live on \(stats.pins.pinnedAssets) asset(s) in \(stats.pins.runs) run(s); \(stats.pins.expired) expired"
         )
         lines.append(
-            "thumbnails missing: \(stats.thumbnailsMissing); quarantined: \(stats.quarantined); being deleted: \(stats.deleting)")
+            "thumbnails missing: \(stats.thumbnailsMissing); quarantined: \(stats.quarantined); lost: \(stats.lost); being deleted: \(stats.deleting)"
+        )
         lines.append(
             "use: oldest \(TextFormat.age(stats.oldestUse)), newest \(TextFormat.age(stats.newestUse)), never used \(stats.neverUsed)")
         let top = stats.topTags.map { "\($0.tag) (\($0.assets))" }.joined(separator: ", ")
@@ -259,6 +260,7 @@ struct DoctorCommand: AsyncParsableCommand {
             if report.verified > 0 { summary += ", verified \(report.verified) checksums" }
             summary += report.problems.isEmpty ? ": no problems" : ": \(report.problems.count) problem(s)"
             if fix && !report.problems.isEmpty { summary += ", \(report.fixed) fixed, \(report.remaining) remain" }
+            if report.lost > 0 { summary += "; \(report.lost) lost asset(s) (originals gone; `mediaq forget` removes them)" }
             if report.thumbnailsMarkedMissing > 0 {
                 summary += "; \(report.thumbnailsMarkedMissing) thumbnail(s) could not be made at ingest (not a problem)"
             }

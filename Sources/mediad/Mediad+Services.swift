@@ -16,7 +16,7 @@ extension Mediad {
     /// Everything the barrier before READY=1 needs (the library open and migrated, the root
     /// checked, the watch installed, the backlog queued) is done before the group starts.
     func makeServices(
-        configuration: LibraryConfiguration, library opened: OpenLibrary, notifier: SystemdNotifier,
+        configuration: LibraryConfiguration, library opened: OpenLibrary, metadataBehind: Bool, notifier: SystemdNotifier,
         levelControl: LogLevelControl, logger: Logger
     ) async throws(MediaError) -> [any Service] {
         var decoderSettings = DecoderPool.Settings(
@@ -30,7 +30,7 @@ extension Mediad {
             connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
             maximumConnections: LibraryConfiguration.daemonPoolConnections(workers: configuration.daemon.workers),
             logger: logger)
-        let backlog = MetadataBacklog(behind: opened.metadataPending > 0)
+        let backlog = MetadataBacklog(behind: metadataBehind)
         let collector = BackgroundCollector(
             database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
         let drops = DropService(

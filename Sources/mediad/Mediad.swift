@@ -96,6 +96,8 @@ struct Mediad: AsyncParsableCommand {
             levelControl.level = Logger.Level(configuration.daemon.logLevel)
             notifier.status("opening the library at \(configuration.libraryRoot)")
             let (opened, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+            // Metadata files an upgrade or a crash left behind: the writer starts with them.
+            let pending = try? await MetadataRepository(connection: connection, logger: logger).pendingCount()
             try? await connection.close()
             logger.event(
                 .libraryOpened,
@@ -106,7 +108,8 @@ struct Mediad: AsyncParsableCommand {
                     "migrationsApplied": "\(opened.appliedMigrations.count)",
                 ])
             let services = try await makeServices(
-                configuration: configuration, library: opened, notifier: notifier, levelControl: levelControl, logger: logger)
+                configuration: configuration, library: opened, metadataBehind: (pending ?? 1) > 0, notifier: notifier,
+                levelControl: levelControl, logger: logger)
             let group = ServiceGroup(
                 configuration: .init(
                     services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -17,8 +17,6 @@ public struct OpenLibrary: Sendable {
     public let usesEmbeddedDatabase: Bool
     /// Migrations this open applied.
     public let appliedMigrations: [Migration]
-    /// Assets whose metadata files are behind their rows (see `MetadataRepository`).
-    public let metadataPending: Int
 }
 
 /// Opens the library the configuration names, in the order that never writes where it should not:
@@ -77,10 +75,9 @@ public struct LibraryOpener: Sendable {
             }
             let (id, version) = try await bindLibrary(root: root, state: state, connection: connection, connector: connector)
             _ = try await IngestRecovery(root: root.path, logger: logger).run(on: connection)
-            let pending = try await MetadataRepository(connection: connection, logger: logger).pendingCount()
             let library = OpenLibrary(
                 configuration: configuration, root: root, libraryId: id, rootVersion: version,
-                databaseURL: url, usesEmbeddedDatabase: embedded, appliedMigrations: applied, metadataPending: pending)
+                databaseURL: url, usesEmbeddedDatabase: embedded, appliedMigrations: applied)
             return (library, connection)
         } catch let error as MediaError {
             try? await connection.close()

@@ -78,7 +78,7 @@ public struct LibraryBackup: Sendable {
         let (schema, assets) = try await facts(on: connection)
         let manifest = Manifest(
             libraryId: libraryId.lowercased, createdAt: Date(), schema: schema, assets: assets,
-            dumpBytes: Self.size(of: dump), postgres: try run("pg_dump", ["--version"], what: "pg_dump --version failed"))
+            dumpBytes: FileIO.size(of: dump) ?? 0, postgres: try run("pg_dump", ["--version"], what: "pg_dump --version failed"))
         guard let encoded = try? Self.encoder.encode(manifest) else {
             throw MediaError(.outputNotWritten, "cannot encode the backup manifest")
         }
@@ -271,11 +271,6 @@ public struct LibraryBackup: Sendable {
             throw MediaError(.outputNotWritten, "cannot flush \(path) to disk: \(LibraryRoot.errnoText())")
         }
         close(fd)
-    }
-
-    static func size(of path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 
     static let encoder: JSONEncoder = {

@@ -125,7 +125,7 @@ public struct OriginalAdopter: Sendable {
         if let size = try? await ingestor.decoder.probe(path: store.absolute(thumbnailPath), format: .jpeg) {
             thumbnail = .init(
                 path: thumbnailPath, width: size.width, height: size.height,
-                bytes: Self.size(of: store.absolute(thumbnailPath)), missingReason: nil)
+                bytes: FileIO.size(of: store.absolute(thumbnailPath)).flatMap { $0 > 0 ? $0 : nil }, missingReason: nil)
         } else {
             switch await ingestor.makeThumbnail(of: source.stablePath, kind: kind) {
             case .made(let temporary, let width, let height, let bytes):
@@ -164,10 +164,5 @@ public struct OriginalAdopter: Sendable {
             return try await adopt(relative, on: connection)
         }
         return .adopted(id: id, withMetadata: metadata != nil)
-    }
-
-    static func size(of path: String) -> Int64? {
-        var info = stat()
-        return stat(path, &info) == 0 && info.st_size > 0 ? Int64(info.st_size) : nil
     }
 }

@@ -7,6 +7,12 @@ import Glibc
 /// The byte loops every file operation of the library shares: write all of a buffer, and read
 /// a file once from its start while hashing it.
 public enum FileIO {
+    /// The size of the file at `path` (following links), or nil when it cannot be examined.
+    public static func size(of path: String) -> Int64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
     /// Makes everything written to the filesystem holding `path` durable: `syncfs(2)`, found
     /// at run time because Swift's Glibc module does not declare it (`sync(2)` where missing).
     /// One call after a batch of small files costs one journal commit instead of two fsyncs

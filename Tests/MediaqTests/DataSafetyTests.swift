@@ -143,26 +143,30 @@ struct ReindexOutput: Decodable {
                 let rebuilt = TestLibrary(root: library.root, url: lostURL, folder: library.folder)
                 var generator = SystemRandomNumberGenerator()
                 var killedMidway = 0
-                for round in 0..<4 {
+                let rounds = 4
+                for round in 0..<rounds {
                     let recordedBefore = try await Self.recordedCount(rebuilt)
-                    // 50 ms after each original: a run takes over a second, so the kill lands part-way
-                    // however loaded the machine is.
+                    // Each run is killed once it has recorded a random few more originals, with at least
+                    // three left: 200 ms after each original, so the run cannot reach its end between
+                    // our seeing the count and the kill, however slow the database answers.
+                    let target = min(recordedBefore + Int.random(in: 1...5, using: &generator), before.count - 3)
                     let process = try ChildProcess.spawn(
                         [Executables.path("mediaq"), "reindex"] + rebuilt.arguments,
-                        environment: Executables.cleanEnvironment(["MEDIAQ_REINDEX_PAUSE_MS": "50"]))
-                    // Wait until this run has recorded something (the first also creates the schema), then a little more.
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while ContinuousClock.now < deadline, (try? await Self.recordedCount(rebuilt)) ?? 0 <= recordedBefore {
-                        try await Task.sleep(for: .milliseconds(20))
+                        environment: Executables.cleanEnvironment(["MEDIAQ_REINDEX_PAUSE_MS": "200"]))
+                    let deadline = ContinuousClock.now + .seconds(90)
+                    while ContinuousClock.now < deadline, (try? await Self.recordedCount(rebuilt)) ?? 0 < target {
+                        try await Task.sleep(for: .milliseconds(10))
                     }
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &generator)))
+                    // Somewhere in the pause or in the next original's work (probe, thumbnail, rows).
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...250, using: &generator)))
                     process.signal(SIGKILL)
                     let outcome = process.wait()
                     let recorded = try await Self.recordedCount(rebuilt)
                     if recorded < before.count { killedMidway += 1 }
-                    print("reindex round \(round): killed (\(outcome.status)) with \(recorded) of \(before.count) recorded")
+                    print(
+                        "reindex round \(round): target \(target), killed (\(outcome.status)) with \(recorded) of \(before.count) recorded")
                 }
-                #expect(killedMidway >= 2, "the kills landed before the end")
+                #expect(killedMidway == rounds, "every kill lands before the end")
                 let last = try rebuilt.mediaq(["reindex", "--json"])
                 #expect(last.status == 0, "\(last.transcript)")
                 #expect(try await Self.facts(rebuilt) == before)

@@ -14,6 +14,8 @@ packages=(
   ffmpeg imagemagick  # the tests make their sample videos and images with these command-line tools
   libvips-tools       # vipsthumbnail: the benchmark's baseline
   xfsprogs            # mkfs.xfs: the export tests make a reflink-capable filesystem on a loop device
+  node-typescript     # tsc: the tests compile clients/typescript and run it with Node
+  passwd procps       # useradd, pkill: the deployment test runs mediad and gather as two accounts
 )
 
 missing=()

@@ -55,6 +55,16 @@ public struct ErrorReport: Encodable, Sendable {
     public struct Detail: Encodable, Sendable {
         public let code: String
         public let message: String
+
+        public init(_ error: MediaError) {
+            code = error.code.name
+            message = error.message
+        }
+
+        init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
     public let ok: Bool
     public let error: Detail

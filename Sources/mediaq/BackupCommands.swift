@@ -41,7 +41,8 @@ struct BackupCommand: AsyncParsableCommand {
         let (parent, keep) = (absolutePath(to), keep)
         do {
             let configuration = try await options.library.load()
-            let made = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+            let made = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
+                (library, connection) throws(MediaError) in
                 try await LibraryBackup(url: library.databaseURL, logger: logger)
                     .backup(libraryId: library.libraryId, to: parent, keep: keep, on: connection)
             }
@@ -108,12 +109,14 @@ struct RestoreCommand: AsyncParsableCommand {
                     "\(folder) is a backup of library \(manifest.libraryId), but LIBRARY_ROOT \(configuration.libraryRoot) "
                         + "is library \(marker.libraryId.lowercased); nothing was changed")
             }
-            try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+            // Restoring replaces the database: like `db migrate`, it makes the schema where there is
+            // none and brings an older backup's up to date.
+            try await withOpenLibrary(configuration, logger: logger, mode: .daemon) { (library, connection) throws(MediaError) in
                 if dryRun { return }
                 try await LibraryBackup(url: library.databaseURL, logger: logger).restore(folder, on: connection, force: force)
             }
             // Open again: the schema is brought up to date if the backup is older than this mediaq.
-            let assets = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
+            let assets = try await withOpenLibrary(configuration, logger: logger, mode: .daemon) { (_, connection) throws(MediaError) in
                 try await MaintenanceRepository(connection: connection, logger: logger).assetCount()
             }
             if options.json {

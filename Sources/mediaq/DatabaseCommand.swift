@@ -165,7 +165,7 @@ struct DatabaseCommand: AsyncParsableCommand {
             let logger = options.makeLogger()
             do {
                 let configuration = try await options.library.load()
-                let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+                let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .daemon).open()
                 try? await connection.close()
                 let applied = library.appliedMigrations.map(\.fileName)
                 if options.json {

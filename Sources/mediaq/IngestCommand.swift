@@ -21,10 +21,12 @@ struct IngestCommand: AsyncParsableCommand {
             are already in the library is a duplicate: its tags and source are added to the \
             existing asset.
 
-            With --json, one JSON object per file, one per line: {"file", "status": \
-            "ingested"|"duplicate"|"rejected", "id", "sha256", "kind", "path", "thumbPath", \
-            "width", "height", "durationMs", "error": {"code", "message"}}; paths are relative \
-            to LIBRARY_ROOT.
+            With --json, one JSON document: {"ok", "ingested", "duplicate", "rejected", \
+            "files": [{"file", "status": "ingested"|"duplicate"|"rejected", "id", "sha256", \
+            "kind", "path", "thumbPath", "width", "height", "durationMs", "error": {"code", \
+            "message"}}], "error"}; paths are relative to LIBRARY_ROOT. The top-level "error" \
+            is there when something stopped the command before the remaining files (the files \
+            done are listed).
 
             The storage budget binds as it binds mediad: a file that does not fit now stops the \
             command with 75 (`over_budget`, nothing of that file written; the ones before it \
@@ -79,7 +81,7 @@ struct IngestCommand: AsyncParsableCommand {
             configuration = try await options.library.load()
             // The decoder worker is checked first: no library is opened for nothing.
             decoder = try DecoderPool.forCommands(configuration)
-            (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+            (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .maintenance).open()
         } catch {
             throw fail(error, program: program, json: options.json)
         }
@@ -92,7 +94,7 @@ struct IngestCommand: AsyncParsableCommand {
         let quota = budget.quota(configuration)
         ingestor.budget = quota
         let progress = ProgressLine(total: files.count, enabled: !options.json && isatty(STDERR_FILENO) == 1)
-        var counts: [IngestResult.Status: Int] = [:]
+        var results: [IngestResult] = []
         for (index, file) in files.enumerated() {
             progress.show(index: index, name: (file as NSString).lastPathComponent)
             let request = IngestRequest(
@@ -106,17 +108,42 @@ struct IngestCommand: AsyncParsableCommand {
             } catch {
                 progress.clear()
                 await ingestor.writePendingMetadata(on: connection)
-                printSummary(counts, interrupted: true)
-                throw fail(error, program: program, json: options.json)
+                // The files done so far are in the one document, beside the error that stopped the rest.
+                if options.json { JSONOutput.print(Report(results, stoppedBy: error)) }
+                printSummary(Report(results), interrupted: true)
+                throw fail(error, program: program, json: false)
             }
-            counts[result.status, default: 0] += 1
+            results.append(result)
             progress.clear()
-            report(result, as: file)
+            if !options.json { report(result, as: file) }
         }
         progress.clear()
         await ingestor.writePendingMetadata(on: connection)
-        printSummary(counts, interrupted: false)
-        if counts[.rejected, default: 0] > 0 { throw ExitCode(ExitStatus.badInput) }
+        let summary = Report(results)
+        if options.json { JSONOutput.print(summary) }
+        printSummary(summary, interrupted: false)
+        if summary.rejected > 0 { throw ExitCode(ExitStatus.badInput) }
+    }
+
+    /// `--json`: one document for the whole command, as every mediaq command prints
+    /// (docs/integration.md, "Output").
+    struct Report: Encodable {
+        let ok: Bool
+        let files: [IngestResult]
+        let ingested: Int
+        let duplicate: Int
+        let rejected: Int
+        /// The error that stopped the command before the remaining files, if one did.
+        let error: ErrorReport.Detail?
+
+        init(_ files: [IngestResult], stoppedBy error: MediaError? = nil) {
+            self.files = files
+            ingested = files.count { $0.status == .ingested }
+            duplicate = files.count { $0.status == .duplicate }
+            rejected = files.count { $0.status == .rejected }
+            self.error = error.map(ErrorReport.Detail.init)
+            ok = rejected == 0 && error == nil
+        }
     }
 
     /// A file still being written is tried again a few times before the command gives up on it.
@@ -137,10 +164,6 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     private func report(_ result: IngestResult, as file: String) {
-        if options.json {
-            print(JSONOutput.encodeLine(result))
-            return
-        }
         switch result.status {
         case .ingested, .duplicate:
             let size = [result.width, result.height].compactMap { $0 }.map(String.init).joined(separator: "×")
@@ -152,9 +175,9 @@ struct IngestCommand: AsyncParsableCommand {
         }
     }
 
-    private func printSummary(_ counts: [IngestResult.Status: Int], interrupted: Bool) {
+    private func printSummary(_ report: Report, interrupted: Bool) {
         guard !options.json else { return }
-        let parts = [IngestResult.Status.ingested, .duplicate, .rejected].map { "\(counts[$0, default: 0]) \($0.rawValue)" }
+        let parts = ["\(report.ingested) ingested", "\(report.duplicate) duplicate", "\(report.rejected) rejected"]
         printError("\(parts.joined(separator: ", "))\(interrupted ? " (stopped early)" : "")")
     }
 }

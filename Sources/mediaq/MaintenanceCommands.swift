@@ -75,7 +75,8 @@ struct GCCommand: AsyncParsableCommand {
             let configuration = try await options.library.load()
             let policy = GCPolicy(configuration, target: target?.bytes)
             let pause = ProcessInfo.processInfo.environment["MEDIAQ_GC_PAUSE_AFTER_ORIGINAL_MS"].flatMap(Int.init)
-            let report = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+            let report = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
+                (library, connection) throws(MediaError) in
                 var collector = GarbageCollector(connection: connection, root: library.root.path, logger: logger)
                 if let pause { collector.pauseAfterOriginal = .milliseconds(pause) }
                 return try await collector.collect(policy: policy, dryRun: dryRun) { done, total in bar.show("gc", done, total) }
@@ -238,7 +239,8 @@ struct DoctorCommand: AsyncParsableCommand {
             // Only `--fix` decodes (a missing thumbnail is made again): a check needs no mediad.
             let decoder = fix ? try DecoderPool.forCommands(configuration) : nil
             defer { decoder?.shutdown() }
-            report = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+            report = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
+                (library, connection) throws(MediaError) in
                 let doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
                 return try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }
             }

@@ -17,9 +17,9 @@ struct PlanCommand: AsyncParsableCommand {
             picked twice in one plan. Picked assets are marked used (--no-mark-used only looks) \
             and, with --pin, pinned for the run (24 h, or until `mediaq unpin`).
 
-            Here --config names the pipeline's stock-assets.json (default: \
-            ./config/stock-assets.json when it exists, else built-in defaults); the library's \
-            own configuration file is --library-config (or MEDIA_CONFIG).
+            --stock-config names the pipeline's stock-assets.json (default: \
+            ./config/stock-assets.json when it exists, else built-in defaults); --config is the \
+            library's own configuration file, as in every other command.
 
             With --json (and in --out, written atomically): {"ok", "complete", "enabled", \
             "manifest": [{"segmentId", "kind", "source": "local-library", "libraryId", "path", \
@@ -39,7 +39,6 @@ struct PlanCommand: AsyncParsableCommand {
     var script: String
 
     @Option(
-        name: .customLong("config"),
         help: ArgumentHelp(
             "The pipeline's stock-assets.json with the localLibrary block (default: ./config/stock-assets.json if present).",
             valueName: "file"))
@@ -159,11 +158,11 @@ struct PlanCommand: AsyncParsableCommand {
     }
 }
 
-/// The library options of `plan`, whose `--config` is the pipeline's stock-assets.json: the
-/// library's configuration file is `--library-config` here.
+/// The library options of `plan`: those that find the library (the pipeline's file is
+/// `--stock-config`). `--library-config`, the old name of `--config` here, still works.
 struct PlanLibraryOptions: ParsableArguments {
     @Option(
-        name: .customLong("library-config"),
+        name: [.customLong("config"), .customLong("library-config", withSingleDash: false)],
         help: ArgumentHelp(
             "The library's JSON configuration file (default: $MEDIA_CONFIG, else /etc/media-library/config.json when present).",
             valueName: "file"))

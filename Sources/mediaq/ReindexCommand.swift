@@ -49,7 +49,7 @@ struct ReindexCommand: AsyncParsableCommand {
             }
             let decoder = try DecoderPool.forCommands(configuration)
             defer { decoder.shutdown() }
-            let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+            let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .creator).open()
             do throws(MediaError) {
                 var reindex = LibraryReindex(root: library.root.path, decoder: decoder, logger: logger)
                 let pause = ProcessInfo.processInfo.environment["MEDIAQ_REINDEX_PAUSE_MS"].flatMap(Int.init)

@@ -86,7 +86,7 @@ struct SeedCommand: AsyncParsableCommand {
             }
             ffmpeg = found
             decoder = try DecoderPool.forCommands(configuration)
-            (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+            (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .creator).open()
         } catch {
             throw fail(error, program: program, json: options.json)
         }

@@ -20,7 +20,7 @@ struct ShowCommand: AsyncParsableCommand {
         let program = "mediaq show"
         do {
             let configuration = try await options.library.load()
-            let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger).open()
+            let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .reader).open()
             defer { Task { try? await connection.close() } }
             guard let asset = try await AssetRepository(connection: connection, logger: logger).details(idOrSHA256: key) else {
                 throw MediaError(MediaError.Code("not_found", .badInput), "no asset has id or SHA-256 '\(key)'")

@@ -94,7 +94,8 @@ struct KnownCommand: AsyncParsableCommand {
         discussion: """
             With --json: {"ok", "provider", "known": [{"providerId", "libraryId", "kind", "path", \
             "absolutePath", "sourceUrl"}], "unknown": [ids]}; a provider id with several files \
-            (renditions) is listed once per file.
+            (renditions) is listed once per file. No ids (a search that found nothing) is \
+            answered with empty lists.
 
             Exit codes: 0 answered (whatever is known); 2 usage; 75 database or library root unavailable.
             """)
@@ -105,12 +106,11 @@ struct KnownCommand: AsyncParsableCommand {
     var provider: String
 
     @Argument(help: ArgumentHelp("The provider's own asset ids.", valueName: "id"))
-    var ids: [String]
+    var ids: [String] = []
 
     var normalizedProvider: String { provider.trimmingCharacters(in: .whitespaces).lowercased() }
 
     func validate() throws {
-        if ids.isEmpty { throw ValidationError("name at least one provider asset id") }
         if normalizedProvider.range(of: "^[a-z0-9][a-z0-9._-]{0,63}$", options: .regularExpression) == nil {
             throw ValidationError("--provider must be letters, digits, '.', '_' or '-' (at most 64)")
         }
@@ -127,10 +127,14 @@ struct KnownCommand: AsyncParsableCommand {
         let logger = options.makeLogger()
         do {
             let configuration = try await options.library.load()
-            let known = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
-                try await UsageRepository(connection: connection, logger: logger)
-                    .known(provider: normalizedProvider, providerIds: ids, root: library.root.path)
-            }
+            // No ids (a provider search that found nothing) is a question with an empty answer.
+            let known =
+                ids.isEmpty
+                ? []
+                : try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+                    try await UsageRepository(connection: connection, logger: logger)
+                        .known(provider: normalizedProvider, providerIds: ids, root: library.root.path)
+                }
             let knownIds = Set(known.map(\.providerId))
             var unknown: [String] = []
             for id in ids where !knownIds.contains(id) && !unknown.contains(id) { unknown.append(id) }
@@ -189,7 +193,8 @@ struct ForgetCommand: AsyncParsableCommand {
         let (ids, dryRun) = (Array(Set(ids)).sorted(), dryRun)
         do {
             let configuration = try await options.library.load()
-            let forgotten = try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
+            let forgotten = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
+                (library, connection) throws(MediaError) in
                 let states = try await MaintenanceRepository(connection: connection, logger: logger).states(of: ids)
                 let refused = ids.filter { states[$0] != "lost" }
                 if !refused.isEmpty {

@@ -32,10 +32,7 @@ package struct TestLibrary {
         let names = try Drops.pngs(count, into: source, prefix: prefix, staging: folder + "/staging")
         let outcome = try mediaq(["ingest", "--json", "--provider", provider, "--tags", tags] + names.map { source + "/" + $0 })
         try #require(outcome.status == 0, "\(outcome.transcript)")
-        struct Line: Decodable { let id: Int64? }
-        return outcome.standardOutput.split(separator: "\n").compactMap {
-            try? JSONDecoder().decode(Line.self, from: Data($0.utf8)).id
-        }
+        return try IngestOutput.decode(outcome.standardOutput).files.compactMap(\.id)
     }
 
     /// Runs one statement.
@@ -89,5 +86,36 @@ package struct TestLibrary {
             Issue.record("cannot decode \(T.self): \(error)\n\(outcome.transcript)")
             throw error
         }
+    }
+}
+
+/// `mediaq ingest --json`: one document for the whole command.
+package struct IngestOutput: Decodable {
+    package struct File: Decodable {
+        package struct Failure: Decodable {
+            package let code: String
+            package let message: String
+        }
+        package let file: String
+        package let status: String
+        package let id: Int64?
+        package let kind: String?
+        package let path: String?
+        package let thumbPath: String?
+        package let error: Failure?
+    }
+    package struct Failure: Decodable {
+        package let code: String
+        package let message: String
+    }
+    package let ok: Bool
+    package let files: [File]
+    package let ingested: Int
+    package let duplicate: Int
+    package let rejected: Int
+    package let error: Failure?
+
+    package static func decode(_ standardOutput: String) throws -> IngestOutput {
+        try JSONDecoder().decode(IngestOutput.self, from: Data(standardOutput.utf8))
     }
 }

@@ -17,6 +17,7 @@ import Glibc
         defer { folder.remove() }
         try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let library = TestLibrary(root: folder.path + "/library", url: url, folder: folder.path)
+            try #require(try library.mediaq(["db", "migrate"]).status == 0)
             // Old assets of some size: noise does not compress.
             let source = folder.path + "/old"
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)

@@ -251,11 +251,9 @@ struct ReindexOutput: Decodable {
 
             // The same bytes dropped again: back, with their tags.
             let again = try library.mediaq(["ingest", "--json", saved])
-            struct Line: Decodable {
-                let id: Int64?
-                let status: String
-            }
-            let line = try JSONDecoder().decode(Line.self, from: Data(again.standardOutput.utf8))
+            let document = try IngestOutput.decode(again.standardOutput)
+            try #require(document.files.count == 1, "\(again.transcript)")
+            let line = document.files[0]
             #expect(again.status == 0 && line.id == lost && line.status == "duplicate", "\(again.transcript)")
             #expect(try await library.strings("SELECT state::text FROM asset WHERE id = \(lost)") == ["present"])
             #expect(try Self.searched(library, ["images", "--tags", "forest"]).count == 2)
@@ -290,6 +288,8 @@ struct ReindexOutput: Decodable {
             let refused = try library.mediaq(["ingest", "--json"] + files, environment: tight)
             #expect(refused.status == 75, "\(refused.transcript)")
             #expect(refused.standardError.contains("over budget") && refused.standardError.contains("--ignore-budget"))
+            let stopped = try IngestOutput.decode(refused.standardOutput)
+            #expect(!stopped.ok && stopped.error?.code == "over_budget" && stopped.files.isEmpty, "one document: \(refused.standardOutput)")
             #expect(try await library.integers("SELECT count(*) FROM asset") == [2], "nothing was written")
             let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: library.root + "/.tmp")) ?? []
             #expect(temporaries.isEmpty, "\(temporaries)")
@@ -342,6 +342,7 @@ struct ReindexOutput: Decodable {
             // Not into another library.
             try await TestDatabase.withFresh { otherURL in
                 let other = TestLibrary(root: library.folder + "/other", url: otherURL, folder: library.folder)
+                try #require(try other.mediaq(["db", "migrate"]).status == 0)
                 try other.ingestPNGs(1, prefix: "other")
                 let refused = try other.mediaq(["restore", "--from", backups])
                 #expect(refused.status == 1 && refused.standardError.contains("backup of library"), "\(refused.transcript)")

@@ -38,7 +38,7 @@ import Glibc
               {"id": "snow", "tags": "snow", "media": ["image"]}
             ]}
             """.write(toFile: script, atomically: true, encoding: .utf8)
-            let planArguments = ["plan", script, "--config", config, "--pin", "run-e2e"]
+            let planArguments = ["plan", script, "--stock-config", config, "--pin", "run-e2e"]
 
             // 1. An empty library: everything is missing.
             let first = try library.json(PlanOutput.self, planArguments)

@@ -5,22 +5,8 @@ import Testing
 
 /// `mediaq ingest` and `mediaq show` as the pipeline runs them: a separate process, JSON out.
 @Suite struct IngestCommandTests {
-    struct Line: Decodable {
-        struct Failure: Decodable {
-            let code: String
-            let message: String
-        }
-        let file: String
-        let status: String
-        let id: Int64?
-        let kind: String?
-        let path: String?
-        let thumbPath: String?
-        let error: Failure?
-    }
-
-    func lines(_ output: String) -> [Line] {
-        output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+    func lines(_ output: String) -> [IngestOutput.File] {
+        (try? IngestOutput.decode(output))?.files ?? []
     }
 
     @Test func ingestsReportsAndExitsByOutcome() async throws {
@@ -33,11 +19,18 @@ import Testing
             try SampleMedia.image(photo)
             try FileManager.default.copyItem(atPath: photo, toPath: copy)
             let common = ["--library-root", root, "--database-url", url.urlString, "--json"]
+            // ingest never makes a library: one it cannot find is a retryable error, not a new, empty one.
+            let nowhere = try Executables.mediaq(["ingest", photo] + common)
+            #expect(nowhere.status == 75 && nowhere.standardError.contains("does not exist"), "\(nowhere.transcript)")
+            #expect(!FileManager.default.fileExists(atPath: root), "nothing was made")
+            try #require(try Executables.mediaq(["db", "migrate"] + common).status == 0)
 
             let good = try Executables.mediaq(
                 ["ingest", photo, copy, "--tags", "Sea, sky", "--provider", "pexels", "--provider-id", "77"] + common)
             #expect(good.status == 0, "\(good.transcript)")
-            let results = lines(good.standardOutput)
+            let document = try IngestOutput.decode(good.standardOutput)
+            #expect(document.ok && document.ingested == 1 && document.duplicate == 1 && document.rejected == 0)
+            let results = document.files
             try #require(results.map(\.status) == ["ingested", "duplicate"])
             #expect(results[0].id == results[1].id)
             #expect(results[0].kind == "image")
@@ -101,16 +94,20 @@ import Testing
         }
     }
 
-    @Test func anUnavailableDatabaseIsRetryableAndWritesNothing() throws {
+    @Test func anUnavailableDatabaseIsRetryableAndWritesNothing() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let photo = folder.path + "/photo.jpg"
         try SampleMedia.image(photo)
         let root = folder.path + "/library"
+        try await TestDatabase.withFresh { url in
+            try #require(try Executables.mediaq(["db", "migrate", "--library-root", root, "--database-url", url.urlString]).status == 0)
+        }
         let outcome = try Executables.mediaq(
             ["ingest", photo, "--library-root", root, "--database-url", "postgres://media@127.0.0.1:1/media", "--json"])
         #expect(outcome.status == 75, "\(outcome.transcript)")
         #expect(outcome.standardOutput.contains("\"code\" : \"database_unavailable\""))
-        #expect(!FileManager.default.fileExists(atPath: root), "nothing was written")
+        let stored = FileManager.default.enumerator(atPath: root + "/images")?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jpg") }
+        #expect(stored?.isEmpty ?? true, "nothing was written")
     }
 }

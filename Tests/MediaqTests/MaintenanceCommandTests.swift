@@ -50,7 +50,11 @@ struct DoctorOutput: Decodable {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try await TestDatabase.withFresh { url in
-            try await body(TestLibrary(root: folder.path + "/library", url: url, folder: folder.path))
+            let library = TestLibrary(root: folder.path + "/library", url: url, folder: folder.path)
+            // Made as a deployment makes it: only mediad, `db migrate` and `seed` make libraries.
+            let made = try library.mediaq(["db", "migrate"])
+            try #require(made.status == 0, "\(made.transcript)")
+            try await body(library)
         }
     }
 

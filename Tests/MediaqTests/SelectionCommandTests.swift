@@ -139,8 +139,7 @@ final class CommandLibrary {
         if let providerId { arguments += ["--provider-id", providerId] }
         let outcome = try mediaq(arguments)
         try #require(outcome.status == 0, "\(outcome.transcript)")
-        struct Line: Decodable { let id: Int64 }
-        return try JSONDecoder().decode(Line.self, from: Data(outcome.standardOutput.utf8)).id
+        return try #require(try IngestOutput.decode(outcome.standardOutput).files.first?.id)
     }
 
     func query(_ sql: String) async throws -> [Int64] {
@@ -312,7 +311,7 @@ final class CommandLibrary {
             // Planned again: the picks were just used, so the third photo now ranks first.
             let again = try library.json(
                 PlanOutput.self,
-                ["plan", work + "/script.json", "--config", work + "/config/stock-assets.json", "--no-mark-used", "--pin", "run-8"])
+                ["plan", work + "/script.json", "--stock-config", work + "/config/stock-assets.json", "--no-mark-used", "--pin", "run-8"])
             #expect(!again.markedUsed && again.runId == "run-8")
             #expect(
                 try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-8' ORDER BY asset_id")
@@ -346,7 +345,7 @@ final class CommandLibrary {
             let script = library.folder.path + "/script.json"
             try #"{"segments": [{"id": "a", "tags": "beach", "media": ["image"]}]}"#.write(
                 toFile: script, atomically: true, encoding: .utf8)
-            let plan = try library.json(PlanOutput.self, ["plan", script, "--config", config])
+            let plan = try library.json(PlanOutput.self, ["plan", script, "--stock-config", config])
             #expect(!plan.enabled && plan.manifest.isEmpty && !plan.markedUsed)
             #expect(plan.segments.first?.missing.first?.localMatches == 0)
         }

@@ -55,6 +55,7 @@ extension LibraryConfiguration {
                     .invalidConfiguration,
                     "configuration file \(filePath) does not exist or is not readable")
             }
+            try refuseStockAssetsFile(filePath)
             do {
                 providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(filePath)))
             } catch {
@@ -66,12 +67,19 @@ extension LibraryConfiguration {
         let reader = ConfigReader(providers: providers)
 
         let root: String
+        var rootIsDefault = false
         if let configured = try string(reader, .libraryRoot) {
             root = absolute(configured, in: workingDirectory)
-        } else if FileManager.default.isWritableFile(atPath: defaultMountedRoot) {
+        } else if FileManager.default.isWritableFile(atPath: defaultMountedRoot)
+            || FileManager.default.fileExists(atPath: defaultMountedRoot + "/" + LibraryRoot.markerName)
+        {
+            // A library there counts for a reader too (a member of the library's group, who
+            // cannot write the root).
             root = defaultMountedRoot
+            rootIsDefault = true
         } else {
             root = absolute(developmentRoot, in: workingDirectory)
+            rootIsDefault = true
         }
 
         var databaseURL: DatabaseURL?
@@ -95,6 +103,7 @@ extension LibraryConfiguration {
         var configuration = LibraryConfiguration(
             libraryRoot: root, databaseURL: databaseURL, dropDirectory: drop,
             budgetBytes: budget, pixelLimit: pixelLimit, configFile: filePath)
+        configuration.libraryRootIsDefault = rootIsDefault
         configuration.daemon = try daemonSettings(reader)
         if let limit = try count(reader, .databaseMaxConnections) {
             guard maxConnectionsRange.contains(Int(limit)) else {
@@ -107,6 +116,20 @@ extension LibraryConfiguration {
         }
         try gcSettings(reader, into: &configuration)
         return configuration
+    }
+
+    /// The pipeline's stock-assets.json given where the library's file belongs (`plan --config`
+    /// meant it before `--stock-config`) would be read as a library configuration with no keys:
+    /// every default, silently. It is named instead.
+    static func refuseStockAssetsFile(_ path: String) throws(MediaError) {
+        guard let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            object["localLibrary"] != nil || object["library"] == nil && object["providers"] != nil
+        else { return }
+        throw MediaError(
+            .invalidConfiguration,
+            "configuration file \(path) is the pipeline's stock-assets.json (it has a localLibrary block), not the "
+                + "library's configuration; give it to `mediaq plan` or `mediaq search` as --stock-config")
     }
 
     private static func gcSettings(_ reader: ConfigReader, into configuration: inout LibraryConfiguration) throws(MediaError) {

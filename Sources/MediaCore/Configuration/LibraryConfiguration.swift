@@ -7,7 +7,7 @@ import Foundation
 ///
 /// | key (file)          | environment          | flag              | type  | default |
 /// |---------------------|----------------------|-------------------|-------|---------|
-/// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it exists and is writable, else `./cache/library` |
+/// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it holds a library or is writable, else `./cache/library` |
 /// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
 /// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 2 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
@@ -49,6 +49,9 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var databaseMaxConnections: Int?
     /// The configuration file that was read, if any.
     public var configFile: String?
+    /// No flag, variable or file named the root: it is the built-in default, which an error
+    /// about a missing library says (a command run from the wrong place must not make one).
+    public var libraryRootIsDefault = false
 
     /// The connections the embedded cluster admits: as configured, else enough for `mediad`
     /// (one per drop worker, its collector and one for opening and recovery) and

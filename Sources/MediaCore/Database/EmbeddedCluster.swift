@@ -10,8 +10,9 @@ import Glibc
 ///
 /// - Made with the system's `initdb` on first use, started on demand with `pg_ctl`, and left
 ///   running for the next process; `mediaq db stop` stops it.
-/// - Listens only on a unix socket inside `.db` (no TCP), with trust authentication: the socket
-///   directory is private to the cluster's owner (and root), which is the access control.
+/// - Listens only on a unix socket inside `.db` (no TCP), with peer authentication: the owner
+///   and root are the superuser role, members of the library root's group the client role, and
+///   the socket admits no one else (see `EmbeddedCluster+Access.swift`).
 /// - Any number of processes may ask for it at once: an `flock` on `.db/cluster.lock` orders
 ///   the starters, and PostgreSQL's own `postmaster.pid` lock decides which server runs.
 /// - PostgreSQL refuses to run as root. When we are root the cluster runs as the owner of
@@ -51,7 +52,7 @@ public struct EmbeddedCluster: Sendable {
     /// The URL that reaches the cluster's library database.
     public var url: DatabaseURL {
         DatabaseURL(
-            endpoint: .unixSocket(path: socketPath), user: Self.superuser, database: Self.databaseName,
+            endpoint: .unixSocket(path: socketPath), user: role, database: Self.databaseName,
             tlsMode: .disable, connectTimeoutSeconds: 3)
     }
 
@@ -174,7 +175,8 @@ public struct EmbeddedCluster: Sendable {
         // The socket directory goes on the command line, not in postgresql.conf, so a library
         // that moves (rebase) takes its cluster along; so does the connection limit, so that it
         // follows the configuration (a cluster made before it was configurable has 60 in its file).
-        let options = "-k " + Self.shellQuoted(directory) + " -c max_connections=\(maxConnections)"
+        let options =
+            "-k " + Self.shellQuoted(directory) + " -c max_connections=\(maxConnections)" + (try prepareAccess(for: account))
         let result = try run(
             ["pg_ctl", "start", "-D", dataDirectory, "-l", logPath, "-w", "-t", "60", "-o", options],
             as: account)

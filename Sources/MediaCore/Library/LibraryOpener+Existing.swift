@@ -10,34 +10,12 @@ extension LibraryOpener {
     /// the URL's `connect_timeout` says, because gather waits on it and must be told to retry
     /// later rather than be kept waiting.
     ///
-    /// Unlike `open()`, it never makes a library: a LIBRARY_ROOT that does not exist or is an
-    /// empty folder (what an unmounted drive looks like) and, without DATABASE_URL, an embedded
-    /// cluster that was never created are reported as unavailable. Otherwise a query would
-    /// answer "nothing here" from a new, empty library, and gather would download everything
-    /// again instead of failing fast: local reuse must never be bypassed silently.
+    /// With a mode that makes no library (`OpenMode.reader` or `.maintenance`), a LIBRARY_ROOT that
+    /// does not exist or is an empty folder (what an unmounted drive looks like) and, without
+    /// DATABASE_URL, an embedded cluster that was never created are reported as unavailable.
+    /// Otherwise a query would answer "nothing here" from a new, empty library, and gather would
+    /// download everything again instead of failing fast: local reuse must never be bypassed silently.
     public func openExisting(within seconds: Double) async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
-        let root = LibraryRoot(path: configuration.libraryRoot)
-        switch try checkRoot(root) {
-        case .missing:
-            throw MediaError(
-                .libraryRootMissing,
-                "LIBRARY_ROOT \(root.path) does not exist; is its drive mounted? (A new library is made by mediad, "
-                    + "`mediaq ingest` or `mediaq db migrate`.)")
-        case .emptyUnmarked:
-            throw MediaError(
-                .libraryRootUnmarked,
-                "LIBRARY_ROOT \(root.path) is an empty folder without the library's marker (\(LibraryRoot.markerName)); "
-                    + "is its drive mounted?")
-        default:
-            break
-        }
-        let cluster = EmbeddedCluster(configuration, logger: logger)
-        if configuration.databaseURL == nil && !cluster.isInitialized {
-            throw MediaError(
-                .databaseUnavailable,
-                "no DATABASE_URL is set and LIBRARY_ROOT \(root.path) has no embedded PostgreSQL (\(cluster.directory)); "
-                    + "set DATABASE_URL to the library's database")
-        }
         let handover = ConnectionHandover()
         let opener = self
         let timeout = MediaError(

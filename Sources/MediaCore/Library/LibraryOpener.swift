@@ -19,6 +19,38 @@ public struct OpenLibrary: Sendable {
     public let appliedMigrations: [Migration]
 }
 
+/// What an open may do to the library, by who is opening it.
+public struct OpenMode: Sendable, Equatable {
+    public enum Schema: Sendable, Equatable {
+        /// Apply pending migrations (`mediad`, `mediaq db migrate`).
+        case migrate
+        /// Make the schema in a database that has none; otherwise as `requireCurrent`
+        /// (`seed` and `reindex`, which build a library's database).
+        case createWhenAbsent
+        /// Refuse a schema that differs from this program's: older (pending migrations) is
+        /// "retry later", since the daemon applies them when it is upgraded; newer is "upgrade".
+        case requireCurrent
+    }
+
+    /// May make the root, its marker and the embedded cluster when there are none.
+    public var createsLibrary: Bool
+    public var schema: Schema
+    /// Writes under the root (ingest, GC, doctor): the root must be writable, interrupted
+    /// ingests are recovered, the library row records the open. A reader needs none of it and
+    /// works with read access alone (a member of the library's group).
+    public var writesFiles: Bool
+
+    /// `mediad` and `mediaq db migrate`.
+    public static let daemon = OpenMode(createsLibrary: true, schema: .migrate, writesFiles: true)
+    /// `seed` and `reindex`.
+    public static let creator = OpenMode(createsLibrary: true, schema: .createWhenAbsent, writesFiles: true)
+    /// Commands that write files into an existing library (ingest, GC, doctor, forget, backup).
+    public static let maintenance = OpenMode(createsLibrary: false, schema: .requireCurrent, writesFiles: true)
+    /// Commands that read the library and write only rows (search, plan, use, unpin, known,
+    /// show, stats, export).
+    public static let reader = OpenMode(createsLibrary: false, schema: .requireCurrent, writesFiles: false)
+}
+
 /// Opens the library the configuration names, in the order that never writes where it should not:
 /// root first (an unmounted drive is noticed before anything is created), then the database,
 /// then the schema, then the library row that ties the two together.
@@ -27,13 +59,15 @@ public struct LibraryOpener: Sendable {
     public let logger: Logger
     public let migrations: [Migration]
     public let mountTable: MountTable
+    public let mode: OpenMode
 
     public init(
-        configuration: LibraryConfiguration, logger: Logger,
+        configuration: LibraryConfiguration, logger: Logger, mode: OpenMode = .daemon,
         migrations: [Migration] = Migration.bundled, mountTable: MountTable = .current()
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.mode = mode
         self.migrations = migrations
         self.mountTable = mountTable
     }
@@ -42,11 +76,16 @@ public struct LibraryOpener: Sendable {
     public func open() async throws(MediaError) -> (OpenLibrary, PostgresConnection) {
         let root = LibraryRoot(path: configuration.libraryRoot)
         var state = try checkRoot(root)
+        if !mode.createsLibrary { try requireExisting(root, state: state) }
 
         let url: DatabaseURL
         let embedded = configuration.databaseURL == nil
         if let configured = configuration.databaseURL {
             url = configured
+        } else if !mode.createsLibrary {
+            // Only the cluster's owner (or root) starts it; anyone else finds it running or
+            // is told who starts it.
+            url = try await EmbeddedCluster(configuration, logger: logger).urlWhenReachable()
         } else {
             // The embedded cluster lives inside the root, so a new library's marker is written
             // before the cluster: a crash in between leaves a marked, empty library, not a
@@ -65,16 +104,12 @@ public struct LibraryOpener: Sendable {
         let connector = DatabaseConnector(url: url, logger: logger)
         let connection = try await connector.connect()
         do {
-            let applied: [Migration]
-            do {
-                applied = try await MigrationRunner(migrations: migrations, logger: logger).migrate(on: connection)
-            } catch let error as MediaError {
-                throw error
-            } catch {
-                throw connector.translate(error, "cannot bring the database schema up to date")
+            let applied = try await settleSchema(on: connection, connector: connector)
+            if embedded && mode.schema != .requireCurrent {
+                try await EmbeddedCluster(configuration, logger: logger).grantClientAccess(on: connection)
             }
             let (id, version) = try await bindLibrary(root: root, state: state, connection: connection, connector: connector)
-            _ = try await IngestRecovery(root: root.path, logger: logger).run(on: connection)
+            if mode.writesFiles { _ = try await IngestRecovery(root: root.path, logger: logger).run(on: connection) }
             let library = OpenLibrary(
                 configuration: configuration, root: root, libraryId: id, rootVersion: version,
                 databaseURL: url, usesEmbeddedDatabase: embedded, appliedMigrations: applied)
@@ -110,10 +145,66 @@ public struct LibraryOpener: Sendable {
         case .marked:
             break
         }
-        if state != .missing, let problem = root.writeProblem() {
+        if mode.writesFiles, state != .missing, let problem = root.writeProblem() {
             throw MediaError(.libraryRootNotWritable, "LIBRARY_ROOT \(root.path) is not writable: \(problem)")
         }
         return state
+    }
+
+    /// A command that does not make libraries refuses a root that holds none: an empty second
+    /// library (say, `./cache/library` under gather's working directory) would answer "nothing
+    /// here" and send the pipeline online for what the real library holds.
+    func requireExisting(_ root: LibraryRoot, state: LibraryRoot.State) throws(MediaError) {
+        let origin =
+            configuration.libraryRootIsDefault
+            ? " (the default: no --library-root, LIBRARY_ROOT or library.root in \(configuration.configFile ?? LibraryConfiguration.systemConfigFile) names one)"
+            : ""
+        switch state {
+        case .missing:
+            throw MediaError(
+                .libraryRootMissing,
+                "LIBRARY_ROOT \(root.path)\(origin) does not exist; is its drive mounted? A new library is made by "
+                    + "mediad, `mediaq db migrate` or `mediaq seed`")
+        case .emptyUnmarked:
+            throw MediaError(
+                .libraryRootUnmarked,
+                "LIBRARY_ROOT \(root.path)\(origin) is an empty folder without the library's marker "
+                    + "(\(LibraryRoot.markerName)); is its drive mounted? A new library is made by mediad, "
+                    + "`mediaq db migrate` or `mediaq seed`")
+        default:
+            break
+        }
+    }
+
+    /// Applies, creates or checks the schema as the mode says; returns the migrations applied.
+    func settleSchema(on connection: PostgresConnection, connector: DatabaseConnector) async throws(MediaError) -> [Migration] {
+        let runner = MigrationRunner(migrations: migrations, logger: logger)
+        do {
+            switch mode.schema {
+            case .migrate:
+                return try await runner.migrate(on: connection)
+            case .createWhenAbsent, .requireCurrent:
+                let status = try await runner.status(on: connection)
+                if mode.schema == .createWhenAbsent && status.entries.allSatisfy({ $0.state == .pending }) {
+                    return try await runner.migrate(on: connection)
+                }
+                if let problem = status.blockingProblems.first { throw problem }
+                let pending = status.pending
+                if !pending.isEmpty {
+                    let names = pending.map { Migration.fileName(version: $0.version, name: $0.name) }
+                    throw MediaError(
+                        .schemaNotCurrent,
+                        "the library's database lacks migration(s) \(names.joined(separator: ", ")) that this program "
+                            + "needs; only mediad and `mediaq db migrate` apply them: "
+                            + "upgrade and restart mediad first (docs/operations.md), then retry")
+                }
+                return []
+            }
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw connector.translate(error, "cannot bring the database schema up to date")
+        }
     }
 
     /// Matches the database's library row to the root's marker, creating either on first use.
@@ -132,6 +223,11 @@ public struct LibraryOpener: Sendable {
         let state = (try? root.inspect()) ?? state
 
         guard let recorded else {
+            guard mode.createsLibrary else {
+                throw MediaError(
+                    .schemaNotCurrent,
+                    "the database at \(databaseDescription) holds no library yet; mediad or `mediaq db migrate` makes it")
+            }
             // First open with this database: adopt the root's marker, or make one.
             let marker: LibraryRoot.LibraryMarker
             switch state {
@@ -182,10 +278,12 @@ public struct LibraryOpener: Sendable {
                         + "`mediaq rebase --from \(recorded.root) --to \(canonicalRoot)`")
             }
         }
-        do {
-            try await libraryRows.recordOpened()
-        } catch {
-            throw connector.translate(error, "cannot update the library row")
+        if mode.writesFiles {
+            do {
+                try await libraryRows.recordOpened()
+            } catch {
+                throw connector.translate(error, "cannot update the library row")
+            }
         }
         return (recorded.id, recorded.version)
     }

@@ -113,6 +113,11 @@ public struct ContentStore: Sendable {
             throw .libraryWrite("cannot examine \(temporaryDirectory): \(Self.errnoText())")
         }
         guard library.st_dev == source.device else { return nil }
+        // A file another account owns (gather's, dropped into the shared drop folder) would stay
+        // theirs, and writable by them, inside the library; the kernel's protected_hardlinks
+        // refuses the link anyway. It is copied: the library's files are all its own.
+        var owner = stat()
+        guard fstat(source.fd, &owner) == 0, owner.st_uid == geteuid() else { return nil }
         let digest: String
         let total: Int64
         do {

@@ -77,12 +77,33 @@ public struct LibraryRoot: Sendable {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
+            if access(path, R_OK | X_OK) != 0 && errno == EACCES {
+                throw MediaError(
+                    .libraryRootNotWritable,
+                    "LIBRARY_ROOT \(path) cannot be read by \(Self.accessDescription(info)); "
+                        + "the library's readers are the members of its group (docs/operations.md, \"Access\")")
+            }
             throw MediaError(.libraryRootNotWritable, "LIBRARY_ROOT \(path) cannot be listed: \(error.localizedDescription)")
         }
-        // A marker left half-made by a crash (".tmp-…") does not make the root "in use".
-        let meaningful = entries.filter { !Self.ignorableEntries.contains($0) && !$0.hasPrefix(".tmp-") }.sorted()
+        // A marker left half-made by a crash (".tmp-…") does not make the root "in use", nor
+        // does the drop folder that the install step makes before mediad's first start (files
+        // gather put there early are drops, ingested once the library exists).
+        var isDirectory: ObjCBool = false
+        let meaningful = entries.filter {
+            !Self.ignorableEntries.contains($0) && !$0.hasPrefix(".tmp-")
+                && !($0 == "drop" && FileManager.default.fileExists(atPath: path + "/drop", isDirectory: &isDirectory)
+                    && isDirectory.boolValue)
+        }.sorted()
         guard !meaningful.isEmpty else { return .emptyUnmarked }
         return .unmarkedWithContent(firstEntries: Array(meaningful.prefix(3)) + (meaningful.count > 3 ? ["…"] : []))
+    }
+
+    /// "user gather (owner mediad, group media, mode 2750)", for a permission error.
+    static func accessDescription(_ info: stat) -> String {
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+        let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
+        let group = getgrgid(info.st_gid).map { String(cString: $0.pointee.gr_name) } ?? "gid \(info.st_gid)"
+        return "user \(user) (owner \(owner), group \(group), mode \(String(info.st_mode & 0o7777, radix: 8)))"
     }
 
     public func readMarker() throws(MediaError) -> LibraryMarker {

@@ -102,6 +102,22 @@ import Glibc
         }
     }
 
+    // MARK: - The documented client is the tested one
+
+    @Test func theIntegrationGuideQuotesTheClientAsItIs() throws {
+        let module = try String(contentsOfFile: Self.repository + "/clients/typescript/src/media-library.ts", encoding: .utf8)
+        let guide = try String(contentsOfFile: Self.repository + "/docs/integration.md", encoding: .utf8)
+        var regions = 0
+        for block in module.components(separatedBy: "// #region ").dropFirst() {
+            let name = String(block.prefix { $0 != "\n" })
+            let end = try #require(block.range(of: "\n// #endregion " + name), "region \(name) ends")
+            let body = block[block.index(after: block.firstIndex(of: "\n")!)..<end.lowerBound]
+            #expect(guide.contains("```ts\n" + body + "\n```"), "docs/integration.md quotes region \(name) as it is")
+            regions += 1
+        }
+        #expect(regions == 4)
+    }
+
     // MARK: - Two Unix users
 
     /// Runs `arguments` as `account`, with its groups, keeping the environment.

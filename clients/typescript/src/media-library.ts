@@ -6,6 +6,7 @@ import { execFile, ExecFileError } from "node:child_process";
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
+// #region errors
 /** mediaq exited 75: the library is unavailable now. End the stage with a retryable error; do not download. */
 export class LibraryUnavailable extends Error {
   constructor(message: string, readonly code: string) {
@@ -21,6 +22,7 @@ export class LibraryError extends Error {
     this.name = "LibraryError";
   }
 }
+// #endregion errors
 
 export type Kind = "video" | "image";
 
@@ -83,6 +85,7 @@ export interface LibraryOptions {
   timeoutMs?: number;
 }
 
+// #region client
 /** One mediaq per call; the JSON document it prints, or a typed error by its exit code. */
 export class MediaLibrary {
   private readonly program: string;
@@ -159,6 +162,7 @@ export class MediaLibrary {
     return report.unpinned;
   }
 }
+// #endregion client
 
 export interface Sidecar {
   tags: string[];
@@ -169,6 +173,7 @@ export interface Sidecar {
   pin: string;
 }
 
+// #region drop
 /**
  * Hands a download to the library: the media copied in under a hidden `.part` name, its sidecar
  * renamed in, then the media renamed in, so mediad never sees a half file or a sidecar without
@@ -196,6 +201,7 @@ export async function dropDownload(dropDir: string, file: string, sidecar: Sidec
     throw error;
   }
 }
+// #endregion drop
 
 /** A stock provider as gather already has it: search with the plan's criteria, download a result. */
 export interface Provider {
@@ -249,6 +255,7 @@ async function rememberPin(stateDir: string, runId: string): Promise<void> {
   await rename(file + ".tmp", file);
 }
 
+// #region stage
 /**
  * The gather stage, local first: plan, reuse what the library holds, download only what is
  * missing and drop it for the library. Throws LibraryUnavailable before any download when the
@@ -301,3 +308,4 @@ export async function gatherStage(options: StageOptions): Promise<ManifestEntry[
     throw error;
   }
 }
+// #endregion stage

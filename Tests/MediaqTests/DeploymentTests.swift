@@ -297,6 +297,18 @@ import Glibc
             #expect(try gather(["/usr/bin/test", "-r", entry.absolutePath ?? "-"]).status == 0, "gather reads \(entry.absolutePath ?? "")")
         }
         #expect(try await count("SELECT count(*)::int8 FROM pin WHERE run_id = 'run-2'") == 5)
+        // Every read command, and the database-only writes, as gather.
+        let anId = try #require(secondReport?.manifest?.first?.libraryId)
+        let project = work + "/project"
+        for arguments in [
+            ["search", "images", "--tags", "snow"], ["show", "\(anId)"], ["stats"],
+            ["plan", script, "--stock-config", stock, "--no-mark-used"],
+            ["known", "--provider", "pexels", "snow-1"], ["export", "\(anId)", "--to", project], ["use", "\(anId)"],
+        ] {
+            let outcome = try gather([mediaq] + arguments + ["--json"])
+            #expect(outcome.status == 0, "\(arguments) as gather: \(outcome.transcript)")
+        }
+        #expect(try await count("SELECT use_count::int8 FROM asset WHERE id = \(anId)") == 3, "sidecar, plan, use")
         let unpinned = try gather([mediaq, "unpin", "run-2", "--json"])
         #expect(unpinned.status == 0 && unpinned.standardOutput.contains("\"unpinned\" : 5"), "\(unpinned.transcript)")
 

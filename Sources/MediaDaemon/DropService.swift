@@ -26,7 +26,7 @@ public final class DropService: Service, Sendable {
         public var waitingReason: String?
     }
 
-    let watcher: DropWatcher
+    let watcher: any DropEventSource
     let database: ConnectionPool
     let root: LibraryRoot
     let libraryId: UUID
@@ -47,7 +47,7 @@ public final class DropService: Service, Sendable {
     ///     can be written (an unmounted drive's bare mount point is never written into).
     ///   - quota: checked before each media file is ingested; none: no budget.
     public init(
-        watcher: DropWatcher, processor: DropProcessor, database: ConnectionPool, root: LibraryRoot,
+        watcher: any DropEventSource, processor: DropProcessor, database: ConnectionPool, root: LibraryRoot,
         libraryId: UUID, quota: QuotaGate?, settings: DaemonSettings, logger: Logger
     ) {
         self.watcher = watcher

@@ -34,7 +34,7 @@ extension Mediad {
         let collector = BackgroundCollector(
             database: database, root: opened.root.path, keepPerProvider: configuration.gcKeepPerProvider, logger: logger)
         let drops = DropService(
-            watcher: try Self.watch(configuration.dropDirectory),
+            watcher: try Self.watch(configuration.dropDirectory, settings: configuration.daemon, logger: logger),
             processor: Self.processor(
                 dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
                 budget: StorageBudget(configuration), decoder: decoder, backlog: backlog, logger: logger),
@@ -60,14 +60,33 @@ extension Mediad {
         return services
     }
 
-    /// The drop folder, made if missing, with its inotify watch installed.
-    static func watch(_ drop: String) throws(MediaError) -> DropWatcher {
+    /// The drop folder, made if missing, watched: with inotify, or by polling where inotify
+    /// misses other machines' writes (`daemon.dropWatch`).
+    static func watch(_ drop: String, settings: DaemonSettings, logger: Logger) throws(MediaError) -> any DropEventSource {
         do {
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
         } catch {
             throw MediaError(.libraryRootNotWritable, "cannot create the drop folder \(drop): \(error.localizedDescription)")
         }
-        do {
+        let network = DropFolderFilesystem.networkKind(of: drop)
+        let polls = settings.dropWatch == .poll || (settings.dropWatch == .auto && network != nil)
+        do throws(DropWatchError) {
+            if polls {
+                let milliseconds =
+                    settings.dropPollInterval.components.seconds * 1000
+                    + settings.dropPollInterval.components.attoseconds / 1_000_000_000_000_000
+                let reason = settings.dropWatch == .poll ? "daemon.dropWatch is poll" : "it is on \(network ?? "a network filesystem")"
+                logger.event(
+                    .dropFolderWatched, "polling the drop folder: \(reason)",
+                    metadata: ["dropDir": "\(drop)", "intervalMs": "\(milliseconds)"], level: .notice)
+                return try DropPoller(directory: drop, interval: settings.dropPollInterval)
+            }
+            if let network {
+                logger.event(
+                    .dropFolderWatched,
+                    "watching the drop folder with inotify although it is on \(network): other machines' writes are not seen (daemon.dropWatch = inotify)",
+                    metadata: ["dropDir": "\(drop)"], level: .warning)
+            }
             return try DropWatcher(directory: drop)
         } catch {
             throw MediaError(.libraryRootNotWritable, "cannot watch the drop folder \(drop): \(error.description)")

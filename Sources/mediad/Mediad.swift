@@ -72,6 +72,15 @@ struct Mediad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Address-space limit of each decoder worker (default 4GiB).", valueName: "size"))
     var decoderMemory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How the drop folder is watched: auto (inotify, or polling on NFS, SMB/CIFS or FUSE), inotify or poll.",
+            valueName: "mode"))
+    var dropWatch: String?
+
+    @Option(help: ArgumentHelp("Between two scans of a polled drop folder (default 2000).", valueName: "ms"))
+    var dropPollMs: String?
+
     /// The command-line values of the daemon's own settings; they win over the environment and
     /// the file, at start and at every reload.
     var daemonFlags: [ConfigurationKey: String] {
@@ -82,6 +91,8 @@ struct Mediad: AsyncParsableCommand {
         flags[.receiptDays] = receiptDays
         flags[.decodeTimeoutSeconds] = decodeTimeoutSeconds
         flags[.decoderMemoryBytes] = decoderMemory
+        flags[.dropWatch] = dropWatch
+        flags[.dropPollMs] = dropPollMs
         return flags
     }
 

@@ -128,8 +128,14 @@ import Testing
         #expect(loaded.daemon.decoderMemoryBytes == 1 << 30)
         #expect(loaded.daemon.receiptRetention == .seconds(2 * 86_400))
         #expect(loaded.daemon.decodeTimeout == .seconds(9))
+        #expect(loaded.daemon.dropWatch == .auto && loaded.daemon.dropPollInterval == .seconds(2), "defaults")
+        let polled = try await LibraryConfiguration.load(
+            environment: ["MEDIAD_DROP_WATCH": "Poll", "MEDIAD_DROP_POLL_MS": "500"], workingDirectory: "/")
+        #expect(polled.daemon.dropWatch == .poll && polled.daemon.dropPollInterval == .milliseconds(500))
 
         let bad: [([ConfigurationKey: String], String)] = [
+            ([.dropWatch: "sometimes"], "daemon.dropWatch (MEDIAD_DROP_WATCH) is 'sometimes'; use one of auto, inotify, poll"),
+            ([.dropPollMs: "10"], "daemon.dropPollMs (MEDIAD_DROP_POLL_MS) is 10; use 100 to 600000"),
             ([.logLevel: "loud"], "daemon.logLevel (MEDIAD_LOG_LEVEL) is 'loud'"),
             ([.workers: "0"], "daemon.workers (MEDIAD_WORKERS)"),
             ([.sidecarGraceMs: "-5"], "daemon.sidecarGraceMs (MEDIAD_SIDECAR_GRACE_MS)"),

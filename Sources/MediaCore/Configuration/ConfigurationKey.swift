@@ -15,6 +15,8 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
     case logLevel = "daemon.logLevel"
     case decodeTimeoutSeconds = "daemon.decodeTimeoutSeconds"
     case decoderMemoryBytes = "daemon.decoderMemoryBytes"
+    case dropWatch = "daemon.dropWatch"
+    case dropPollMs = "daemon.dropPollMs"
 
     /// The environment variable the key maps to.
     public var environmentName: String {
@@ -34,6 +36,8 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         case .logLevel: "MEDIAD_LOG_LEVEL"
         case .decodeTimeoutSeconds: "MEDIAD_DECODE_TIMEOUT_SECONDS"
         case .decoderMemoryBytes: "MEDIAD_DECODER_MEMORY_BYTES"
+        case .dropWatch: "MEDIAD_DROP_WATCH"
+        case .dropPollMs: "MEDIAD_DROP_POLL_MS"
         }
     }
 }

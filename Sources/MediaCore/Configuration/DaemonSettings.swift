@@ -12,6 +12,15 @@ public struct DaemonSettings: Sendable, Equatable {
         case trace, debug, info, notice, warning, error, critical
     }
 
+    /// How the drop folder is watched.
+    public enum DropWatch: String, Sendable, CaseIterable {
+        /// inotify, or polling when the folder is on a network or FUSE filesystem, where
+        /// inotify sees only this machine's writes.
+        case auto
+        case inotify
+        case poll
+    }
+
     /// Drops handled at once.
     public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// How long a media file waits for its sidecar.
@@ -23,6 +32,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var decodeTimeout: Duration = .seconds(60)
     /// The address-space limit of each decoder worker process.
     public var decoderMemoryBytes: Int64 = 4 * 1024 * 1024 * 1024
+    public var dropWatch: DropWatch = .auto
+    /// Between two scans of a polled drop folder; a file is taken once two scans agree on it.
+    public var dropPollInterval: Duration = .seconds(2)
 
     // Not configurable: the drop queue's timing.
     /// Longest wait between tries of a drop that failed for a retryable reason.
@@ -47,6 +59,8 @@ public struct DaemonSettings: Sendable, Equatable {
         if old.databaseURL != new.databaseURL { changed.append(ConfigurationKey.databaseURL.rawValue) }
         if old.dropDirectory != new.dropDirectory { changed.append(ConfigurationKey.dropDirectory.rawValue) }
         if old.daemon.workers != new.daemon.workers { changed.append(ConfigurationKey.workers.rawValue) }
+        if old.daemon.dropWatch != new.daemon.dropWatch { changed.append(ConfigurationKey.dropWatch.rawValue) }
+        if old.daemon.dropPollInterval != new.daemon.dropPollInterval { changed.append(ConfigurationKey.dropPollMs.rawValue) }
         if old.daemon.decoderMemoryBytes != new.daemon.decoderMemoryBytes {
             changed.append(ConfigurationKey.decoderMemoryBytes.rawValue)
         }

@@ -194,6 +194,22 @@ extension LibraryConfiguration {
             }
             daemon.decoderMemoryBytes = bytes
         }
+        if let watch = try string(reader, .dropWatch) {
+            guard let parsed = DaemonSettings.DropWatch(rawValue: watch.lowercased()) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "daemon.dropWatch (MEDIAD_DROP_WATCH) is '\(watch)'; use one of "
+                        + DaemonSettings.DropWatch.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            daemon.dropWatch = parsed
+        }
+        if let interval = try count(reader, .dropPollMs) {
+            guard (100...600_000).contains(interval) else {
+                throw MediaError(
+                    .invalidConfiguration, "daemon.dropPollMs (MEDIAD_DROP_POLL_MS) is \(interval); use 100 to 600000")
+            }
+            daemon.dropPollInterval = .milliseconds(interval)
+        }
         return daemon
     }
 

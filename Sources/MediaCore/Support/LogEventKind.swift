@@ -56,6 +56,9 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case receiptsPruned
     /// The drop folder was scanned again (inotify queue overflow).
     case rescanned
+    /// How the drop folder is watched, when that is not plain inotify (polling on a network
+    /// filesystem, or inotify on one because the configuration says so).
+    case dropFolderWatched
     /// An ingest interrupted by a crash was completed or rolled back.
     case recovered
 
@@ -114,6 +117,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .sidecarRefused: "0970fcc296b045b99198afcaffeab5b5"
         case .receiptsPruned: "2509c2100c394aa9bad43acb6838db06"
         case .rescanned: "96c7383b91cc4ea28d00ec24968a6a4c"
+        case .dropFolderWatched: "5a5d284ef0af462eb89555806194bcea"
         case .recovered: "ecd925f2384c430896b4863bd7849d8c"
         case .waiting: "7e3e233974df4be1889f464d8f1d5e8c"
         case .resumed: "92225fcd23fb4f899ec73e3a45aca5cf"
@@ -138,7 +142,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
             .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten:
             .info
-        case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased:
+        case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased, .dropFolderWatched:
             .notice
         case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying,
             .gcShort, .gcFailed, .metadataFailed, .assetLost:

@@ -56,6 +56,27 @@ import Glibc
         #expect(try cluster.isRunning())
     }
 
+    @Test func aClusterStartedWithoutTheAccessSettingsIsRestartedOnceWithThem() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let root = folder.path + "/library"
+        try #require(try Executables.mediaq(["db", "migrate", "--library-root", root]).status == 0)
+        let cluster = EmbeddedCluster(libraryRoot: root, logger: testLogger)
+        let hba = try String(contentsOfFile: cluster.hbaPath, encoding: .utf8)
+        #expect(hba.contains("local all all peer map=library") && !hba.contains("trust"), "\(hba)")
+        // As a cluster left running by an older version finds it: none of our files beside it.
+        try FileManager.default.removeItem(atPath: cluster.hbaPath)
+        let before = try #require(postmasterPID(root))
+        let upgraded = try Executables.mediaq(["db", "migrate", "--library-root", root])
+        #expect(upgraded.status == 0, "\(upgraded.transcript)")
+        #expect(upgraded.standardError.contains("restarting the embedded PostgreSQL"), "\(upgraded.transcript)")
+        #expect(postmasterPID(root) != before, "restarted")
+        #expect(FileManager.default.fileExists(atPath: cluster.hbaPath))
+        let after = try #require(postmasterPID(root))
+        #expect(try Executables.mediaq(["stats", "--library-root", root]).status == 0)
+        #expect(postmasterPID(root) == after, "once")
+    }
+
     @Test func processesStartingAtOnceShareOneCluster() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -172,10 +172,20 @@ package actor TestServer {
             atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let cluster = EmbeddedCluster(libraryRoot: root, logger: testLogger)
         try await cluster.ensureRunning()
+        // The cluster admits its owner and root as its superuser role only (peer authentication
+        // mapped in pg_ident.conf, rewritten at each start): the tests' role is mapped too.
+        let identPath = root + "/.db/pg_ident.conf"
+        let identLine = "library \(LibraryConfiguration.currentUserName()) \(embeddedRole)"
+        let ident = try String(contentsOfFile: identPath, encoding: .utf8)
+        let needsReload = !ident.split(separator: "\n").contains(Substring(identLine))
+        if needsReload {
+            try (ident + identLine + "\n").write(toFile: identPath, atomically: false, encoding: .utf8)
+        }
         var url = cluster.url
         url.database = "postgres"
         let superuser = try await DatabaseConnector(url: url, logger: testLogger).connect()
         do {
+            if needsReload { try await superuser.query("SELECT pg_reload_conf()", logger: testLogger) }
             try await superuser.query(
                 PostgresQuery(
                     unsafeSQL: """

@@ -66,7 +66,10 @@ public struct EmbeddedCluster: Sendable {
         try checkSocketPathLength()
         // The common case costs a few stat calls, not a process: a command that runs many
         // times a minute must not pay for pg_ctl each time.
-        if isEvidentlyReady { return }
+        // A cluster started by a version without the access settings (no pg_hba.conf of ours
+        // beside it: trust, private socket) is restarted once with them.
+        let startedWithoutAccess = isInitialized && !FileManager.default.fileExists(atPath: hbaPath)
+        if isEvidentlyReady && !startedWithoutAccess { return }
         let account = try clusterAccount()
         try prepareDirectory(owner: account)
         let lock = try await acquireLock(timeout: timeout)
@@ -74,6 +77,12 @@ public struct EmbeddedCluster: Sendable {
 
         if !isInitialized {
             try initialize(as: account)
+        }
+        if try isRunning(as: account), !FileManager.default.fileExists(atPath: hbaPath) {
+            logger.event(
+                .databaseStarted, "restarting the embedded PostgreSQL with the library's access settings",
+                metadata: ["directory": "\(dataDirectory)"], level: .notice)
+            try stop()
         }
         if try !isRunning(as: account) {
             try start(as: account)

@@ -31,40 +31,49 @@ public struct ScannedFile: Sendable, Equatable {
 }
 
 /// The pure part of polling: from one scan to the next, which files to report. A file is
-/// reported once two consecutive scans agree on its size, modification time and inode (it was
-/// left alone for a whole interval: the settle rule that stands in for `IN_CLOSE_WRITE`), and
-/// again only if it changes and settles anew. Reports come in arrival order: by modification
-/// time, then name, as inotify would have delivered them.
+/// reported once consecutive scans have found it unchanged (size, modification time, inode) for
+/// at least `settle`, by this machine's clock: the rule inotify applies to a file that appears
+/// without a close event (the drop queue's quiet period), since a scan cannot see a close. It
+/// is reported again only if it changes and settles anew. Reports come in arrival order: by
+/// modification time, then name, as inotify would have delivered them.
 public struct DropScanState: Sendable {
     enum Seen: Equatable {
-        case settling(ScannedFile)
+        case settling(ScannedFile, since: ContinuousClock.Instant)
         case reported(ScannedFile)
     }
 
+    public let settle: Duration
     var files: [String: Seen] = [:]
 
-    public init() {}
+    public init(settle: Duration) {
+        self.settle = settle
+    }
 
     /// The state after a first scan whose files count as already reported: the drop service
     /// queues what is there at its start by itself.
-    public init(alreadyReported listing: [String: ScannedFile]) {
+    public init(settle: Duration, alreadyReported listing: [String: ScannedFile]) {
+        self.settle = settle
         files = listing.mapValues { .reported($0) }
     }
 
-    /// Takes the next scan; returns the files that are ready now.
-    public mutating func update(with listing: [String: ScannedFile]) -> [String] {
+    /// Takes the scan made at `now`; returns the files that are ready now.
+    public mutating func update(with listing: [String: ScannedFile], at now: ContinuousClock.Instant) -> [String] {
         var ready: [(String, Int64)] = []
         var next: [String: Seen] = [:]
         for (path, file) in listing {
             switch files[path] {
             case .reported(let previous) where previous == file:
                 next[path] = .reported(file)
-            case .settling(let previous) where previous == file:
-                next[path] = .reported(file)
-                ready.append((path, file.modified))
+            case .settling(let previous, let since) where previous == file:
+                if now - since >= settle {
+                    next[path] = .reported(file)
+                    ready.append((path, file.modified))
+                } else {
+                    next[path] = .settling(file, since: since)
+                }
             default:
                 // New, or changed since the last scan (still being written, or replaced).
-                next[path] = .settling(file)
+                next[path] = .settling(file, since: now)
             }
         }
         files = next
@@ -75,8 +84,8 @@ public struct DropScanState: Sendable {
 /// Watches the drop folder by scanning it every `interval`: for network and FUSE filesystems,
 /// where inotify sees only what this machine writes. It walks the same files as
 /// `DropWatcher.existingFiles` (subfolders included, unfinished names ignored) and reports a
-/// file as `.fileReady` once it has settled, so the drop service treats it as it treats a file
-/// closed after writing (its sidecar grace applies).
+/// file as `.fileReady` once it has settled (`DropScanState`), so the drop service then treats
+/// it as a file closed after writing (its sidecar grace applies).
 public final class DropPoller: DropEventSource {
     public let directory: String
     public let interval: Duration
@@ -90,7 +99,7 @@ public final class DropPoller: DropEventSource {
 
     /// Takes the first scan now, so that the drop service's own scan of what is already there
     /// and the poller's later scans leave nothing between them.
-    public init(directory: String, interval: Duration) throws(DropWatchError) {
+    public init(directory: String, interval: Duration, settle: Duration) throws(DropWatchError) {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw DropWatchError("cannot create a wake-up pipe: \(DropWatcher.errnoText())") }
         _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
@@ -105,7 +114,7 @@ public final class DropPoller: DropEventSource {
         self.interval = interval
         wakeRead = ends[0]
         wakeWrite = ends[1]
-        state = Mutex(DropScanState(alreadyReported: Self.scan(directory)))
+        state = Mutex(DropScanState(settle: settle, alreadyReported: Self.scan(directory)))
         (events, continuation) = AsyncStream.makeStream(of: DropWatcher.Event.self, bufferingPolicy: .unbounded)
     }
 
@@ -152,7 +161,8 @@ public final class DropPoller: DropEventSource {
             let woken = poll(&wake, 1, milliseconds)
             if woken > 0 || stopping.withLock({ $0 }) { break }
             let listing = Self.scan(directory)
-            let ready = state.withLock { $0.update(with: listing) }
+            let now = ContinuousClock.now
+            let ready = state.withLock { $0.update(with: listing, at: now) }
             for path in ready { continuation.yield(.fileReady(path)) }
         }
         continuation.finish()

@@ -79,7 +79,7 @@ extension Mediad {
                 logger.event(
                     .dropFolderWatched, "polling the drop folder: \(reason)",
                     metadata: ["dropDir": "\(drop)", "intervalMs": "\(milliseconds)"], level: .notice)
-                return try DropPoller(directory: drop, interval: settings.dropPollInterval)
+                return try DropPoller(directory: drop, interval: settings.dropPollInterval, settle: settings.quietPeriod)
             }
             if let network {
                 logger.event(

@@ -26,7 +26,9 @@ struct PlanCommand: AsyncParsableCommand {
             "absolutePath", "thumbPath", "provider", "sourceUrl", "sha256", "width", "height", \
             "durationMs", "score"}], "segments": [{"id", "covered", "missing": [{"kind", \
             "tags", "localMatches", "minMatches", "limit", "minDurationSeconds", "minWidth", \
-            "minHeight", "aspect"}]}], "markedUsed", "runId", "libraryRoot"}.
+            "minHeight", "aspect", "belowFloor", "bestLocalScore", "bestLocalLacks", "reason"}]}], \
+            "markedUsed", "runId", "libraryRoot"}. Only results above the quality floor \
+            (localLibrary.minTagShare, minScore, a segment's requiredTags) count toward minMatches.
 
             Exit codes: 0 planned (also when something is missing); 2 usage or invalid \
             configuration; 65 invalid script; 75 database or library root unavailable (within \
@@ -147,7 +149,8 @@ struct PlanCommand: AsyncParsableCommand {
                     segment.id, need.kind.rawValue, "missing",
                     "\(need.localMatches) of \(need.minMatches) found", "",
                     "fetch up to \(need.limit) online: \(need.tags.joined(separator: ", "))"
-                        + (need.minDurationSeconds.map { ", ≥ \(TextFormat.fixed($0, digits: 1)) s" } ?? ""),
+                        + (need.minDurationSeconds.map { ", ≥ \(TextFormat.fixed($0, digits: 1)) s" } ?? "")
+                        + " (\(need.reason))",
                 ])
             }
         }

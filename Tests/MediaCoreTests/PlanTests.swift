@@ -77,12 +77,68 @@ struct InMemoryLibrary: Sendable {
         #expect(!result.complete)
         #expect(result.manifest.map(\.libraryId) == [1])
         #expect(result.segments[0].covered == [.video])
+        let missing = try #require(result.segments[0].missing.first)
+        #expect(result.segments[0].missing.count == 1)
+        #expect(missing.kind == .image && missing.tags == ["beach", "waves"] && missing.localMatches == 2)
+        #expect(missing.minMatches == 3 && missing.limit == 4 && missing.minDurationSeconds == nil)
+        #expect(missing.minWidth == 0 && missing.minHeight == 0 && missing.aspect == "9:16")
+        #expect(missing.belowFloor == 0 && missing.bestLocalLacks == ["waves"] && missing.bestLocalScore != nil)
+        #expect(missing.reason == "2 local image(s) clear the quality floor, 3 needed", "\(missing.reason)")
+    }
+
+    // MARK: - The quality floor
+
+    @Test func threeImagesTaggedOnlyPeopleDoNotCoverADroneOceanWavesPeopleSegment() async throws {
+        let library = [Self.image(10, ["people"]), Self.image(11, ["people"]), Self.image(12, ["people"])]
+        let result = try await plan(library, [.init(id: "s", tags: ["drone", "ocean", "waves", "people"], media: [.image])])
+        #expect(result.manifest.isEmpty, "nothing irrelevant is shipped")
+        let missing = try #require(result.segments[0].missing.first)
+        #expect(missing.localMatches == 0 && missing.belowFloor == 3)
+        #expect(missing.bestLocalLacks == ["drone", "ocean", "waves"])
+        let best = try #require(missing.bestLocalScore)
+        #expect(missing.reason.contains("(score \(String(format: "%.3f", best)))"), "the reason names the best score: \(missing.reason)")
         #expect(
-            result.segments[0].missing == [
-                MissingMedia(
-                    kind: .image, tags: ["beach", "waves"], localMatches: 2, minMatches: 3, limit: 4, minDurationSeconds: nil,
-                    minWidth: 0, minHeight: 0, aspect: "9:16")
-            ])
+            missing.reason.hasPrefix("0 local image(s) clear the quality floor, 3 needed; 3 below it, the best of those (score 0.")
+                && missing.reason.hasSuffix("lacking drone, ocean, waves"), "\(missing.reason)")
+    }
+
+    /// (segment tags, required tags, the tags of three local images, minTagShare, minScore, covered)
+    static let floorCases: [([String], [String], Set<String>, Double, Double?, Bool)] = [
+        (["beach", "sunset"], [], ["beach"], 0.5, nil, true),  // one of two: half
+        (["beach", "sunset", "palm"], [], ["beach"], 0.5, nil, false),  // one of three: under half
+        (["beach", "sunset", "palm"], [], ["beach", "palms"], 0.5, nil, true),  // forms count: palms is palm
+        (["beach", "sunset", "palm"], [], ["beach"], 0.3, nil, true),
+        (["beach"], [], ["forest"], 0, nil, false),  // at least one tag, whatever the share
+        (["beach", "sunset"], ["sunset"], ["beach"], 0.5, nil, false),  // the required tag is missing
+        (["beach", "sunset"], ["sunset"], ["beach", "sunset"], 0.5, nil, true),
+        (["beach", "sunset"], ["dog"], ["beach", "sunset"], 0.5, nil, false),  // required beyond the tags
+        (["beach", "sunset"], [], ["beach", "sunset"], 0.5, 5.0, false),  // under the minimum score
+        (["beach", "sunset"], [], ["beach", "sunset"], 0.5, 0.5, true),
+    ]
+
+    @Test(arguments: floorCases.indices)
+    func theFloorDecidesCoverage(_ index: Int) async throws {
+        let (tags, required, assetTags, share, minScore, covered) = Self.floorCases[index]
+        var settings = settings
+        settings.minTagShare = share
+        settings.minScore = minScore
+        let library = (10..<13).map { Self.image(Int64($0), assetTags) }
+        let result = try await plan(library, [.init(id: "s", tags: tags, media: [.image], requiredTags: required)], settings: settings)
+        #expect(result.segments[0].covered == (covered ? [.image] : []), "case \(index): \(result.segments[0].missing.map(\.reason))")
+        #expect(result.manifest.count == (covered ? 3 : 0))
+    }
+
+    @Test func onlyResultsAboveTheFloorArePicked() async throws {
+        // Two good images and two that carry one tag of three: with minMatches 2, the two good
+        // ones cover the segment and the others are not picked even though the limit allows.
+        var settings = settings
+        settings.minMatches = .init(videos: 1, images: 2)
+        let library = [
+            Self.image(10, ["beach", "sunset", "palm"]), Self.image(11, ["beach", "sunset"]), Self.image(12, ["beach"]),
+            Self.image(13, ["palm"]),
+        ]
+        let result = try await plan(library, [.init(id: "s", tags: ["beach", "sunset", "palm"], media: [.image])], settings: settings)
+        #expect(result.manifest.map(\.libraryId) == [10, 11])
     }
 
     @Test func nothingLocalListsEverythingMissing() async throws {
@@ -157,7 +213,7 @@ struct InMemoryLibrary: Sendable {
     @Test(arguments: [
         (
             #"{"localLibrary": {"minMatch": 1}}"#,
-            "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost"
+            "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost, minTagShare, minScore"
         ),
         (#"{"localLibrary": {"enabled": "yes"}}"#, "stock-assets.json: localLibrary.enabled must be true or false, not \"yes\""),
         (

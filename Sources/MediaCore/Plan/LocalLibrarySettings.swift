@@ -11,7 +11,9 @@ public import Foundation
 /// | `localLibrary.minMatches.images` | whole number | `3`     | 1 to 100 |
 /// | `localLibrary.limit.videos`   | whole number    | `3`     | 1 to 100, at least `minMatches.videos` |
 /// | `localLibrary.limit.images`   | whole number    | `5`     | 1 to 100, at least `minMatches.images` |
-/// | `localLibrary.preferRecencyBoost` | number      | `0.1`   | 0 to 1 |
+/// | `localLibrary.preferRecencyBoost` | number      | `0.1`   | 0 to 1: favours assets not used recently |
+/// | `localLibrary.minTagShare`    | number          | `0.5`   | 0 to 1: a pick carries at least this share of the segment's tags (and at least one) |
+/// | `localLibrary.minScore`       | number or null  | `null`  | 0 or more: a pick scores at least this |
 ///
 /// The rest of the file is the pipeline's and is not read. A missing key takes its default; a
 /// key inside `localLibrary` that is not one of these is an error, so a typo is not silently
@@ -35,6 +37,9 @@ public struct LocalLibrarySettings: Sendable, Equatable {
     public var minMatches = PerKind(videos: 1, images: 3)
     public var limit = PerKind(videos: 3, images: 5)
     public var preferRecencyBoost = Scoring.defaultRecencyBoost
+    /// The quality floor: only picks above it count toward `minMatches`.
+    public var minTagShare = 0.5
+    public var minScore: Double?
     /// The file the settings came from; `nil` for the defaults.
     public var file: String?
 
@@ -42,7 +47,7 @@ public struct LocalLibrarySettings: Sendable, Equatable {
 
     /// Where the pipeline keeps the file, relative to its working directory.
     public static let defaultFile = "config/stock-assets.json"
-    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost"]
+    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost", "minTagShare", "minScore"]
     static let countRange = 1...100
 
     /// The settings from `explicitFile` (which must exist), else from `config/stock-assets.json`
@@ -97,6 +102,18 @@ public struct LocalLibrarySettings: Sendable, Equatable {
                 throw bad("localLibrary.preferRecencyBoost must be a number from 0 to 1, not \(value.described)")
             }
             settings.preferRecencyBoost = boost
+        }
+        if let value = fields["minTagShare"] {
+            guard case .number(let share) = value, (0...1).contains(share) else {
+                throw bad("localLibrary.minTagShare must be a number from 0 to 1, not \(value.described)")
+            }
+            settings.minTagShare = share
+        }
+        if let value = fields["minScore"], value != .null {
+            guard case .number(let score) = value, score >= 0, score.isFinite else {
+                throw bad("localLibrary.minScore must be a number, 0 or more, or null, not \(value.described)")
+            }
+            settings.minScore = score
         }
         for (kind, name) in [(MediaFormat.Kind.video, "videos"), (.image, "images")]
         where settings.limit[kind] < settings.minMatches[kind] {

@@ -18,6 +18,7 @@ public import Foundation
 /// | `segments[].tags` | list of strings, or one comma-separated string | yes | normalised as stored tags |
 /// | `segments[].durationSeconds` | number ≥ 0 | no | a video must be at least this long |
 /// | `segments[].media` | list of `video`, `image` | no (both) | what the segment needs |
+/// | `segments[].requiredTags` | list of strings, or one comma-separated string | no | a pick must carry every one (after normalisation) |
 /// | `aspect` | `"W:H"` or a number | no | desired displayed aspect: ranks, does not filter |
 /// | `minWidth`, `minHeight` | whole number ≥ 0 | no (0) | smallest acceptable displayed size |
 ///
@@ -30,12 +31,18 @@ public struct PlanScript: Sendable, Equatable {
         public var durationSeconds: Double?
         /// In the order plan fills them: videos first.
         public var media: [MediaFormat.Kind]
+        /// Tags every pick must carry (the quality floor's hard part).
+        public var requiredTags: [String]
 
-        public init(id: String, tags: [String], durationSeconds: Double? = nil, media: [MediaFormat.Kind] = [.video, .image]) {
+        public init(
+            id: String, tags: [String], durationSeconds: Double? = nil, media: [MediaFormat.Kind] = [.video, .image],
+            requiredTags: [String] = []
+        ) {
             self.id = id
             self.tags = tags
             self.durationSeconds = durationSeconds
             self.media = media
+            self.requiredTags = requiredTags
         }
     }
 
@@ -116,29 +123,40 @@ public struct PlanScript: Sendable, Equatable {
         return script
     }
 
+    /// A list of strings or one comma-separated string; nil when absent or null.
+    private static func tagList(_ value: JSONValue?, key: String, _ bad: (String) -> MediaError) throws(MediaError) -> [String]? {
+        switch value {
+        case nil, .null?:
+            return nil
+        case .string(let text)?:
+            return [text]
+        case .array(let list)?:
+            var tags: [String] = []
+            for (position, tag) in list.enumerated() {
+                guard case .string(let text) = tag else { throw bad("\(key)[\(position)] must be a string, not \(tag.described)") }
+                tags.append(text)
+            }
+            return tags
+        case let other?:
+            throw bad("\(key) must be a list of strings or one comma-separated string, not \(other.described)")
+        }
+    }
+
     private static func segment(_ element: JSONValue, key: String, _ bad: (String) -> MediaError) throws(MediaError) -> Segment {
         guard case .object(let fields) = element else { throw bad("\(key) must be an object, not \(element.described)") }
         guard case .string(let id)? = fields["id"], !id.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw bad("\(key).id must be a non-empty string, not \(fields["id"]?.described ?? "missing")")
         }
-        var tags: [String] = []
-        switch fields["tags"] {
-        case .string(let text)?:
-            tags = [text]
-        case .array(let list)?:
-            for (position, tag) in list.enumerated() {
-                guard case .string(let text) = tag else {
-                    throw bad("\(key).tags[\(position)] must be a string, not \(tag.described)")
-                }
-                tags.append(text)
-            }
-        default:
-            throw bad("\(key).tags must be a list of strings or one comma-separated string, not \(fields["tags"]?.described ?? "missing")")
+        guard let tags = try tagList(fields["tags"], key: key + ".tags", bad) else {
+            throw bad("\(key).tags must be a list of strings or one comma-separated string, not missing")
         }
         guard !TagNormalizer.normalize(tags).isEmpty else {
             throw bad("\(key).tags has no tag left after normalisation (\(tags.joined(separator: ", ")))")
         }
         var segment = Segment(id: id, tags: tags)
+        if let required = try tagList(fields["requiredTags"], key: key + ".requiredTags", bad) {
+            segment.requiredTags = TagNormalizer.normalize(required)
+        }
         if let value = fields["durationSeconds"], value != .null {
             guard case .number(let seconds) = value, seconds >= 0, seconds.isFinite, seconds < 86_400 else {
                 throw bad("\(key).durationSeconds must be a number of seconds, 0 or more, not \(value.described)")

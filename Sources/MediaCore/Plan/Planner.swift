@@ -78,9 +78,18 @@ public struct MissingMedia: Sendable, Encodable, Equatable {
     public let minWidth: Int
     public let minHeight: Int
     public let aspect: String?
+    /// Local results the search found below the quality floor (they did not count).
+    public let belowFloor: Int
+    /// The best local result's score, above the floor or not; nil when there was none.
+    public let bestLocalScore: Double?
+    /// The segment's tags the best local result lacks.
+    public let bestLocalLacks: [String]
+    /// Why gather searches online, in one sentence for its log.
+    public let reason: String
 
     enum CodingKeys: String, CodingKey {
         case kind, tags, localMatches, minMatches, limit, minDurationSeconds, minWidth, minHeight, aspect
+        case belowFloor, bestLocalScore, bestLocalLacks, reason
     }
 
     /// Every key always, `null` when absent.
@@ -95,6 +104,49 @@ public struct MissingMedia: Sendable, Encodable, Equatable {
         try container.encode(minWidth, forKey: .minWidth)
         try container.encode(minHeight, forKey: .minHeight)
         try container.encode(aspect, forKey: .aspect)
+        try container.encode(belowFloor, forKey: .belowFloor)
+        try container.encode(bestLocalScore, forKey: .bestLocalScore)
+        try container.encode(bestLocalLacks, forKey: .bestLocalLacks)
+        try container.encode(reason, forKey: .reason)
+    }
+}
+
+/// The floor a local result must clear to count toward `minMatches`: a share of the segment's
+/// tags (at least one), every required tag, and a minimum score if one is set. Pure, so the
+/// plan's decision can be checked case by case.
+public struct QualityFloor: Sendable, Equatable {
+    public let tags: QueryTags
+    public let required: QueryTags
+    public let minTagShare: Double
+    public let minScore: Double?
+
+    public init(tags: QueryTags, required: [String], minTagShare: Double, minScore: Double?) {
+        self.tags = tags
+        self.required = QueryTags(required)
+        self.minTagShare = minTagShare
+        self.minScore = minScore
+    }
+
+    /// The segment's tags a result must carry: ⌈share × |Q|⌉, and at least one.
+    public var minTags: Int { max(1, Int((minTagShare * Double(tags.count)).rounded(.up))) }
+
+    public func admits(_ asset: ScoredAsset) -> Bool {
+        let carried = Set(asset.tags)
+        guard tags.matches(in: carried) >= minTags else { return false }
+        guard required.matches(in: carried) == required.count else { return false }
+        if let minScore, asset.score < minScore { return false }
+        return true
+    }
+
+    /// The segment's and required tags `asset` does not carry, in the script's order.
+    public func lacking(_ asset: ScoredAsset) -> [String] {
+        let carried = Set(asset.tags)
+        var lacking: [String] = []
+        for (term, forms) in zip(tags.terms + required.terms, tags.forms + required.forms)
+        where !forms.contains(where: carried.contains) && !lacking.contains(term) {
+            lacking.append(term)
+        }
+        return lacking
     }
 }
 
@@ -142,10 +194,11 @@ public struct Plan: Sendable, Encodable, Equatable {
 ///
 /// For each segment in script order, for videos first (at least as long as the segment) and
 /// then images, as the segment needs them: search with the segment's tags, the script's
-/// minimum size and aspect, excluding every asset already picked in this plan. When at least
-/// `minMatches` assets are found, the media type is covered and the best `limit` of them are
-/// picked; otherwise nothing is picked for it and it is listed as missing, with the criteria,
-/// for gather to fetch online.
+/// minimum size and aspect, excluding every asset already picked in this plan. Results below
+/// the quality floor (`QualityFloor`: a share of the segment's tags, its required tags, a
+/// minimum score) do not count. When at least `minMatches` results clear the floor, the media
+/// type is covered and the best `limit` of those are picked; otherwise nothing is picked for
+/// it and it is listed as missing, with the criteria and the reason, for gather to fetch online.
 public enum Planner {
     public typealias Search = @Sendable (SearchRequest) async throws(MediaError) -> [ScoredAsset]
 
@@ -169,21 +222,45 @@ public enum Planner {
                         recencyBoost: recencyBoost ?? settings.preferRecencyBoost, excluding: picked, asOf: asOf)
                     found = try await search(request)
                 }
-                if settings.enabled && found.count >= settings.minMatches[kind] {
-                    for asset in found.prefix(settings.limit[kind]) where picked.insert(asset.id).inserted {
+                let floor = QualityFloor(
+                    tags: tags, required: segment.requiredTags, minTagShare: settings.minTagShare, minScore: settings.minScore)
+                let qualified = found.filter(floor.admits)
+                if settings.enabled && qualified.count >= settings.minMatches[kind] {
+                    for asset in qualified.prefix(settings.limit[kind]) where picked.insert(asset.id).inserted {
                         plan.manifest.append(ManifestEntry(segmentId: segment.id, asset: asset))
                     }
                     report.covered.append(kind)
                 } else {
+                    let best = found.first
                     report.missing.append(
                         MissingMedia(
-                            kind: kind, tags: tags.terms, localMatches: found.count, minMatches: settings.minMatches[kind],
+                            kind: kind, tags: tags.terms, localMatches: qualified.count, minMatches: settings.minMatches[kind],
                             limit: settings.limit[kind], minDurationSeconds: minDuration, minWidth: script.minWidth,
-                            minHeight: script.minHeight, aspect: script.aspectText))
+                            minHeight: script.minHeight, aspect: script.aspectText, belowFloor: found.count - qualified.count,
+                            bestLocalScore: best?.score, bestLocalLacks: best.map(floor.lacking) ?? [],
+                            reason: Self.reason(
+                                kind: kind, enabled: settings.enabled, found: found, qualified: qualified.count,
+                                minMatches: settings.minMatches[kind], floor: floor)))
                 }
             }
             plan.segments.append(report)
         }
         return plan
+    }
+
+    /// One sentence for gather's log: why this media type is searched online.
+    static func reason(
+        kind: MediaFormat.Kind, enabled: Bool, found: [ScoredAsset], qualified: Int, minMatches: Int, floor: QualityFloor
+    ) -> String {
+        let noun = kind == .video ? "video" : "image"
+        guard enabled else { return "the local library is disabled (localLibrary.enabled is false)" }
+        guard !found.isEmpty else { return "no local \(noun) matches any of the tags" }
+        var text = "\(qualified) local \(noun)(s) clear the quality floor, \(minMatches) needed"
+        if let below = found.first(where: { !floor.admits($0) }) {
+            let lacks = floor.lacking(below)
+            text += "; \(found.count - qualified) below it, the best of those (score \(String(format: "%.3f", below.score)))"
+            text += lacks.isEmpty ? " under localLibrary.minScore" : " lacking \(lacks.joined(separator: ", "))"
+        }
+        return text
     }
 }

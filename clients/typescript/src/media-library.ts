@@ -49,6 +49,12 @@ export interface Missing {
   minWidth: number;
   minHeight: number;
   aspect: string | null;
+  /** Local results below the quality floor, the best one's score and the tags it lacks. */
+  belowFloor: number;
+  bestLocalScore: number | null;
+  bestLocalLacks: string[];
+  /** Why this is searched online: one sentence for the log. */
+  reason: string;
 }
 
 export interface Plan {

@@ -23,7 +23,8 @@ struct Mediaq: AsyncParsableCommand {
         version: MediaLibraryVersion.current,
         subcommands: [
             IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
-            UnpinCommand.self, KnownCommand.self, ExportCommand.self, GCCommand.self, StatsCommand.self, DoctorCommand.self,
+            UnpinCommand.self, KnownCommand.self, TagCommand.self, HideCommand.self, UnhideCommand.self, ExportCommand.self, GCCommand.self,
+            StatsCommand.self, DoctorCommand.self,
             RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
             DatabaseCommand.self, VersionCommand.self,
         ])

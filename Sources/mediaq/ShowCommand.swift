@@ -30,7 +30,7 @@ struct ShowCommand: AsyncParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            print("asset #\(asset.id) \(asset.kind) (\(asset.state))")
+            print("asset #\(asset.id) \(asset.kind) (\(asset.state)\(asset.hidden ? ", hidden" : ""))")
             print("  file:       \(library.root.path)/\(asset.path)")
             print("  sha256:     \(asset.sha256)")
             print(

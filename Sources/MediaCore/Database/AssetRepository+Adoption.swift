@@ -35,7 +35,9 @@ extension AssetRepository {
                 !current.sources.contains { Self.sameSource($0, wanted) }
             }
             let wanted = TagNormalizer.normalize(metadata.tags)
-            guard Set(current.tags) != Set(wanted) || !missingSources.isEmpty else { return false }
+            guard Set(current.tags) != Set(wanted) || !missingSources.isEmpty || current.hidden != metadata.hidden else {
+                return false
+            }
             try await connection.query(
                 """
                 DELETE FROM asset_tag x USING tag t
@@ -56,6 +58,11 @@ extension AssetRepository {
         async throws
     {
         try await addTags(TagNormalizer.normalize(metadata?.tags ?? []), to: id, on: connection, logger: logger)
+        if let metadata {
+            try await connection.query(
+                "UPDATE asset SET hidden = \(metadata.hidden == true) WHERE id = \(id) AND hidden <> \(metadata.hidden == true)",
+                logger: logger)
+        }
         let sources =
             metadata?.sources
             ?? [.init(provider: Self.unknownProvider, providerAssetId: nil, sourceUrl: nil, firstSeenAt: Date())]

@@ -159,12 +159,13 @@ extension EmbeddedCluster {
             "GRANT UPDATE ON asset_tag TO \(role)",
             "GRANT INSERT, UPDATE, DELETE ON pin TO \(role)",
         ]
-        do {
+        // Processes opening the library at once would grant at once, and PostgreSQL refuses
+        // concurrent changes to the same privileges ("tuple concurrently updated"): one at a time.
+        try await connection.transaction("cannot grant \(role) its access", logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(MigrationRunner.advisoryLockKey))", logger: logger)
             for statement in statements {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-        } catch {
-            throw DatabaseConnector(url: url, logger: logger).translate(error, "cannot grant \(role) its access")
         }
     }
 }

@@ -145,7 +145,7 @@ public struct UsageRepository: Sendable {
                 """
                 SELECT DISTINCT ON (p.provider_asset_id, a.id) p.provider_asset_id, a.id, a.kind::text, a.path, p.source_url
                 FROM provenance p JOIN asset a ON a.id = p.asset_id
-                WHERE p.provider = \(provider) AND p.provider_asset_id = ANY(\(providerIds)::text[]) AND a.state = 'present'
+                WHERE p.provider = \(provider) AND p.provider_asset_id = ANY(\(providerIds)::text[]) AND a.state = 'present' AND NOT a.hidden
                 ORDER BY p.provider_asset_id, a.id, p.first_seen_at, p.id
                 """, logger: logger)
             for try await (providerId, id, kind, path, url) in rows.decode((String, Int64, String, String, String?).self) {

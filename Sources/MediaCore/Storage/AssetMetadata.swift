@@ -34,6 +34,9 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
     public var tags: [String]
     /// Oldest first.
     public var sources: [Source]
+    /// An operator hid the asset (`mediaq hide`): kept, never offered. Absent when not hidden,
+    /// so files written before curation existed read the same.
+    public var hidden: Bool?
 
     /// Relative path of an asset's metadata file.
     public static func path(sha256: String, kind: MediaFormat.Kind) -> String {

@@ -28,22 +28,14 @@ import Glibc
             guard daemon.waitReady() else { return }
             let staging = folder.path + "/staging"
             let names = try Drops.pngs(3, into: staging, prefix: "p", staging: folder.path + "/made")
-            // 1. Written in place, slowly: chunks 100 ms apart, shorter than the interval.
+            // 1. Written in place, slowly: chunks 100 ms apart. A thread of its own writes them,
+            // so that the pauses are the writer's and not the test pool's (other tests block its
+            // two threads in child processes for seconds at a time).
             let bytes = try Data(contentsOf: URL(fileURLWithPath: staging + "/" + names[0]))
             try #"{"tags": ["slow"], "provider": "pexels"}"#.write(
                 toFile: drop + "/" + names[0] + ".json", atomically: true, encoding: .utf8)
-            let handle = try #require(
-                FileHandle(forWritingAtPath: drop + "/" + names[0])
-                    ?? {
-                        FileManager.default.createFile(atPath: drop + "/" + names[0], contents: nil)
-                        return FileHandle(forWritingAtPath: drop + "/" + names[0])
-                    }())
-            let third = bytes.count / 3
-            for chunk in [bytes[..<third], bytes[third..<(2 * third)], bytes[(2 * third)...]] {
-                try handle.write(contentsOf: chunk)
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            try handle.close()
+            let written = try await SlowWriter.write(bytes, to: drop + "/" + names[0], chunks: 3, pause: 0.1)
+            #expect(written, "the slow writer wrote every chunk")
             // 2. Renamed in, its sidecar too.
             try #"{"tags": ["renamed"], "provider": "pexels"}"#.write(
                 toFile: staging + "/" + names[1] + ".json", atomically: true, encoding: .utf8)
@@ -67,6 +59,29 @@ import Glibc
             for try await name in rows.decode(String.self) { tags.append(name) }
             try await connection.close()
             #expect(tags == ["renamed", "slow"], "both sidecars applied")
+        }
+    }
+}
+
+/// Writes a file in chunks from a thread of its own, with real pauses between them.
+enum SlowWriter {
+    static func write(_ bytes: Data, to path: String, chunks: Int, pause: TimeInterval) async throws -> Bool {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                guard fd >= 0 else { return continuation.resume(returning: false) }
+                let size = (bytes.count + chunks - 1) / chunks
+                var ok = true
+                for start in stride(from: 0, to: bytes.count, by: size) {
+                    let chunk = bytes[start..<min(start + size, bytes.count)]
+                    let wrote = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                    ok = ok && wrote == chunk.count
+                    if start + size < bytes.count { Thread.sleep(forTimeInterval: pause) }
+                }
+                close(fd)
+                continuation.resume(returning: ok)
+            }
+            thread.start()
         }
     }
 }

@@ -144,9 +144,7 @@ public final class DropPoller: DropEventSource {
     /// Every file the drop service would take, with what a scan compares.
     static func scan(_ directory: String) -> [String: ScannedFile] {
         var listing: [String: ScannedFile] = [:]
-        for path in DropWatcher.existingFiles(under: directory) {
-            var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
+        DropWatcher.forEachFile(under: directory) { path, info in
             listing[path] = ScannedFile(
                 size: Int64(info.st_size), modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
                 inode: UInt64(info.st_ino))

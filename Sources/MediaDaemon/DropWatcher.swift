@@ -96,6 +96,14 @@ public final class DropWatcher: Sendable {
     /// Every file under `directory` that is not ignored, in hidden-free subfolders, sorted.
     public static func existingFiles(under directory: String) -> [String] {
         var found: [String] = []
+        forEachFile(under: directory) { path, _ in found.append(path) }
+        return found.sorted()
+    }
+
+    /// Calls `body` with every file under `directory` that is not ignored, in hidden-free
+    /// subfolders, and the `lstat` that found it: the one walk the start-up scan and the
+    /// poller share.
+    static func forEachFile(under directory: String, _ body: (String, stat) -> Void) {
         var pending = [directory]
         while let folder = pending.popLast() {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
@@ -105,12 +113,11 @@ public final class DropWatcher: Sendable {
                 guard lstat(path, &info) == 0 else { continue }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR: pending.append(path)
-                case S_IFREG: found.append(path)
+                case S_IFREG: body(path, info)
                 default: continue
                 }
             }
         }
-        return found.sorted()
     }
 
     // MARK: - Watching

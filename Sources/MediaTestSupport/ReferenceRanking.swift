@@ -16,10 +16,12 @@ public struct RankingCandidate: Sendable, Equatable {
     public var providers: Set<String>
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// The operator's stars, 0 to 5.
+    public var rating: Int
 
     public init(
         id: Int64, kind: MediaFormat.Kind, present: Bool = true, width: Int, height: Int, durationMs: Int64? = nil,
-        tags: Set<String>, providers: Set<String> = [], createdAt: Date, lastUsedAt: Date? = nil
+        tags: Set<String>, providers: Set<String> = [], createdAt: Date, lastUsedAt: Date? = nil, rating: Int = 0
     ) {
         self.id = id
         self.kind = kind
@@ -31,6 +33,7 @@ public struct RankingCandidate: Sendable, Equatable {
         self.providers = providers
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt
+        self.rating = rating
     }
 
     /// Never used counts as used when added.
@@ -50,7 +53,7 @@ extension Scoring {
                 matched: matched, queryCount: query.count,
                 daysSinceLastUse: days(from: candidate.lastUse, to: request.asOf),
                 recencyBoost: request.recencyBoost, width: candidate.width, height: candidate.height,
-                desiredAspect: request.aspect)
+                desiredAspect: request.aspect, rating: candidate.rating)
             scored.append((candidate, parts))
         }
         scored.sort { ranksBefore($0.candidate, $0.parts.score, $1.candidate, $1.parts.score) }

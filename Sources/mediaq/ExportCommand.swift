@@ -19,7 +19,9 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             --mode auto (the default) tries reflink (a copy-on-write clone), hardlink, symlink, \
             then copy, and uses the first that works here: never a second full copy when a \
-            cheaper link works. Every result is verified: a link is the library's original \
+            cheaper link works. A symbolic link is tried only with --pin RUN (the assets pinned \
+            for the run, so GC keeps their originals) or asked for with --mode symlink: across \
+            filesystems an unpinned auto export is a copy, which no GC can break. Every result is verified: a link is the library's original \
             (same inode); a clone or copy is read back and its SHA-256 checked. A file already \
             at the name that is the asset is left as it is ("existing"); anything else there \
             is never overwritten. Hard links and symbolic links share the library's read-only \
@@ -44,6 +46,8 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("auto, reflink, hardlink, symlink or copy.", valueName: "mode"))
     var mode: ExportModeArgument = .auto
+
+    @OptionGroup var pinning: PinOptions
 
     func validate() throws {
         if ids.isEmpty { throw ValidationError("name at least one asset id") }
@@ -70,8 +74,15 @@ struct ExportCommand: AsyncParsableCommand {
         var failures: [(Int64, MediaError)] = []
         do {
             let configuration = try await options.library.load()
+            let lifetime = try pinning.lifetime()
+            let run = pinning.pin
             try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
                 let sources = try await AssetRepository(connection: connection, logger: logger).exportSources(ids)
+                // Pinned before any file is made: GC cannot take an original a link is about to name.
+                if let run {
+                    try await UsageRepository(connection: connection, logger: logger)
+                        .record(sources.map(\.id), markUsed: false, pinFor: run, pinLifetime: lifetime)
+                }
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 } catch {
@@ -80,7 +91,7 @@ struct ExportCommand: AsyncParsableCommand {
                 let exporter = AssetExporter(root: library.root.path)
                 for source in sources {
                     do throws(MediaError) {
-                        results.append(try exporter.export(source, to: directory, mode: mode.mode))
+                        results.append(try exporter.export(source, to: directory, mode: mode.mode, symlinkHeld: run != nil))
                     } catch {
                         failures.append((source.id, error))
                         if error.code == .originalMissing,

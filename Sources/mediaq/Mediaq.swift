@@ -23,7 +23,9 @@ struct Mediaq: AsyncParsableCommand {
         version: MediaLibraryVersion.current,
         subcommands: [
             IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
-            UnpinCommand.self, KnownCommand.self, TagCommand.self, HideCommand.self, UnhideCommand.self, ExportCommand.self, GCCommand.self,
+            UnpinCommand.self, PinCommand.self, PinsCommand.self, KnownCommand.self, TagCommand.self, HideCommand.self, UnhideCommand.self,
+            RateCommand.self, RemoveCommand.self,
+            BlockCommand.self, BlockedCommand.self, UnblockCommand.self, ExportCommand.self, GCCommand.self,
             StatsCommand.self, DoctorCommand.self,
             RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
             DatabaseCommand.self, VersionCommand.self,

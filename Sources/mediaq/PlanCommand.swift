@@ -15,7 +15,8 @@ struct PlanCommand: AsyncParsableCommand {
             results is covered and its best localLibrary.limit are picked; otherwise nothing is \
             picked for it and it is listed as missing, for gather to fetch online. No asset is \
             picked twice in one plan. Picked assets are marked used (--no-mark-used only looks) \
-            and, with --pin, pinned for the run (24 h, or until `mediaq unpin`).
+            and, with --pin, pinned for the run (--pin-hours, else localLibrary.pinHours, else \
+            24 h; or until `mediaq unpin`).
 
             --stock-config names the pipeline's stock-assets.json (default: \
             ./config/stock-assets.json when it exists, else built-in defaults); --config is the \
@@ -49,6 +50,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Pin the picked assets for this gather run.", valueName: "run-id"))
     var pin: String?
 
+    @Option(help: ArgumentHelp("How long the pin holds (default: localLibrary.pinHours, else 24).", valueName: "hours"))
+    var pinHours: Double?
+
     @Option(help: ArgumentHelp("Also write the plan to this file, atomically.", valueName: "file"))
     var out: String?
 
@@ -65,9 +69,7 @@ struct PlanCommand: AsyncParsableCommand {
     var verbose = false
 
     func validate() throws {
-        if let pin, pin.isEmpty || pin.count > 200 {
-            throw ValidationError("--pin must be a run id of 1 to 200 characters")
-        }
+        try PinOptions.validate(run: pin, hours: pinHours)
         if let recencyBoost, !(recencyBoost.isFinite && (0...1).contains(recencyBoost)) {
             throw ValidationError("--recency-boost must be a number from 0 to 1")
         }
@@ -109,7 +111,8 @@ struct PlanCommand: AsyncParsableCommand {
                 do throws(MediaError) {
                     if !plan.manifest.isEmpty && (markUsed || pin != nil) {
                         try await UsageRepository(connection: connection, logger: logger)
-                            .record(plan.pickedIds, markUsed: markUsed, pinFor: pin)
+                            .record(
+                                plan.pickedIds, markUsed: markUsed, pinFor: pin, pinLifetime: settings.pinLifetime(hours: pinHours))
                     }
                     try file?.commit()
                 } catch {

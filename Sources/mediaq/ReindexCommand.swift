@@ -21,10 +21,11 @@ struct ReindexCommand: AsyncParsableCommand {
 
             Idempotent and resumable: each original is one transaction, and a second run only \
             compares. Without DATABASE_URL an embedded database is made if the library's is gone. \
-            Usage history (last use, use counts, pins) is not in the files and starts afresh.
+            Usage history (last use, use counts, pins) is not in the files and starts afresh. \
+            Blocks (`mediaq block`) come back from <root>/blocked.json.
 
             With --json: {"ok", "originals", "adopted", "adoptedWithoutMetadata", "updated", \
-            "unchanged", "metadataWritten", "problems": [{"path", "code", "detail"}], "seconds"}.
+            "unchanged", "metadataWritten", "blocksRestored", "problems": [{"path", "code", "detail"}], "seconds"}.
 
             Exit codes: 0 every original recorded; 1 some were left (listed); 2 usage; 75 the \
             database or the library root is unavailable (run it again: it goes on where it stopped).

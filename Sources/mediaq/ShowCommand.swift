@@ -30,7 +30,8 @@ struct ShowCommand: AsyncParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            print("asset #\(asset.id) \(asset.kind) (\(asset.state)\(asset.hidden ? ", hidden" : ""))")
+            let rating = asset.rating > 0 ? ", rated \(asset.rating)/\(Scoring.maximumRating)" : ""
+            print("asset #\(asset.id) \(asset.kind) (\(asset.state)\(asset.hidden ? ", hidden" : "")\(rating))")
             print("  file:       \(library.root.path)/\(asset.path)")
             print("  sha256:     \(asset.sha256)")
             print(

@@ -5,13 +5,49 @@ import MediaCommandSupport
 import MediaCore
 import PostgresNIO
 
+/// `--pin RUN` and its lifetime, for the commands whose results a gather run goes on to use.
+struct PinOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Pin the assets for this gather run: GC keeps them until the pin expires or `mediaq unpin RUN`.", valueName: "run-id"))
+    var pin: String?
+
+    @Option(help: ArgumentHelp("How long the pin holds (default: localLibrary.pinHours, else 24).", valueName: "hours"))
+    var pinHours: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The pipeline's stock-assets.json, for localLibrary.pinHours (default: ./config/stock-assets.json if present).",
+            valueName: "file"))
+    var stockConfig: String?
+
+    func validate() throws {
+        try Self.validate(run: pin, hours: pinHours)
+    }
+
+    static func validate(run: String?, hours: Double?) throws {
+        if let run, run.isEmpty || run.count > 200 { throw ValidationError("--pin must be a run id of 1 to 200 characters") }
+        if let hours, !LocalLibrarySettings.pinHoursRange.contains(hours) {
+            throw ValidationError("--pin-hours must be a number of hours from 0.01 to 8760, not \(hours)")
+        }
+    }
+
+    /// The lifetime of this command's pins.
+    func lifetime() throws(MediaError) -> Duration {
+        if let pinHours { return LocalLibrarySettings().pinLifetime(hours: pinHours) }
+        return try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory).pinLifetime(hours: nil)
+    }
+}
+
 struct UseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "use",
         abstract: "Mark assets used now (gather's markUsed): later searches rank them lower for a while.",
         discussion: """
             All or nothing: when an id names no present asset, nothing is marked and the command \
-            exits 65 naming it. With --json: {"ok", "used": [{"id", "lastUsedAt", "useCount"}]}.
+            exits 65 naming it. With --pin RUN they are also pinned for the run (GC keeps them; \
+            `mediaq pins` lists pins). With --json: {"ok", "used": [{"id", "lastUsedAt", "useCount"}], \
+            "pinned": run-id or null}.
 
             Exit codes: 0 marked; 2 usage; 65 unknown id; 75 database or library root unavailable.
             """)
@@ -21,6 +57,8 @@ struct UseCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Asset ids.", valueName: "id"))
     var ids: [Int64]
 
+    @OptionGroup var pinning: PinOptions
+
     func validate() throws {
         if ids.isEmpty { throw ValidationError("name at least one asset id") }
     }
@@ -28,19 +66,23 @@ struct UseCommand: AsyncParsableCommand {
     struct Report: Encodable {
         let ok = true
         let used: [UsageRepository.Use]
+        let pinned: String?
     }
 
     func run() async throws {
         let logger = options.makeLogger()
         do {
             let configuration = try await options.library.load()
+            let lifetime = try pinning.lifetime()
+            let (ids, run) = (ids, pinning.pin)
             let uses = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
-                try await UsageRepository(connection: connection, logger: logger).record(ids)
+                try await UsageRepository(connection: connection, logger: logger).record(ids, pinFor: run, pinLifetime: lifetime)
             }
             if options.json {
-                JSONOutput.print(Report(used: uses))
+                JSONOutput.print(Report(used: uses, pinned: run))
             } else {
                 for use in uses { print("used #\(use.id) (\(use.useCount)×)") }
+                if let run { print("pinned \(uses.count) asset(s) for run \(run)") }
             }
         } catch {
             throw fail(error, program: "mediaq use", json: options.json)
@@ -95,7 +137,8 @@ struct KnownCommand: AsyncParsableCommand {
             With --json: {"ok", "provider", "known": [{"providerId", "libraryId", "kind", "path", \
             "absolutePath", "sourceUrl"}], "unknown": [ids]}; a provider id with several files \
             (renditions) is listed once per file. No ids (a search that found nothing) is \
-            answered with empty lists.
+            answered with empty lists. With --pin RUN the known assets, which gather reuses \
+            instead of downloading, are pinned for the run.
 
             Exit codes: 0 answered (whatever is known); 2 usage; 75 database or library root unavailable.
             """)
@@ -107,6 +150,8 @@ struct KnownCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("The provider's own asset ids.", valueName: "id"))
     var ids: [String] = []
+
+    @OptionGroup var pinning: PinOptions
 
     var normalizedProvider: String { provider.trimmingCharacters(in: .whitespaces).lowercased() }
 
@@ -128,12 +173,19 @@ struct KnownCommand: AsyncParsableCommand {
         do {
             let configuration = try await options.library.load()
             // No ids (a provider search that found nothing) is a question with an empty answer.
-            let known =
+            let pinning = pinning
+            let known: [UsageRepository.KnownAsset] =
                 ids.isEmpty
                 ? []
-                : try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
-                    try await UsageRepository(connection: connection, logger: logger)
-                        .known(provider: normalizedProvider, providerIds: ids, root: library.root.path)
+                : try await withOpenLibrary(configuration, logger: logger) {
+                    (library, connection) throws(MediaError) -> [UsageRepository.KnownAsset] in
+                    let usage = UsageRepository(connection: connection, logger: logger)
+                    let known = try await usage.known(provider: normalizedProvider, providerIds: ids, root: library.root.path)
+                    // Gather reuses what is known instead of downloading it: held for its run.
+                    if let run = pinning.pin, !known.isEmpty {
+                        try await usage.record(known.map(\.libraryId), markUsed: false, pinFor: run, pinLifetime: try pinning.lifetime())
+                    }
+                    return known
                 }
             let knownIds = Set(known.map(\.providerId))
             var unknown: [String] = []
@@ -216,6 +268,125 @@ struct ForgetCommand: AsyncParsableCommand {
             }
         } catch {
             throw fail(error, program: "mediaq forget", json: options.json)
+        }
+    }
+}
+
+struct PinCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pin",
+        abstract: "Pin assets for a gather run, or extend the run's pins (--extend).",
+        discussion: """
+            `mediaq pin RUN ID…` pins the assets without marking them used; `mediaq pin --extend \
+            RUN` makes every pin of the run hold for --pin-hours (default: localLibrary.pinHours, \
+            else 24) from now, or longer if it already did. A pin never shortens. All or \
+            nothing: an id that names no present asset pins nothing (65).
+
+            With --json: {"ok", "runId", "pinned": count, "extended": count}.
+
+            Exit codes: 0 done; 2 usage; 65 unknown id; 75 database or library root unavailable.
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    @Argument(help: ArgumentHelp("The gather run's id.", valueName: "run-id"))
+    var runId: String
+
+    @Argument(help: ArgumentHelp("Asset ids to pin.", valueName: "id"))
+    var ids: [Int64] = []
+
+    @Flag(help: "Extend the run's existing pins.")
+    var extend = false
+
+    @Option(help: ArgumentHelp("How long the pins hold from now (default: localLibrary.pinHours, else 24).", valueName: "hours"))
+    var pinHours: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The pipeline's stock-assets.json, for localLibrary.pinHours (default: ./config/stock-assets.json if present).",
+            valueName: "file"))
+    var stockConfig: String?
+
+    func validate() throws {
+        try PinOptions.validate(run: runId, hours: pinHours)
+        if ids.isEmpty && !extend { throw ValidationError("name asset ids to pin, or --extend the run's pins") }
+    }
+
+    struct Report: Encodable {
+        let ok = true
+        let runId: String
+        let pinned: Int
+        let extended: Int
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        var pinning = PinOptions()
+        (pinning.pin, pinning.pinHours, pinning.stockConfig) = (runId, pinHours, stockConfig)
+        let (ids, extend, runId) = (ids, extend, runId)
+        do {
+            let configuration = try await options.library.load()
+            let lifetime = try pinning.lifetime()
+            let (pinned, extended) = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
+                let usage = UsageRepository(connection: connection, logger: logger)
+                let pinned = ids.isEmpty ? 0 : try await usage.record(ids, markUsed: false, pinFor: runId, pinLifetime: lifetime).count
+                let extended = extend ? try await usage.extend(run: runId, lifetime: lifetime) : 0
+                return (pinned, extended)
+            }
+            if options.json {
+                JSONOutput.print(Report(runId: runId, pinned: pinned, extended: extended))
+            } else {
+                if !ids.isEmpty { print("pinned \(pinned) asset(s) for run \(runId)") }
+                if extend { print("extended \(extended) pin(s) of run \(runId)") }
+            }
+        } catch {
+            throw fail(error, program: "mediaq pin", json: options.json)
+        }
+    }
+}
+
+struct PinsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pins",
+        abstract: "List the live pins, per gather run.",
+        discussion: """
+            With --json: {"ok", "runs": [{"runId", "assets": [ids], "bytes", "firstPinnedAt", \
+            "expiresFrom", "expiresUntil"}]}, the soonest to expire first.
+
+            Exit codes: 0 done; 75 database or library root unavailable.
+            """)
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: ArgumentHelp("Only this run.", valueName: "run-id"))
+    var run: String?
+
+    struct Report: Encodable {
+        let ok = true
+        let runs: [UsageRepository.RunPins]
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let run = run
+        do {
+            let configuration = try await options.library.load()
+            let runs = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
+                try await UsageRepository(connection: connection, logger: logger).livePins(run: run)
+            }
+            if options.json {
+                JSONOutput.print(Report(runs: runs))
+                return
+            }
+            if runs.isEmpty { print("no live pins") }
+            for pins in runs {
+                print(
+                    "\(pins.runId)  \(pins.assets.count) asset(s), \(ByteCount.format(pins.bytes)), "
+                        + "expire \(pins.expiresFrom.formatted(.iso8601))"
+                        + (pins.expiresUntil == pins.expiresFrom ? "" : " to \(pins.expiresUntil.formatted(.iso8601))"))
+            }
+        } catch {
+            throw fail(error, program: "mediaq pins", json: options.json)
         }
     }
 }

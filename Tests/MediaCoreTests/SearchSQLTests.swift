@@ -38,19 +38,20 @@ struct SyntheticLibrary {
         let used = assets.map { $0.usedSecondsAgo ?? 0 }
         let hasUse = assets.map { $0.usedSecondsAgo != nil }
         let states = assets.map(\.state)
+        let ratings = assets.map { Int16($0.candidate.rating) }
         try await connection.query(
             """
             INSERT INTO asset (id, kind, state, sha256, ext, mime_type, bytes, width, height, path, duration_ms,
-                               created_at, last_used_at)
+                               created_at, last_used_at, rating)
             OVERRIDING SYSTEM VALUE
             SELECT id, kind::asset_kind, state::asset_state, sha, CASE kind WHEN 'video' THEN 'mp4' ELSE 'jpg' END,
                    CASE kind WHEN 'video' THEN 'video/mp4' ELSE 'image/jpeg' END, 1000, w, h, path,
                    CASE WHEN d < 0 THEN NULL ELSE d END,
                    \(asOf)::timestamptz - make_interval(secs => c),
-                   CASE WHEN u_set THEN \(asOf)::timestamptz - make_interval(secs => u) END
+                   CASE WHEN u_set THEN \(asOf)::timestamptz - make_interval(secs => u) END, r
             FROM unnest(\(ids)::int8[], \(kinds)::text[], \(states)::text[], \(shas)::text[], \(widths)::int4[],
                         \(heights)::int4[], \(paths)::text[], \(durations)::int8[], \(created)::int8[], \(used)::int8[],
-                        \(hasUse)::bool[]) AS x(id, kind, state, sha, w, h, path, d, c, u, u_set)
+                        \(hasUse)::bool[], \(ratings)::int2[]) AS x(id, kind, state, sha, w, h, path, d, c, u, u_set, r)
             """, logger: testLogger)
         var tagAssets: [Int64] = []
         var tagNames: [String] = []
@@ -124,11 +125,14 @@ struct SyntheticLibrary {
                 default: ages.randomElement(using: &random)!
                 }
             let state = Int.random(in: 0..<10, using: &random) == 0 ? "quarantined" : "present"
+            // One in six rated by an operator (`mediaq rate`), so the rated assets the steps read
+            // beside their groups, and the rating term, are compared too.
+            let rating = Int.random(in: 0..<6, using: &random) == 0 ? Int.random(in: 1...5, using: &random) : 0
             let candidate = RankingCandidate(
                 id: Int64(index), kind: kind, present: state == "present", width: width, height: height,
                 durationMs: kind == .video ? [1_000, 3_000, 5_000, 10_000, 30_000].randomElement(using: &random)! : nil,
                 tags: tags, providers: sources, createdAt: asOf.addingTimeInterval(-Double(created)),
-                lastUsedAt: used.map { asOf.addingTimeInterval(-Double($0)) })
+                lastUsedAt: used.map { asOf.addingTimeInterval(-Double($0)) }, rating: rating)
             return .init(candidate: candidate, createdSecondsAgo: created, usedSecondsAgo: used, state: state)
         }
     }
@@ -164,6 +168,7 @@ struct SyntheticLibrary {
         var compared = 0
         var nonEmpty = 0
         var ties = 0
+        var rated = 0
         for round in 0..<6 {
             try await SyntheticLibrary.withDatabase { connection in
                 let library = Self.randomLibrary(size: 120, using: &random)
@@ -184,8 +189,10 @@ struct SyntheticLibrary {
                         #expect(result.scoreParts.tagAnd == reference.parts.tagAnd, "\(context)")
                         #expect(abs(result.scoreParts.recency - reference.parts.recency) < 1e-9, "\(context)")
                         #expect(abs(result.scoreParts.aspectFit - reference.parts.aspectFit) < 1e-12, "\(context)")
+                        #expect(result.scoreParts.rating == reference.parts.rating, "\(context)")
                     }
                     compared += 1
+                    if expected.contains(where: { $0.parts.rating > 0 }) { rated += 1 }
                     if !expected.isEmpty { nonEmpty += 1 }
                     ties += zip(expected, expected.dropFirst()).count { $0.parts.score == $1.parts.score }
                 }
@@ -195,6 +202,7 @@ struct SyntheticLibrary {
         #expect(compared == 240)
         #expect(nonEmpty > 150, "only \(nonEmpty) queries found anything")
         #expect(ties > 50, "only \(ties) tied neighbours: the tie-breaks are barely exercised")
+        #expect(rated > 40, "only \(rated) queries returned a rated asset: the rating term is barely exercised")
     }
 
     func one(
@@ -321,7 +329,8 @@ struct SyntheticLibrary {
                 return .init(
                     candidate: RankingCandidate(
                         id: Int64(index), kind: .image, width: width, height: height, durationMs: nil, tags: tags,
-                        providers: ["pexels"], createdAt: Self.asOf.addingTimeInterval(-Double(used)), lastUsedAt: nil),
+                        providers: ["pexels"], createdAt: Self.asOf.addingTimeInterval(-Double(used)), lastUsedAt: nil,
+                        rating: index % 9 == 0 ? index % 5 + 1 : 0),
                     createdSecondsAgo: used, usedSecondsAgo: nil, state: "present")
             }
             try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(library)
@@ -375,7 +384,7 @@ struct SyntheticLibrary {
                     candidate: RankingCandidate(
                         id: Int64(index), kind: .video, width: width, height: height, durationMs: 10_000, tags: tags,
                         providers: ["pexels"], createdAt: Self.asOf.addingTimeInterval(-Double(never ? used : 1000 * 86_400)),
-                        lastUsedAt: never ? nil : Self.asOf.addingTimeInterval(-Double(used))),
+                        lastUsedAt: never ? nil : Self.asOf.addingTimeInterval(-Double(used)), rating: index % 11 == 0 ? index % 5 + 1 : 0),
                     createdSecondsAgo: never ? used : 1000 * 86_400, usedSecondsAgo: never ? nil : used, state: "present")
             }
             try await SyntheticLibrary(connection: connection, asOf: Self.asOf).insert(library)

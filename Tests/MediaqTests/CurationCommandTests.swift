@@ -91,4 +91,144 @@ import Testing
             #expect(try library.json(Found.self, ["search", "images", "--tags", "forest"]).results.count == 2)
         }
     }
+
+    struct Scored: Decodable {
+        struct Result: Decodable {
+            struct Parts: Decodable { let rating: Int }
+            let id: Int64
+            let score: Double
+            let scoreParts: Parts
+        }
+        let results: [Result]
+    }
+
+    @Test func aRatingRaisesAnAssetAmongEqualMatchesBoundedBelowTheTagTermsAndSurvivesAReindex() async throws {
+        try await CommandLibrary.with { library in
+            let first = try library.add("a.png", tags: "beach, sunset", colour: "red")
+            let second = try library.add("b.png", tags: "beach, sunset", colour: "blue")
+            let partial = try library.add("c.png", tags: "beach", colour: "green")
+            let before = try library.json(Scored.self, ["search", "images", "--tags", "beach,sunset"]).results
+            #expect(Set(before.prefix(2).map(\.id)) == [first, second] && before.last?.id == partial)
+            let (top, runnerUp) = (before[0].id, before[1].id)
+
+            // The runner-up and the partial match, rated 5, gain 0.2; the partial one stays last.
+            #expect(try library.mediaq(["rate", "\(runnerUp)", "\(partial)", "5"]).status == 0)
+            let rated = try library.json(Scored.self, ["search", "images", "--tags", "beach,sunset"]).results
+            #expect(rated.map(\.id) == [runnerUp, top, partial], "the rated full match first; the partial one still last")
+            #expect(rated.map(\.scoreParts.rating) == [5, 0, 5])
+            #expect(abs(rated[0].score - before[1].score - Scoring.ratingWeight) < 1e-6, "recency moves by the second")
+            struct Shown: Decodable { let rating: Int }
+            #expect(try library.json(Shown.self, ["show", "\(runnerUp)"]).rating == 5)
+            #expect(try await Self.metadata(library, runnerUp)?.rating == 5, "the metadata file follows")
+            #expect(try await Self.metadata(library, top)?.rating == nil)
+
+            let outOfRange = try library.mediaq(["rate", "\(top)", "6"])
+            #expect(outOfRange.status == 2 && outOfRange.standardError.contains("0 to 5"), "\(outOfRange.transcript)")
+            #expect(try library.mediaq(["rate", "\(top)", "999", "3"]).status == 65, "all or nothing")
+            #expect(try library.json(Shown.self, ["show", "\(top)"]).rating == 0)
+
+            try await TestDatabase.withFresh { lostURL in
+                let rebuilt = try CommandLibrary(url: lostURL, root: library.root)
+                #expect(try rebuilt.mediaq(["reindex"]).status == 0)
+                let found = try rebuilt.json(Scored.self, ["search", "images", "--tags", "beach,sunset"]).results
+                #expect(found.map(\.scoreParts.rating) == [5, 0, 5], "the ratings came back from the metadata files")
+            }
+            #expect(try library.mediaq(["rate", "\(runnerUp)", "0"]).status == 0)
+            #expect(try await Self.metadata(library, runnerUp)?.rating == nil, "0 clears it")
+        }
+    }
+
+    @Test func rmRemovesNowAndAPinMakesItRefuseUnlessForced() async throws {
+        try await CommandLibrary.with { library in
+            let pinned = try library.add("a.png", tags: "forest", colour: "red")
+            let free = try library.add("b.png", tags: "meadow", colour: "blue")
+            let pin = try library.mediaq(["use", "\(pinned)", "--pin", "run-1"])
+            #expect(pin.status == 0, "\(pin.transcript)")
+            #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'run-1'") == [pinned])
+            let sha = try #require(try await Self.metadata(library, pinned)?.sha256)
+            let files = [
+                "images/original/\(sha.prefix(2))/\(sha).png", "images/thumbs/\(sha).jpg", AssetMetadata.path(sha256: sha, kind: .image),
+            ]
+            for file in files { #expect(FileManager.default.fileExists(atPath: library.root + "/" + file), "\(file)") }
+
+            let refused = try library.mediaq(["rm", "\(free)", "\(pinned)", "--json"])
+            #expect(refused.status == 75 && refused.standardOutput.contains("\"pinned\""), "\(refused.transcript)")
+            #expect(refused.standardError.contains("run-1"), "names the run")
+            #expect(try await library.query("SELECT id FROM asset ORDER BY id") == [pinned, free], "all or nothing")
+            let preview = try library.mediaq(["rm", "\(pinned)", "--dry-run"])
+            #expect(preview.status == 0 && preview.standardOutput.contains("pinned by run-1"), "\(preview.transcript)")
+            #expect(try await library.query("SELECT count(*) FROM asset") == [2], "a dry run changes nothing")
+
+            let forced = try library.mediaq(["rm", "\(pinned)", "--force", "--json"])
+            #expect(forced.status == 0, "\(forced.transcript)")
+            #expect(forced.standardOutput.contains("\"pinnedBy\" : [\n        \"run-1\""), "\(forced.standardOutput)")
+            for file in files { #expect(!FileManager.default.fileExists(atPath: library.root + "/" + file), "\(file) is gone") }
+            #expect(try library.mediaq(["rm", "\(free)"]).status == 0)
+            #expect(try await library.query("SELECT count(*) FROM asset") == [0])
+            #expect(try library.mediaq(["rm", "\(free)"]).status == 65, "already gone")
+            #expect(try library.mediaq(["doctor"]).status == 0)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
+    @Test func aBlockedFileIsRefusedWhenDroppedAgainByBytesOrProviderIdUntilUnblocked() async throws {
+        try await CommandLibrary.with { library in
+            let blocked = try library.add("a.png", tags: "forest", providerId: "41", colour: "red")
+            let copy = library.folder.path + "/copy.png"
+            try FileManager.default.copyItem(atPath: library.folder.path + "/a.png", toPath: copy)
+            let sha = try #require(try await Self.metadata(library, blocked)?.sha256)
+            let block = try library.mediaq(["block", "\(blocked)", "--json"])
+            #expect(block.status == 0, "\(block.transcript)")
+            #expect(try await library.query("SELECT count(*) FROM asset") == [0])
+            let list = try String(contentsOfFile: library.root + "/blocked.json", encoding: .utf8)
+            #expect(list.contains(sha) && list.contains("\"41\""), "\(list)")
+
+            // The same bytes through mediaq ingest, and another file under the blocked provider id.
+            let again = try library.mediaq(["ingest", copy, "--json"])
+            let document = try IngestOutput.decode(again.standardOutput)
+            #expect(again.status == 65 && document.files.first?.error?.code == "blocked", "\(again.transcript)")
+            #expect(document.files.first?.error?.message.contains("#\(blocked)") == true)
+            try SampleMedia.make([SampleMedia.convert, "-size", "640x360", "xc:yellow", library.folder.path + "/other.png"])
+            let sameId = try library.mediaq([
+                "ingest", library.folder.path + "/other.png", "--provider", "pexels", "--provider-id", "41", "--json",
+            ])
+            #expect(sameId.status == 65 && sameId.standardOutput.contains("\"blocked\""), "\(sameId.transcript)")
+
+            // Through mediad: the drop is refused with a rejection receipt, nothing stored.
+            let drop = library.folder.path + "/drop"
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+            let daemon = try RunningDaemon(
+                folder: library.folder.path, arguments: library.common + ["--drop-dir", drop], environment: library.environment)
+            guard daemon.waitReady() else { return }
+            let staged = library.folder.path + "/staged.png"
+            try FileManager.default.copyItem(atPath: copy, toPath: staged)
+            #expect(rename(staged, drop + "/again.png") == 0)
+            let reason = drop + "/.rejected/again.png.error.json"
+            let refused = try await Drops.waitUntil(60) { FileManager.default.fileExists(atPath: reason) }
+            let outcome = daemon.stop()
+            let why = (try? String(contentsOfFile: reason, encoding: .utf8)) ?? ""
+            #expect(refused && why.contains("\"blocked\"") && why.contains(sha), "\(why) \(outcome.transcript)")
+            #expect(FileManager.default.fileExists(atPath: drop + "/.rejected/again.png"), "the drop is kept, not lost")
+            #expect(try await library.query("SELECT count(*) FROM asset") == [0])
+
+            // A database rebuilt from the files still refuses it.
+            try await TestDatabase.withFresh { lostURL in
+                let rebuilt = try CommandLibrary(url: lostURL, root: library.root)
+                let reindex = try rebuilt.mediaq(["reindex", "--json"])
+                #expect(reindex.status == 0 && reindex.standardOutput.contains("\"blocksRestored\" : 1"), "\(reindex.transcript)")
+                #expect(try rebuilt.mediaq(["ingest", copy]).status == 65)
+            }
+
+            struct Blocked: Decodable {
+                struct Entry: Decodable { let sha256: String }
+                let blocked: [Entry]
+            }
+            #expect(try library.json(Blocked.self, ["blocked"]).blocked.map(\.sha256) == [sha])
+            #expect(try library.mediaq(["unblock", String(repeating: "0", count: 64)]).status == 65)
+            #expect(try library.mediaq(["unblock", sha]).status == 0)
+            #expect(try library.json(Blocked.self, ["blocked"]).blocked.isEmpty)
+            #expect(try library.mediaq(["ingest", copy]).status == 0, "unblocked: it may come again")
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
 }

@@ -58,9 +58,11 @@ import Glibc
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
-    func export(_ library: CommandLibrary, _ ids: [Int64], to directory: String, mode: String?) throws -> (ChildProcess.Outcome, Output?) {
+    func export(
+        _ library: CommandLibrary, _ ids: [Int64], to directory: String, mode: String?, extra: [String] = []
+    ) throws -> (ChildProcess.Outcome, Output?) {
         let outcome = try library.mediaq(
-            ["export"] + ids.map(String.init) + ["--to", directory, "--json"] + (mode.map { ["--mode", $0] } ?? []))
+            ["export"] + ids.map(String.init) + ["--to", directory, "--json"] + (mode.map { ["--mode", $0] } ?? []) + extra)
         return (outcome, try? JSONDecoder().decode(Output.self, from: Data(outcome.standardOutput.utf8)))
     }
 
@@ -138,11 +140,13 @@ import Glibc
         }
     }
 
-    /// Across filesystems neither a clone nor a hard link can work: auto falls back to a
-    /// symbolic link, not a copy.
-    @Test func autoAcrossFilesystemsFallsBackToASymlink() async throws {
+    /// Across filesystems neither a clone nor a hard link can work. Auto then copies, which no
+    /// GC can break, unless the export pins the assets for its run (--pin RUN): then a symbolic
+    /// link, whose original GC keeps while the pin lives.
+    @Test func autoAcrossFilesystemsCopiesUnlessPinnedForTheRun() async throws {
         try await CommandLibrary.with { library in
             let image = try library.add("photo.png", tags: "x")
+            let unpinned = try library.add("other.png", tags: "x", colour: "blue")
             let other = library.folder.path + "/other-filesystem"
             try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: false)
             let environment = ProcessInfo.processInfo.environment
@@ -151,13 +155,28 @@ import Glibc
             try #require(mounted.status == 0, "mount tmpfs: \(mounted.output)")
             defer { _ = try? ChildProcess.run(["/usr/bin/umount", other], environment: environment) }
 
-            let (outcome, output) = try export(library, [image], to: other + "/project", mode: nil)
+            let (unpinnedOutcome, unpinnedOutput) = try export(library, [image], to: other + "/unpinned", mode: nil)
+            #expect(unpinnedOutcome.status == 0, "\(unpinnedOutcome.transcript)")
+            let copyResult = try #require(unpinnedOutput?.exported.first)
+            #expect(copyResult.mode == "copy" && copyResult.verified == "sha256")
+            #expect(copyResult.skipped.map(\.mode) == ["reflink", "hardlink", "symlink"])
+            #expect(copyResult.skipped.last?.reason.contains("--pin") == true)
+
+            let (outcome, output) = try export(library, [image], to: other + "/project", mode: nil, extra: ["--pin", "render-7"])
             #expect(outcome.status == 0, "\(outcome.transcript)")
             let result = try #require(output?.exported.first)
             #expect(result.mode == "symlink" && result.verified == "same-file")
             #expect(result.skipped.map(\.mode) == ["reflink", "hardlink"])
             #expect(result.skipped.allSatisfy { $0.reason.contains("different filesystems") || $0.reason.contains("reflink") })
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: result.path) == result.source)
+            #expect(try await library.query("SELECT asset_id FROM pin WHERE run_id = 'render-7' AND expires_at > now()") == [image])
+
+            // GC down to nothing takes the unpinned asset and keeps the pinned one: the link
+            // still reads its original.
+            let gc = try library.mediaq(["gc", "--target", "0", "--json"])
+            #expect(gc.status == 0 && gc.standardOutput.contains("\"skippedPinned\" : 1"), "\(gc.transcript)")
+            #expect(FileManager.default.fileExists(atPath: result.path), "the link is not dangling")
+            #expect(try await library.query("SELECT id FROM asset") == [image], "asset \(unpinned) was collected")
 
             let (hard, _) = try export(library, [image], to: other + "/hard", mode: "hardlink")
             #expect(hard.status == 65, "\(hard.transcript)")

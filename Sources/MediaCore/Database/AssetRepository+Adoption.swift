@@ -35,7 +35,10 @@ extension AssetRepository {
                 !current.sources.contains { Self.sameSource($0, wanted) }
             }
             let wanted = TagNormalizer.normalize(metadata.tags)
-            guard Set(current.tags) != Set(wanted) || !missingSources.isEmpty || current.hidden != metadata.hidden else {
+            guard
+                Set(current.tags) != Set(wanted) || !missingSources.isEmpty || current.hidden != metadata.hidden
+                    || current.rating != metadata.rating
+            else {
                 return false
             }
             try await connection.query(
@@ -62,6 +65,9 @@ extension AssetRepository {
             try await connection.query(
                 "UPDATE asset SET hidden = \(metadata.hidden == true) WHERE id = \(id) AND hidden <> \(metadata.hidden == true)",
                 logger: logger)
+            let rating = Int16(min(max(metadata.rating ?? 0, 0), Scoring.maximumRating))
+            try await connection.query(
+                "UPDATE asset SET rating = \(rating) WHERE id = \(id) AND rating <> \(rating)", logger: logger)
         }
         let sources =
             metadata?.sources

@@ -26,6 +26,8 @@ public struct AssetDetails: Sendable, Encodable {
     public let state: String
     /// Hidden by an operator (`mediaq hide`): never offered by search, plan or known.
     public let hidden: Bool
+    /// An operator's stars (`mediaq rate`), 0 (not rated) to 5.
+    public let rating: Int
     public let sha256: String
     public let path: String
     public let ext: String
@@ -59,7 +61,7 @@ extension AssetRepository {
                 """
                 SELECT a.id, a.kind::text, a.state::text, a.sha256, a.path, a.ext, a.mime_type, a.bytes,
                        a.width, a.height, a.page_count, a.duration_ms, a.fps, a.video_codec, a.audio_codec,
-                       a.bitrate, a.has_audio, a.original_name, a.created_at, a.last_used_at, a.use_count, a.hidden
+                       a.bitrate, a.has_audio, a.original_name, a.created_at, a.last_used_at, a.use_count, a.hidden, a.rating
                 FROM asset a WHERE a.id = \(id) OR a.sha256 = \(sha)
                 """, logger: logger)
             var found: AssetDetails?
@@ -73,7 +75,8 @@ extension AssetRepository {
             for (assetId, c) in zip(keys, partial) {
                 found = AssetDetails(
                     id: assetId, kind: try c[1].decode(String.self), state: try c[2].decode(String.self),
-                    hidden: try c[21].decode(Bool.self), sha256: try c[3].decode(String.self), path: try c[4].decode(String.self),
+                    hidden: try c[21].decode(Bool.self), rating: Int(try c[22].decode(Int16.self)), sha256: try c[3].decode(String.self),
+                    path: try c[4].decode(String.self),
                     ext: try c[5].decode(String.self), mimeType: try c[6].decode(String.self),
                     bytes: try c[7].decode(Int64.self), width: try c[8].decode(Int.self),
                     height: try c[9].decode(Int.self), pageCount: try c[10].decode(Int.self),

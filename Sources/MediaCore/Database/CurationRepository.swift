@@ -60,6 +60,59 @@ public struct CurationRepository: Sendable {
         }
     }
 
+    /// Gives the assets `stars` (0 clears the rating); returns the ids whose rating changed.
+    public func rate(_ ids: [Int64], stars: Int) async throws(MediaError) -> [Int64] {
+        guard (0...Scoring.maximumRating).contains(stars) else {
+            throw MediaError(.invalidRequest, "a rating is 0 (none) to \(Scoring.maximumRating) stars, not \(stars)")
+        }
+        let ids = Array(Set(ids)).sorted()
+        let rating = Int16(stars)
+        return try await connection.transaction("cannot rate \(Self.describe(ids))", logger: logger) { connection in
+            try await Self.lock(ids, on: connection, logger: logger)
+            let rows = try await connection.query(
+                "UPDATE asset SET rating = \(rating) WHERE id = ANY(\(ids)::int8[]) AND rating <> \(rating) RETURNING id",
+                logger: logger)
+            var changed: [Int64] = []
+            for try await id in rows.decode(Int64.self) { changed.append(id) }
+            return changed.sorted()
+        }
+    }
+
+    /// What `rm` or `block` would remove, without changing anything (`--dry-run`): each asset,
+    /// with the runs whose live pins hold it. Unknown ids throw `not_found`, as the change would.
+    public struct Removal: Sendable, Encodable, Equatable {
+        public let id: Int64
+        public let sha256: String
+        public let path: String
+        /// Runs with a live pin on it: without --force, the change is refused.
+        public let pinnedBy: [String]
+    }
+
+    public func previewRemoval(_ ids: [Int64]) async throws(MediaError) -> [Removal] {
+        let ids = Array(Set(ids)).sorted()
+        return try await connection.transaction(
+            "cannot read \(Self.describe(ids))", mode: "ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger
+        ) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT a.id, a.sha256, a.path,
+                       coalesce((SELECT array_agg(p.run_id ORDER BY p.run_id) FROM pin p
+                                 WHERE p.asset_id = a.id AND p.expires_at > now()), '{}'::text[])
+                FROM asset a WHERE a.id = ANY(\(ids)::int8[]) AND a.state <> 'deleting' ORDER BY a.id
+                """, logger: logger)
+            var found: [Removal] = []
+            for try await (id, sha256, path, runs) in rows.decode((Int64, String, String, [String]).self) {
+                found.append(Removal(id: id, sha256: sha256, path: path, pinnedBy: runs))
+            }
+            let absent = ids.filter { id in !found.contains { $0.id == id } }
+            guard absent.isEmpty else {
+                throw MediaError(
+                    .assetNotFound, "no asset has id \(absent.map(String.init).joined(separator: ", ")) (or it is being deleted)")
+            }
+            return found
+        }
+    }
+
     /// Locks the assets' rows, or throws `not_found` naming the ids that are not there (or are
     /// being deleted), which rolls the transaction back.
     static func lock(_ ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws {

@@ -176,6 +176,73 @@ public struct MaintenanceRepository: Sendable {
         }
     }
 
+    /// Step 1 of `mediaq rm` and `block`, for all the assets in one transaction (all or
+    /// nothing): every id must name an asset that is not being removed already (else
+    /// `not_found`), and none may be held by a live pin unless `force` (else `pinned`). With
+    /// `block`, their bytes and provider ids are recorded as blocked in the same transaction,
+    /// so no ingest can bring them back between this step and the last. Returns each asset's
+    /// paths, original first, as `markForCollection` does.
+    func markRemoved(_ ids: [Int64], force: Bool, block: Bool) async throws(MediaError) -> [(id: Int64, paths: [String])] {
+        let pid = Int(getpid())
+        let ids = Array(Set(ids)).sorted()
+        let verb = block ? "block" : "remove"
+        return try await connection.transaction("cannot \(verb) \(CurationRepository.describe(ids))", logger: logger) { connection in
+            try await CurationRepository.lock(ids, on: connection, logger: logger)
+            if !force {
+                let pins = try await connection.query(
+                    """
+                    SELECT asset_id, run_id, expires_at FROM pin
+                    WHERE asset_id = ANY(\(ids)::int8[]) AND expires_at > now() ORDER BY asset_id, run_id
+                    """, logger: logger)
+                var held: [String] = []
+                for try await (asset, run, until) in pins.decode((Int64, String, Date).self) {
+                    held.append("asset \(asset) is pinned by run \(run) until \(until.formatted(.iso8601))")
+                }
+                if !held.isEmpty {
+                    throw MediaError(
+                        .assetPinned,
+                        held.prefix(5).joined(separator: "; ") + (held.count > 5 ? "; …" : "")
+                            + "; nothing was \(block ? "blocked" : "removed") (--force \(verb)s it anyway)")
+                }
+            }
+            if block {
+                try await connection.query(
+                    """
+                    INSERT INTO blocked (sha256, kind, former_asset_id)
+                    SELECT sha256, kind, id FROM asset WHERE id = ANY(\(ids)::int8[]) ON CONFLICT (sha256) DO NOTHING
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO blocked_source (provider, provider_asset_id, sha256)
+                    SELECT DISTINCT p.provider, p.provider_asset_id, a.sha256 FROM provenance p JOIN asset a ON a.id = p.asset_id
+                    WHERE a.id = ANY(\(ids)::int8[]) AND p.provider_asset_id IS NOT NULL
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+            let marked = try await connection.query(
+                """
+                UPDATE asset a SET state = 'deleting' WHERE a.id = ANY(\(ids)::int8[])
+                RETURNING a.id, a.path, a.kind::text, a.sha256,
+                          (SELECT t.path FROM thumbnail t WHERE t.asset_id = a.id AND t.path IS NOT NULL)
+                """, logger: logger)
+            var removals: [(id: Int64, paths: [String])] = []
+            for try await (id, original, kind, sha256, thumbnail) in marked.decode((Int64, String, String, String, String?).self) {
+                let metadata = AssetMetadata.path(sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image)
+                removals.append((id, [original] + (thumbnail.map { [$0] } ?? []) + [metadata]))
+            }
+            for removal in removals {
+                try await connection.query(
+                    """
+                    INSERT INTO file_intent (path, action, asset_id, owner_pid)
+                    SELECT unnest(\(removal.paths)::text[]), 'delete', \(removal.id), \(pid)
+                    ON CONFLICT (path) DO UPDATE SET action = 'delete', asset_id = EXCLUDED.asset_id,
+                                                     owner_pid = EXCLUDED.owner_pid, created_at = now()
+                    """, logger: logger)
+            }
+            return removals.sorted { $0.id < $1.id }
+        }
+    }
+
     /// The last step of a removal, once the files are gone: the rows (tags, sources, thumbnail
     /// row and pins go by cascade) and the intents, in one transaction.
     func forgetCollected(assets: [Int64], paths: [String]) async throws(MediaError) {

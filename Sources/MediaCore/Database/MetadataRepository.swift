@@ -103,15 +103,15 @@ public struct MetadataRepository: Sendable {
         var documents: [Int64: AssetMetadata] = [:]
         let assets = try await connection.query(
             """
-            SELECT id, sha256, kind::text, ext, bytes, original_name, created_at, hidden
+            SELECT id, sha256, kind::text, ext, bytes, original_name, created_at, hidden, rating
             FROM asset WHERE id = ANY(\(ids)::int8[]) AND state <> 'deleting'
             """, logger: logger)
-        for try await (id, sha256, kind, ext, bytes, name, created, hidden)
-            in assets.decode((Int64, String, String, String, Int64, String?, Date, Bool).self)
+        for try await (id, sha256, kind, ext, bytes, name, created, hidden, rating)
+            in assets.decode((Int64, String, String, String, Int64, String?, Date, Bool, Int16).self)
         {
             documents[id] = AssetMetadata(
                 sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image, ext: ext, bytes: bytes, originalName: name,
-                addedAt: created, tags: [], sources: [], hidden: hidden ? true : nil)
+                addedAt: created, tags: [], sources: [], hidden: hidden ? true : nil, rating: rating > 0 ? Int(rating) : nil)
         }
         let tags = try await connection.query(
             """

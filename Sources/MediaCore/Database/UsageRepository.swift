@@ -81,8 +81,59 @@ public struct UsageRepository: Sendable {
             """
             INSERT INTO pin (run_id, asset_id, expires_at)
             SELECT \(run), unnest(\(ids)::int8[]), now() + make_interval(secs => \(seconds))
-            ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+            ON CONFLICT (run_id, asset_id) DO UPDATE SET expires_at = greatest(pin.expires_at, EXCLUDED.expires_at)
             """, logger: logger)
+    }
+
+    /// `mediaq pin --extend RUN`: every pin of `run` (expired ones too, while their asset is
+    /// still there) holds for `lifetime` from now, or longer if it already did. Returns how many.
+    public func extend(run: String, lifetime: Duration) async throws(MediaError) -> Int {
+        let seconds = Int(lifetime.components.seconds)
+        do {
+            let rows = try await connection.query(
+                """
+                WITH extended AS (
+                    UPDATE pin SET expires_at = greatest(expires_at, now() + make_interval(secs => \(seconds)))
+                    WHERE run_id = \(run) RETURNING 1)
+                SELECT count(*)::int8 FROM extended
+                """, logger: logger)
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot extend the pins of run \(run)")
+        }
+    }
+
+    /// One run's live pins, for `mediaq pins`.
+    public struct RunPins: Sendable, Encodable, Equatable {
+        public let runId: String
+        public let assets: [Int64]
+        public let bytes: Int64
+        public let firstPinnedAt: Date
+        /// The earliest and the latest expiry among its pins.
+        public let expiresFrom: Date
+        public let expiresUntil: Date
+    }
+
+    /// Every run with a live pin (or just `run`), the soonest to expire first.
+    public func livePins(run: String? = nil) async throws(MediaError) -> [RunPins] {
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT p.run_id, array_agg(p.asset_id ORDER BY p.asset_id), coalesce(sum(a.bytes), 0)::int8,
+                       min(p.created_at), min(p.expires_at), max(p.expires_at)
+                FROM pin p JOIN asset a ON a.id = p.asset_id
+                WHERE p.expires_at > now() AND (\(run)::text IS NULL OR p.run_id = \(run))
+                GROUP BY p.run_id ORDER BY min(p.expires_at), p.run_id
+                """, logger: logger)
+            var runs: [RunPins] = []
+            for try await (id, assets, bytes, first, from, until) in rows.decode((String, [Int64], Int64, Date, Date, Date).self) {
+                runs.append(RunPins(runId: id, assets: assets, bytes: bytes, firstPinnedAt: first, expiresFrom: from, expiresUntil: until))
+            }
+            return runs
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot read the pins")
+        }
     }
 
     /// Releases every pin of `run`; returns how many there were.

@@ -97,7 +97,12 @@ public struct AssetExporter: Sendable {
         case failed(MediaError)
     }
 
-    public func export(_ asset: ExportSource, to directory: String, mode: ExportMode) throws(MediaError) -> ExportResult {
+    /// With `.auto`, a symbolic link is made only when `symlinkHeld` (the caller pinned the
+    /// asset for its run): GC removing the original would leave it dangling. Across
+    /// filesystems, an unpinned export is therefore a copy.
+    public func export(
+        _ asset: ExportSource, to directory: String, mode: ExportMode, symlinkHeld: Bool = false
+    ) throws(MediaError) -> ExportResult {
         let source = root + "/" + asset.path
         let destination = directory + "/" + asset.exportName
         var info = stat()
@@ -110,6 +115,13 @@ public struct AssetExporter: Sendable {
         }
         var skipped: [ExportResult.Skipped] = []
         for candidate in mode == .auto ? ExportMode.autoOrder : [mode] {
+            if mode == .auto && candidate == .symlink && !symlinkHeld {
+                skipped.append(
+                    .init(
+                        mode: .symlink,
+                        reason: "not pinned for a run (--pin RUN): GC could remove the original and break the link"))
+                continue
+            }
             do {
                 let verified = try make(candidate, from: source, to: destination, asset: asset)
                 return ExportResult(

@@ -75,6 +75,10 @@ public struct Ingestor: Sendable {
         // Checked before the bytes are copied: a bad provider name wastes no I/O.
         let tags = TagNormalizer.normalize(request.tags)
         let provenance = try Provenance(request)
+        let blocks = BlockRepository(connection: connection, logger: logger)
+        if let id = provenance.providerAssetId, let block = try await blocks.match(provider: provenance.provider, providerAssetId: id) {
+            return .rejected(file, Self.blockedRejection(file, block, because: "\(provenance.provider) id \(id) names"))
+        }
         let copy: ContentStore.StoredCopy
         do {
             if request.moveSource, let linked = try store.moveIn(from: source) {
@@ -87,6 +91,10 @@ public struct Ingestor: Sendable {
         }
         var temporaries = [copy.temporaryPath]
         defer { temporaries.forEach { unlink($0) } }
+
+        if let block = try await blocks.match(sha256: copy.sha256) {
+            return .rejected(file, Self.blockedRejection(file, block, because: "its bytes are"))
+        }
 
         let repository = AssetRepository(connection: connection, logger: logger)
 
@@ -289,6 +297,14 @@ public struct Ingestor: Sendable {
             }
         }
         return .missing(reason: reason)
+    }
+
+    static func blockedRejection(_ file: String, _ block: BlockRepository.Match, because what: String) -> MediaError {
+        let former = block.formerAssetId.map { " (it was asset #\($0))" } ?? ""
+        return MediaError(
+            .blocked,
+            "\(file) was refused: \(what) content an operator blocked on \(block.blockedAt.formatted(.iso8601))\(former), "
+                + "sha256 \(block.sha256); `mediaq unblock \(block.sha256)` lifts the block")
     }
 
     static func rejection(_ failure: ContentStore.StoreFailure, file: String) -> MediaError {

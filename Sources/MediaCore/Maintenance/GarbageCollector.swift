@@ -104,6 +104,15 @@ public struct GarbageCollector: Sendable {
         return true
     }
 
+    /// `mediaq rm` and `block`: removes these assets now, by the same crash-safe steps (all are
+    /// marked in one transaction, refused as a whole when an id is unknown or, without `force`,
+    /// pinned). Returns the ids removed.
+    public func removeNow(_ ids: [Int64], force: Bool, block: Bool) async throws(MediaError) -> [Int64] {
+        let removals = try await repository.markRemoved(ids, force: force, block: block)
+        for removal in removals { try await removeFiles(removal.paths, of: removal.id) }
+        return removals.map(\.id)
+    }
+
     private func removeFiles(_ paths: [String], of id: Int64) async throws(MediaError) {
         // Originals first; a thumbnail only after its original.
         for path in paths {

@@ -36,6 +36,8 @@ public struct LibraryReindex: Sendable {
         public var unchanged = 0
         /// Metadata files the rows had not caught up with, written before the walk.
         public var metadataWritten = 0
+        /// Blocks read from `blocked.json` that the database lacked (`mediaq block`).
+        public var blocksRestored = 0
         /// Originals left as they are (corrupt bytes, unreadable metadata, undecodable).
         public var problems: [Problem] = []
         public var seconds = 0.0
@@ -50,6 +52,13 @@ public struct LibraryReindex: Sendable {
         // Rows changed since their files were last written go to the files first: the files
         // are then what the walk compares with, and never older than the rows.
         report.metadataWritten = try await MetadataRepository(connection: connection, logger: logger).flushAll(in: store)
+        // Blocked content first: an ingest racing the walk must already refuse it.
+        let blocks = BlockRepository(connection: connection, logger: logger)
+        do {
+            report.blocksRestored = try await blocks.insert(try BlockList.read(root: store.root).entries)
+        } catch  where error.code == .badMetadataFile {
+            report.problems.append(.init(path: BlockList.fileName, code: error.code.name, detail: error.message))
+        }
         let busy = try await MaintenanceRepository(connection: connection, logger: logger).intentPaths()
         let originals = ["images", "videos"].flatMap { LibraryDoctor.files(under: store.root, $0 + "/original") }
             .filter { !busy.contains($0) && !($0 as NSString).lastPathComponent.hasPrefix(".") }
@@ -73,6 +82,7 @@ public struct LibraryReindex: Sendable {
             }
         }
         await adopter.writePendingMetadata(on: connection)
+        await blocks.writeList(root: store.root)
         progress(originals.count, originals.count)
         report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report

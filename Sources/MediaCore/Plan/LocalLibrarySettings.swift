@@ -14,6 +14,7 @@ public import Foundation
 /// | `localLibrary.preferRecencyBoost` | number      | `0.1`   | 0 to 1: favours assets not used recently |
 /// | `localLibrary.minTagShare`    | number          | `0.5`   | 0 to 1: a pick carries at least this share of the segment's tags (and at least one) |
 /// | `localLibrary.minScore`       | number or null  | `null`  | 0 or more: a pick scores at least this |
+/// | `localLibrary.pinHours`       | number          | `24`    | 0.01 to 8760: how long `--pin RUN` holds assets from GC |
 ///
 /// The rest of the file is the pipeline's and is not read. A missing key takes its default; a
 /// key inside `localLibrary` that is not one of these is an error, so a typo is not silently
@@ -40,6 +41,8 @@ public struct LocalLibrarySettings: Sendable, Equatable {
     /// The quality floor: only picks above it count toward `minMatches`.
     public var minTagShare = 0.5
     public var minScore: Double?
+    /// How long a pin (`plan`/`use`/`known`/`export --pin RUN`) holds its assets.
+    public var pinHours = 24.0
     /// The file the settings came from; `nil` for the defaults.
     public var file: String?
 
@@ -47,7 +50,9 @@ public struct LocalLibrarySettings: Sendable, Equatable {
 
     /// Where the pipeline keeps the file, relative to its working directory.
     public static let defaultFile = "config/stock-assets.json"
-    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost", "minTagShare", "minScore"]
+    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost", "minTagShare", "minScore", "pinHours"]
+    /// `pinHours`' range: at least 36 s, at most a year.
+    public static let pinHoursRange = 0.01...8760.0
     static let countRange = 1...100
 
     /// The settings from `explicitFile` (which must exist), else from `config/stock-assets.json`
@@ -115,6 +120,12 @@ public struct LocalLibrarySettings: Sendable, Equatable {
             }
             settings.minScore = score
         }
+        if let value = fields["pinHours"] {
+            guard case .number(let hours) = value, pinHoursRange.contains(hours) else {
+                throw bad("localLibrary.pinHours must be a number of hours from 0.01 to 8760, not \(value.described)")
+            }
+            settings.pinHours = hours
+        }
         for (kind, name) in [(MediaFormat.Kind.video, "videos"), (.image, "images")]
         where settings.limit[kind] < settings.minMatches[kind] {
             throw bad(
@@ -122,6 +133,11 @@ public struct LocalLibrarySettings: Sendable, Equatable {
                     + "(\(settings.minMatches[kind])): a covered media type takes at least minMatches assets")
         }
         return settings
+    }
+
+    /// The pin lifetime: `--pin-hours` when given, else `pinHours`.
+    public func pinLifetime(hours override: Double?) -> Duration {
+        .milliseconds(Int64(((override ?? pinHours) * 3_600_000).rounded()))
     }
 
     private static func perKind(

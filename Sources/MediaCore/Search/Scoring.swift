@@ -6,7 +6,7 @@ public import Foundation
 ///
 /// For query tags Q and an asset's tags T, with m = |Q ∩ T| (m = 0 is never a result):
 ///
-///     score = tagAnd + 0.5 · tagOr + recencyBoost · recency + aspectFit
+///     score = tagAnd + 0.5 · tagOr + recencyBoost · recency + aspectFit + 0.2 · rating / 5
 ///
 /// - `tagAnd` = 1 when every query tag matches, else 0; `tagOr` = m / |Q|.
 /// - `recency` = 1 / (1 + e^(−(d − 7) / 2)), d = days since the asset was last used (or, never
@@ -16,6 +16,9 @@ public import Foundation
 ///   (width / height) and the desired one A: 0.25 for the same shape, falling linearly in the
 ///   logarithm to 0 at twice or half the desired aspect; 0 when one is portrait and the other
 ///   landscape (a square fits either), and 0 when no aspect is asked for.
+/// - `rating` = the operator's stars (`mediaq rate`, 0 to 5; 0 = not rated, no term): at most
+///   0.2, below tagAnd's 1, so a rating never lifts an asset that misses a query tag above one
+///   that carries them all; among full matches it outweighs most of the recency term.
 ///
 /// Ties: more pixels first, then the more recent last use, then the lower id.
 public enum Scoring {
@@ -31,6 +34,10 @@ public enum Scoring {
     public static let aspectFitMaximum = 0.25
     /// The aspect factor (in either direction) at which `aspectFit` reaches 0.
     public static let aspectFitZeroFactor = 2.0
+    /// The weight of a five-star rating; a rating of r stars adds `ratingWeight · r / 5`.
+    public static let ratingWeight = 0.2
+    /// The highest rating `mediaq rate` gives.
+    public static let maximumRating = 5
     /// `preferRecencyBoost` when neither the request nor the configuration gives one.
     public static let defaultRecencyBoost = 0.1
 
@@ -50,8 +57,13 @@ public enum Scoring {
         /// |Q|.
         public var queryTags: Int
         public var daysSinceLastUse: Double
+        /// The operator's stars, 0 (not rated) to 5.
+        public var rating: Int = 0
 
-        public var score: Double { tagAnd + 0.5 * tagOr + recencyBoost * recency + aspectFit }
+        /// The rating's term, in [0, `ratingWeight`].
+        public var ratingTerm: Double { Scoring.ratingWeight * Double(rating) / Double(Scoring.maximumRating) }
+
+        public var score: Double { tagAnd + 0.5 * tagOr + recencyBoost * recency + aspectFit + ratingTerm }
     }
 
     /// The logistic curve in days since last use, in [0, 1].
@@ -71,7 +83,7 @@ public enum Scoring {
 
     public static func parts(
         matched: Int, queryCount: Int, daysSinceLastUse days: Double, recencyBoost: Double,
-        width: Int, height: Int, desiredAspect: Double?
+        width: Int, height: Int, desiredAspect: Double?, rating: Int = 0
     ) -> Parts {
         Parts(
             tagAnd: matched == queryCount ? 1.0 : 0.0,
@@ -79,7 +91,7 @@ public enum Scoring {
             recency: recency(daysSinceLastUse: days),
             recencyBoost: recencyBoost,
             aspectFit: aspectFit(width: width, height: height, desired: desiredAspect),
-            matchedTags: matched, queryTags: queryCount, daysSinceLastUse: days)
+            matchedTags: matched, queryTags: queryCount, daysSinceLastUse: days, rating: rating)
     }
 
     /// Days from `lastUse` to `now`, as the SQL computes them.

@@ -39,7 +39,7 @@ enum SearchQuery {
         // `bit_count`): one hash aggregate, where counting distinct terms sorted every row.
         var matched = """
             SELECT x.asset_id AS id, bit_count(bit_or(1::int8 << ft.term)::bit(64))::int4 AS matched,
-                   min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use
+                   min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use, min(x.rating) AS rating
             FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
             WHERE \(filters)
             GROUP BY x.asset_id
@@ -74,7 +74,7 @@ enum SearchQuery {
                         """
                     }.joined()
                     return """
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE ft.term = \(q.bind(set.driver))::int4 AND \(filters)\(set.windowed ? window : "")\(checks)
                         """
                 }
@@ -97,7 +97,7 @@ enum SearchQuery {
                     , top_group AS (
                         SELECT g.* FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
                         CROSS JOIN LATERAL (
-                            SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
+                            SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM asset_tag x
                             WHERE x.tag_id = ft.tag_id AND \(member)
                             ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
                             LIMIT \(groupLimit)::int8) g
@@ -109,7 +109,7 @@ enum SearchQuery {
                 let rareTerms = q.bind(topGroup.rareTerms)
                 q.sql += """
                     , rare AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE ft.term = ANY(\(rareTerms)::int4[]) AND \(filters)
                     )
                     """
@@ -118,7 +118,7 @@ enum SearchQuery {
             if let groupCut, let edgeCut {
                 q.sql += """
                     , edge AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters) AND x.last_use > \(groupCut) AND x.last_use <= \(edgeCut)
                     )
                     """
@@ -131,17 +131,27 @@ enum SearchQuery {
                 let recent = edgeCut.map { " AND x.last_use <= \($0)" } ?? ""
                 q.sql += """
                     , near AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(low)::float8 AND x.width::float8 / x.height < \(aspect)
                         UNION ALL
-                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(aspect) AND x.width::float8 / x.height < \(high)::float8
                     )
                     """
                 candidates.append("SELECT * FROM near")
             }
+            // Rated assets can score above the bounds the steps prove with (which assume no
+            // rating): all of them that carry a query tag are scored, through a partial index
+            // (ratings are an operator's, a small share of the library).
+            q.sql += """
+                , rated AS (
+                    SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                    WHERE x.rating > 0 AND \(filters)
+                )
+                """
+            candidates.append("SELECT * FROM rated")
             q.sql += ", top_candidate AS (\(candidates.joined(separator: " UNION ")))"
             // Each candidate comes with its inputs from the index row that found it (every tag
             // row of an asset carries the same copy, and the filters were applied there); m is
@@ -151,7 +161,7 @@ enum SearchQuery {
                        (SELECT bit_count(bit_or(1::int8 << o.term)::bit(64))
                         FROM asset_tag y JOIN form_tag o ON o.tag_id = y.tag_id
                         WHERE y.asset_id = c.asset_id)::int4 AS matched,
-                       c.width, c.height, c.last_use
+                       c.width, c.height, c.last_use, c.rating
                 FROM top_candidate c
                 """
         }
@@ -169,6 +179,8 @@ enum SearchQuery {
                 """
         }
         let boost = q.bind(request.recencyBoost)
+        let ratingWeight = q.bind(Scoring.ratingWeight)
+        let maximumRating = q.bind(Double(Scoring.maximumRating))
         let limit = q.bind(Int32(request.limit))
         let provider = q.bind(request.provider)
         q.sql += """
@@ -177,27 +189,28 @@ enum SearchQuery {
                 -- evaluated again for each.
                 \(matched)
             ), candidate AS (
-                SELECT m.id, m.width, m.height, m.matched, m.last_use,
+                SELECT m.id, m.width, m.height, m.matched, m.last_use, m.rating,
                        (extract(epoch FROM \(asOf)::timestamptz) - extract(epoch FROM m.last_use))::float8 / 86400 AS days,
                        m.width::float8 / m.height AS ratio
                 FROM matched m
             ), part AS (
-                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days,
+                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating,
                        CASE WHEN c.matched = \(queryCount)::int4 THEN 1.0::float8 ELSE 0.0::float8 END AS tag_and,
                        c.matched::float8 / \(queryCount)::int4::float8 AS tag_or,
                        1.0::float8 / (1.0::float8 + exp(-greatest(-\(clamp)::float8, least(\(clamp)::float8,
                            (c.days - \(centre)::float8) / \(widthDays)::float8)))) AS recency,
-                       \(aspectFit) AS aspect_fit
+                       \(aspectFit) AS aspect_fit,
+                       \(ratingWeight)::float8 * c.rating / \(maximumRating)::float8 AS rating_term
                 FROM candidate c
             ), ranked AS (
-                SELECT p.*, p.tag_and + 0.5 * p.tag_or + \(boost)::float8 * p.recency + p.aspect_fit AS score
+                SELECT p.*, p.tag_and + 0.5 * p.tag_or + \(boost)::float8 * p.recency + p.aspect_fit + p.rating_term AS score
                 FROM part p
                 ORDER BY score DESC, p.width::int8 * p.height DESC, p.last_use DESC, p.id
                 LIMIT \(limit)::int4
             )
             SELECT r.id, a.kind::text, a.sha256, a.path, th.path, a.width, a.height, a.duration_ms,
                    coalesce(tg.names, '{}'::text[]), src.provider, src.source_url, a.last_used_at, a.created_at,
-                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days
+                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating
             FROM ranked r
             JOIN asset a ON a.id = r.id
             LEFT JOIN thumbnail th ON th.asset_id = r.id AND th.status = 'ok'

@@ -144,7 +144,8 @@ public struct SearchRepository: Sendable {
             tagAnd: try c[14].binary(Double.self), tagOr: try c[15].binary(Double.self),
             recency: try c[16].binary(Double.self), recencyBoost: request.recencyBoost,
             aspectFit: try c[17].binary(Double.self), matchedTags: try c[18].binary(Int.self),
-            queryTags: request.tags.count, daysSinceLastUse: try c[19].binary(Double.self))
+            queryTags: request.tags.count, daysSinceLastUse: try c[19].binary(Double.self),
+            rating: Int(try c[20].binary(Int16.self)))
         return ScoredAsset(
             id: try c[0].binary(Int64.self), kind: MediaFormat.Kind(rawValue: try c[1].binary(String.self)) ?? request.kind,
             sha256: try c[2].binary(String.self), path: path, absolutePath: root + "/" + path,

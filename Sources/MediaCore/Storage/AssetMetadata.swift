@@ -37,6 +37,8 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
     /// An operator hid the asset (`mediaq hide`): kept, never offered. Absent when not hidden,
     /// so files written before curation existed read the same.
     public var hidden: Bool?
+    /// An operator's stars (`mediaq rate`, 1 to 5); absent when not rated.
+    public var rating: Int?
 
     /// Relative path of an asset's metadata file.
     public static func path(sha256: String, kind: MediaFormat.Kind) -> String {

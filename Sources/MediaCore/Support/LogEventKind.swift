@@ -79,6 +79,8 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case metadataFailed
     /// An asset's original is gone from the disk: it is marked lost and offered no more.
     case assetLost
+    /// An operator removed an asset (`mediaq rm`), or removed and blocked it (`mediaq block`).
+    case assetRemoved
 
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
@@ -133,6 +135,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .metadataWritten: "8ec9ac2cc1f344a4a822bfa3f3eea665"
         case .metadataFailed: "42400942188b4b95a08d8cf4c2b3fc19"
         case .assetLost: "713cb85d2f144aa382dd88ab91850593"
+        case .assetRemoved: "a76c8ec5f14e41a3b97d9d32cf328d93"
         }
     }
 
@@ -140,7 +143,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     public var defaultLevel: Logger.Level {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
-            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten:
+            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved:
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased, .dropFolderWatched:
             .notice

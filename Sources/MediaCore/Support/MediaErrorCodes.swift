@@ -46,6 +46,9 @@ extension MediaError.Code {
     /// The decoder hung once on the file and was killed: the drop is tried again later.
     public static let decoderHung = Self("decoder_hung", .retryable)
 
+    /// The bytes, or the provider id, are content an operator blocked (`mediaq block`).
+    public static let blocked = Self("blocked", .badInput)
+
     // Sidecar
     public static let badSidecar = Self("bad_sidecar", .badInput)
 
@@ -71,6 +74,10 @@ extension MediaError.Code {
     // Selection
     /// An id that names no present asset.
     public static let assetNotFound = Self("not_found", .badInput)
+
+    /// `mediaq rm` or `block` of an asset a live pin holds, without --force: retry once the
+    /// run's pin expires (`mediaq pins`), or --force.
+    public static let assetPinned = Self("pinned", .retryable)
 
     // Search
     /// A search, plan or export request that cannot be answered as asked.

@@ -1,0 +1,182 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// Content an operator blocked (`mediaq block`, migration 0007): the bytes and the provider
+/// ids it was known under, refused when they come again. The rows are the truth; the library's
+/// `blocked.json` (`BlockList`) follows them so that a reindex after a lost database keeps the
+/// blocks.
+public struct BlockRepository: Sendable {
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Why a file is refused: the blocked content it is, or shares a provider id with.
+    public struct Match: Sendable, Equatable {
+        public let sha256: String
+        public let formerAssetId: Int64?
+        public let blockedAt: Date
+    }
+
+    /// The block on these bytes, if any.
+    public func match(sha256: String) async throws(MediaError) -> Match? {
+        try await first(
+            "SELECT sha256, former_asset_id, blocked_at FROM blocked WHERE sha256 = \(sha256)")
+    }
+
+    /// The block on content the provider knows by this id, if any.
+    public func match(provider: String, providerAssetId: String) async throws(MediaError) -> Match? {
+        try await first(
+            """
+            SELECT b.sha256, b.former_asset_id, b.blocked_at FROM blocked_source s JOIN blocked b ON b.sha256 = s.sha256
+            WHERE s.provider = \(provider) AND s.provider_asset_id = \(providerAssetId)
+            ORDER BY b.blocked_at LIMIT 1
+            """)
+    }
+
+    private func first(_ query: PostgresQuery) async throws(MediaError) -> Match? {
+        do {
+            let rows = try await connection.query(query, logger: logger)
+            for try await (sha256, former, at) in rows.decode((String, Int64?, Date).self) {
+                return Match(sha256: sha256, formerAssetId: former, blockedAt: at)
+            }
+            return nil
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot read the blocked content")
+        }
+    }
+
+    /// Every block, oldest first, with its provider ids.
+    public func list() async throws(MediaError) -> [BlockList.Entry] {
+        do {
+            var entries: [BlockList.Entry] = []
+            var index: [String: Int] = [:]
+            let rows = try await connection.query(
+                "SELECT sha256, kind::text, former_asset_id, blocked_at FROM blocked ORDER BY blocked_at, sha256", logger: logger)
+            for try await (sha256, kind, former, at) in rows.decode((String, String, Int64?, Date).self) {
+                index[sha256] = entries.count
+                entries.append(
+                    .init(
+                        sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image, formerAssetId: former, blockedAt: at,
+                        sources: []))
+            }
+            let sources = try await connection.query(
+                "SELECT sha256, provider, provider_asset_id FROM blocked_source ORDER BY sha256, provider, provider_asset_id",
+                logger: logger)
+            for try await (sha256, provider, id) in sources.decode((String, String, String).self) {
+                if let at = index[sha256] { entries[at].sources.append(.init(provider: provider, providerAssetId: id)) }
+            }
+            return entries
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot read the blocked content")
+        }
+    }
+
+    /// Records blocks read from `blocked.json` (reindex); those already there are kept as they
+    /// are. Returns how many were new.
+    public func insert(_ entries: [BlockList.Entry]) async throws(MediaError) -> Int {
+        try await connection.transaction("cannot record the blocked content", logger: logger) { connection in
+            var added = 0
+            for entry in entries {
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO blocked (sha256, kind, former_asset_id, blocked_at)
+                    VALUES (\(entry.sha256), \(entry.kind.rawValue)::asset_kind, \(entry.formerAssetId), \(entry.blockedAt))
+                    ON CONFLICT (sha256) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                for try await _ in rows { added += 1 }
+                for source in entry.sources {
+                    try await connection.query(
+                        """
+                        INSERT INTO blocked_source (provider, provider_asset_id, sha256)
+                        VALUES (\(source.provider), \(source.providerAssetId), \(entry.sha256)) ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                }
+            }
+            return added
+        }
+    }
+
+    /// Lifts the blocks on these SHA-256s; returns those that were blocked.
+    public func unblock(_ sha256s: [String]) async throws(MediaError) -> [String] {
+        try await connection.transaction("cannot lift the blocks", logger: logger) { connection in
+            let rows = try await connection.query(
+                "DELETE FROM blocked WHERE sha256 = ANY(\(sha256s)::text[]) RETURNING sha256", logger: logger)
+            var lifted: [String] = []
+            for try await sha256 in rows.decode(String.self) { lifted.append(sha256) }
+            return lifted.sorted()
+        }
+    }
+
+    /// Writes `blocked.json` from the rows. Not a failure of the caller's change when it cannot:
+    /// the rows hold, and the next block, unblock or reindex writes the file.
+    public func writeList(root: String) async {
+        do {
+            let entries = try await list()
+            // A library that never blocked anything gets no file.
+            if entries.isEmpty && !FileManager.default.fileExists(atPath: root + "/" + BlockList.fileName) { return }
+            try BlockList(entries: entries).write(root: root)
+        } catch {
+            logger.warning("blocked.json was not written yet: \(error.message)")
+        }
+    }
+}
+
+/// The blocked content as a file in the library root, `blocked.json` (docs/storage.md).
+public struct BlockList: Codable, Equatable, Sendable {
+    public static let formatName = "media-library/blocked"
+    public static let fileName = "blocked.json"
+
+    public struct Source: Codable, Equatable, Sendable {
+        public var provider: String
+        public var providerAssetId: String
+    }
+
+    public struct Entry: Codable, Equatable, Sendable {
+        public var sha256: String
+        public var kind: MediaFormat.Kind
+        public var formerAssetId: Int64?
+        public var blockedAt: Date
+        public var sources: [Source]
+    }
+
+    public var format = formatName
+    public var version = 1
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) {
+        self.entries = entries
+    }
+
+    /// The file in `root`; empty when there is none. One that is not a block list throws.
+    public static func read(root: String) throws(MediaError) -> BlockList {
+        let path = root + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else { return BlockList(entries: []) }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            let list = try decoder.decode(BlockList.self, from: data)
+            guard list.format == formatName else { throw MediaError(.badMetadataFile, "its format is \(list.format)") }
+            return list
+        } catch {
+            throw MediaError(.badMetadataFile, "\(path) is not a block list: \(error)")
+        }
+    }
+
+    public func write(root: String) throws(MediaError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data: Data
+        do {
+            data = try encoder.encode(self) + Data("\n".utf8)
+        } catch {
+            throw MediaError(.libraryWriteFailed, "cannot encode \(Self.fileName): \(error)")
+        }
+        try AtomicFile.write(data, to: root + "/" + Self.fileName, failure: .libraryWriteFailed)
+    }
+}

@@ -51,7 +51,8 @@ struct ReindexCommand: AsyncParsableCommand {
             defer { decoder.shutdown() }
             let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .creator).open()
             do throws(MediaError) {
-                var reindex = LibraryReindex(root: library.root.path, decoder: decoder, logger: logger)
+                var reindex = LibraryReindex(
+                    root: library.root.path, decoder: decoder, logger: logger, readsFileKeywords: configuration.fileKeywords)
                 let pause = ProcessInfo.processInfo.environment["MEDIAQ_REINDEX_PAUSE_MS"].flatMap(Int.init)
                 reindex.pauseAfterEach = pause.map { .milliseconds($0) }
                 report = try await reindex.run(on: connection) { done, total in bar.show("reindex", done, total) }
@@ -71,7 +72,7 @@ struct ReindexCommand: AsyncParsableCommand {
             for problem in report.problems { print("\(problem.code)  \(problem.path)  \(problem.detail)") }
             var summary = "\(report.originals) originals: \(report.adopted) recorded again"
             if report.adoptedWithoutMetadata > 0 {
-                summary += " (\(report.adoptedWithoutMetadata) without a metadata file: no tags, provider unknown)"
+                summary += " (\(report.adoptedWithoutMetadata) without a metadata file: provider unknown, tags only from their files' keywords)"
             }
             summary += ", \(report.updated) updated from their metadata files, \(report.unchanged) unchanged"
             if !report.problems.isEmpty { summary += ", \(report.problems.count) left as they are" }

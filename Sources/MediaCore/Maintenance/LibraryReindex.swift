@@ -14,8 +14,8 @@ public struct LibraryReindex: Sendable {
     /// A pause after each original, for tests that kill a run part-way (`MEDIAQ_REINDEX_PAUSE_MS`).
     public var pauseAfterEach: Duration?
 
-    public init(root: String, decoder: any MediaDecoder, logger: Logger) {
-        self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger)
+    public init(root: String, decoder: any MediaDecoder, logger: Logger, readsFileKeywords: Bool = true) {
+        self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger, readsFileKeywords: readsFileKeywords)
         self.logger = logger
     }
 

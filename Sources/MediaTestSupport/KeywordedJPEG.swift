@@ -68,9 +68,11 @@ public enum KeywordedJPEG {
         block += [0x01, 0x00]  // one entry
         block += [0x9E, 0x9C, 0x01, 0x00]
         block += littleEndian32(value.count)
-        block += littleEndian32(26)  // the value follows the IFD
+        // Up to 4 bytes sit in the entry itself; a longer value follows the IFD.
+        let inline = value.count <= 4
+        block += inline ? value + [UInt8](repeating: 0, count: 4 - value.count) : littleEndian32(26)
         block += [0x00, 0x00, 0x00, 0x00]  // no next IFD
-        return block + value
+        return inline ? block : block + value
     }
 
     static func segment(marker: UInt8, _ payload: [UInt8]) -> [UInt8] {

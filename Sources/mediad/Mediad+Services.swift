@@ -37,7 +37,8 @@ extension Mediad {
             watcher: try Self.watch(configuration.dropDirectory, settings: configuration.daemon, logger: logger),
             processor: Self.processor(
                 dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
-                fileKeywords: configuration.fileKeywords, budget: StorageBudget(configuration), decoder: decoder, backlog: backlog, logger: logger),
+                fileKeywords: configuration.fileKeywords, budget: StorageBudget(configuration), decoder: decoder, backlog: backlog,
+                logger: logger),
             database: database, root: opened.root, libraryId: opened.libraryId,
             quota: QuotaGate(
                 budget: StorageBudget(configuration), root: opened.root.path, collector: collector, logger: logger),

@@ -15,8 +15,8 @@ struct ReindexCommand: AsyncParsableCommand {
             recorded again from its bytes (its SHA-256 must match its name; it is probed again, \
             its thumbnail kept or made) with the tags and sources of its metadata file \
             (<root>/{images,videos}/meta/, see docs/storage.md); one with no metadata file is \
-            recorded with no tags and provider `unknown`. One with a row gets the tags of its \
-            metadata file and the sources it lacks. Nothing is deleted; an original whose bytes do \
+            recorded with provider `unknown` and only the keywords written into its file as tags. \
+            One with a row gets the tags of its metadata file and the sources it lacks. Nothing is deleted; an original whose bytes do \
             not match its name is reported and left for `mediaq doctor --verify --fix`.
 
             Idempotent and resumable: each original is one transaction, and a second run only \
@@ -72,7 +72,8 @@ struct ReindexCommand: AsyncParsableCommand {
             for problem in report.problems { print("\(problem.code)  \(problem.path)  \(problem.detail)") }
             var summary = "\(report.originals) originals: \(report.adopted) recorded again"
             if report.adoptedWithoutMetadata > 0 {
-                summary += " (\(report.adoptedWithoutMetadata) without a metadata file: provider unknown, tags only from their files' keywords)"
+                summary +=
+                    " (\(report.adoptedWithoutMetadata) without a metadata file: provider unknown, tags only from their files' keywords)"
             }
             summary += ", \(report.updated) updated from their metadata files, \(report.unchanged) unchanged"
             if !report.problems.isEmpty { summary += ", \(report.problems.count) left as they are" }

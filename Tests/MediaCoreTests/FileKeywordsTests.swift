@@ -36,7 +36,8 @@ import Glibc
         #expect(EmbeddedKeywords.fromXMP(packet) == ["Golden Hour", "Rock & Roll", "a<b"])
         let prefixed = Array("http://ns.adobe.com/xap/1.0/\0".utf8) + packet
         #expect(EmbeddedKeywords.fromXMP(prefixed) == ["Golden Hour", "Rock & Roll", "a<b"])
-        let other = #"<dc:subjects><rdf:li>no</rdf:li></dc:subjects><dc:subject/><dc:subject xml:lang="en"><rdf:Bag>"#
+        let other =
+            #"<dc:subjects><rdf:li>no</rdf:li></dc:subjects><dc:subject/><dc:subject xml:lang="en"><rdf:Bag>"#
             + #"<rdf:li/><rdf:li xml:lang="x-default">caf&#233; &#x263A;</rdf:li></rdf:Bag></dc:subject>"#
             + "<dc:title><rdf:Alt><rdf:li>not a keyword</rdf:li></rdf:Alt></dc:title>"
         #expect(EmbeddedKeywords.fromXMP(Array(other.utf8)) == ["café ☺"])
@@ -96,10 +97,13 @@ import Glibc
         let skipped = Array("8BIM".utf8) + [0x04, 0x0C, 0xFF] + [UInt8](repeating: 0x41, count: 10)
         #expect(EmbeddedKeywords.fromIPTC(skipped).isEmpty, "a name longer than the block")
         // An IFD that claims 65535 entries, a value far outside the block.
-        var entries = KeywordedJPEG.exifBlock(xpKeywords: "x")
+        var entries = KeywordedJPEG.exifBlock(xpKeywords: "xyz")
         entries[14] = 0xFF
         entries[15] = 0xFF
-        #expect(EmbeddedKeywords.fromEXIF(entries) == ["x"])
+        #expect(EmbeddedKeywords.fromEXIF(entries) == ["xyz"])
+        #expect(EmbeddedKeywords.fromEXIF(KeywordedJPEG.exifBlock(xpKeywords: "x")) == ["x"], "a value within its entry")
+        entries.removeLast(8)
+        #expect(EmbeddedKeywords.fromEXIF(entries).isEmpty, "the entries run out before the keywords")
         var far = KeywordedJPEG.exifBlock(xpKeywords: "abcdef")
         far.replaceSubrange(24..<28, with: [0xFF, 0xFF, 0xFF, 0x7F])
         #expect(EmbeddedKeywords.fromEXIF(far).isEmpty)

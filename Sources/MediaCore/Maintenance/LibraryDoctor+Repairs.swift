@@ -72,7 +72,9 @@ extension LibraryDoctor {
             case .adopted(let id, let withMetadata):
                 problem.fixed = true
                 problem.action =
-                    "adopted as asset \(id)" + (withMetadata ? " with its metadata file" : " (no metadata file: provider unknown, tags only from its file's keywords)")
+                    "adopted as asset \(id)"
+                    + (withMetadata
+                        ? " with its metadata file" : " (no metadata file: provider unknown, tags only from its file's keywords)")
             case .updated(let id), .unchanged(let id):
                 problem.fixed = true
                 problem.action = "offered again as asset \(id)"

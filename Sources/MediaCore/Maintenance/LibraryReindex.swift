@@ -29,7 +29,8 @@ public struct LibraryReindex: Sendable {
         public var originals = 0
         /// Recorded from their bytes now, with their metadata file's tags and sources.
         public var adopted = 0
-        /// Of those, recorded without a metadata file: no tags, provider `unknown`.
+        /// Of those, recorded without a metadata file: provider `unknown`, tags only from the
+        /// keywords written into the file.
         public var adoptedWithoutMetadata = 0
         /// Recorded already; their rows changed to match their metadata file.
         public var updated = 0

@@ -1,5 +1,6 @@
 #include "mshim_image.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
 
@@ -13,7 +14,34 @@ static int fail(char *err, size_t errlen) {
     return -1;
 }
 
-int mshim_probe_image(const char *path, MShimImageInfo *info, char *err, size_t errlen) {
+// A copy of the blob field `name`, at most MSHIM_METADATA_BLOCK_LIMIT bytes; NULL when the image
+// has no such field (or memory ran out: the keywords are then missing, not the image).
+static unsigned char *copy_blob(VipsImage *image, const char *name, size_t *length) {
+    *length = 0;
+    if (vips_image_get_typeof(image, name) != VIPS_TYPE_BLOB) return NULL;
+    const void *data = NULL;
+    size_t size = 0;
+    if (vips_image_get_blob(image, name, &data, &size) != 0 || data == NULL || size == 0) {
+        vips_error_clear();
+        return NULL;
+    }
+    if (size > MSHIM_METADATA_BLOCK_LIMIT) size = MSHIM_METADATA_BLOCK_LIMIT;
+    unsigned char *copy = malloc(size);
+    if (copy == NULL) return NULL;
+    memcpy(copy, data, size);
+    *length = size;
+    return copy;
+}
+
+void mshim_free_image_metadata(MShimImageMetadata *metadata) {
+    if (metadata == NULL) return;
+    free(metadata->iptc);
+    free(metadata->xmp);
+    free(metadata->exif);
+    memset(metadata, 0, sizeof(*metadata));
+}
+
+int mshim_probe_image(const char *path, MShimImageInfo *info, MShimImageMetadata *metadata, char *err, size_t errlen) {
     // Sequential access: the header is read, the pixels are not.
     VipsImage *image = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (image == NULL) return fail(err, errlen);
@@ -34,6 +62,12 @@ int mshim_probe_image(const char *path, MShimImageInfo *info, char *err, size_t 
     }
     const char *interpretation = vips_enum_nick(VIPS_TYPE_INTERPRETATION, vips_image_get_interpretation(image));
     if (interpretation != NULL) strncpy(info->interpretation, interpretation, sizeof(info->interpretation) - 1);
+    if (metadata != NULL) {
+        memset(metadata, 0, sizeof(*metadata));
+        metadata->iptc = copy_blob(image, VIPS_META_IPTC_NAME, &metadata->iptc_length);
+        metadata->xmp = copy_blob(image, VIPS_META_XMP_NAME, &metadata->xmp_length);
+        metadata->exif = copy_blob(image, VIPS_META_EXIF_NAME, &metadata->exif_length);
+    }
     g_object_unref(image);
     return 0;
 }

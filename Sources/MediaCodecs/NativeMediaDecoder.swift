@@ -22,6 +22,7 @@ public struct NativeMediaDecoder: MediaDecoder {
                 let info = try ImageProbe.probe(path: path)
                 var probed = ProbedMedia(width: info.width, height: info.height)
                 probed.pageCount = info.pageCount
+                probed.keywords = info.keywords.isEmpty ? nil : info.keywords
                 return probed
             } catch {
                 throw DecodeFailure(.undecodable, error.message)

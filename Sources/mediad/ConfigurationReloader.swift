@@ -38,7 +38,7 @@ struct ConfigurationReloader: Sendable {
             settings,
             processor: Mediad.processor(
                 dropDirectory: running.dropDirectory, library: library, pixelLimit: fresh.pixelLimit,
-                budget: StorageBudget(fresh), decoder: decoder,
+                fileKeywords: fresh.fileKeywords, budget: StorageBudget(fresh), decoder: decoder,
                 backlog: drops.processor.ingestor.metadataBacklog ?? MetadataBacklog(), logger: logger))
         let pending = DaemonSettings.restartNeeded(from: running, to: fresh)
         var metadata: Logger.Metadata = [
@@ -46,6 +46,7 @@ struct ConfigurationReloader: Sendable {
             "sidecarGraceMs":
                 "\(fresh.daemon.sidecarGrace.components.seconds * 1000 + fresh.daemon.sidecarGrace.components.attoseconds / 1_000_000_000_000_000)",
             "decodeTimeout": "\(fresh.daemon.decodeTimeout)", "pixelLimit": "\(fresh.pixelLimit)",
+            "fileKeywords": "\(fresh.fileKeywords)",
         ]
         if !pending.isEmpty { metadata["needsRestart"] = "\(pending.joined(separator: ","))" }
         logger.event(.reloaded, "configuration reloaded", metadata: metadata)

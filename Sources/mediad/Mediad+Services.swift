@@ -37,7 +37,8 @@ extension Mediad {
             watcher: try Self.watch(configuration.dropDirectory, settings: configuration.daemon, logger: logger),
             processor: Self.processor(
                 dropDirectory: configuration.dropDirectory, library: opened, pixelLimit: configuration.pixelLimit,
-                budget: StorageBudget(configuration), decoder: decoder, backlog: backlog, logger: logger),
+                fileKeywords: configuration.fileKeywords, budget: StorageBudget(configuration), decoder: decoder, backlog: backlog,
+                logger: logger),
             database: database, root: opened.root, libraryId: opened.libraryId,
             quota: QuotaGate(
                 budget: StorageBudget(configuration), root: opened.root.path, collector: collector, logger: logger),
@@ -94,10 +95,11 @@ extension Mediad {
     }
 
     static func processor(
-        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, budget: StorageBudget, decoder: DecoderPool,
-        backlog: MetadataBacklog, logger: Logger
+        dropDirectory: String, library: OpenLibrary, pixelLimit: Int64, fileKeywords: Bool, budget: StorageBudget,
+        decoder: DecoderPool, backlog: MetadataBacklog, logger: Logger
     ) -> DropProcessor {
         var ingestor = Ingestor(root: library.root.path, decoder: decoder, logger: logger, pixelLimit: pixelLimit)
+        ingestor.readsFileKeywords = fileKeywords
         ingestor.metadataBacklog = backlog
         ingestor.budget = budget
         return DropProcessor(dropDirectory: dropDirectory, ingestor: ingestor, logger: logger)

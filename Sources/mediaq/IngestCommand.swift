@@ -93,6 +93,7 @@ struct IngestCommand: AsyncParsableCommand {
             root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
         let quota = budget.quota(configuration)
         ingestor.budget = quota
+        ingestor.readsFileKeywords = configuration.fileKeywords
         let progress = ProgressLine(total: files.count, enabled: !options.json && isatty(STDERR_FILENO) == 1)
         var results: [IngestResult] = []
         for (index, file) in files.enumerated() {

@@ -241,7 +241,8 @@ struct DoctorCommand: AsyncParsableCommand {
             defer { decoder?.shutdown() }
             report = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
                 (library, connection) throws(MediaError) in
-                let doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
+                var doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
+                doctor.readsFileKeywords = configuration.fileKeywords
                 return try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }
             }
             bar.clear()

@@ -15,8 +15,8 @@ struct ReindexCommand: AsyncParsableCommand {
             recorded again from its bytes (its SHA-256 must match its name; it is probed again, \
             its thumbnail kept or made) with the tags and sources of its metadata file \
             (<root>/{images,videos}/meta/, see docs/storage.md); one with no metadata file is \
-            recorded with no tags and provider `unknown`. One with a row gets the tags of its \
-            metadata file and the sources it lacks. Nothing is deleted; an original whose bytes do \
+            recorded with provider `unknown` and only the keywords written into its file as tags. \
+            One with a row gets the tags of its metadata file and the sources it lacks. Nothing is deleted; an original whose bytes do \
             not match its name is reported and left for `mediaq doctor --verify --fix`.
 
             Idempotent and resumable: each original is one transaction, and a second run only \
@@ -52,7 +52,8 @@ struct ReindexCommand: AsyncParsableCommand {
             defer { decoder.shutdown() }
             let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .creator).open()
             do throws(MediaError) {
-                var reindex = LibraryReindex(root: library.root.path, decoder: decoder, logger: logger)
+                var reindex = LibraryReindex(
+                    root: library.root.path, decoder: decoder, logger: logger, readsFileKeywords: configuration.fileKeywords)
                 let pause = ProcessInfo.processInfo.environment["MEDIAQ_REINDEX_PAUSE_MS"].flatMap(Int.init)
                 reindex.pauseAfterEach = pause.map { .milliseconds($0) }
                 report = try await reindex.run(on: connection) { done, total in bar.show("reindex", done, total) }
@@ -72,7 +73,8 @@ struct ReindexCommand: AsyncParsableCommand {
             for problem in report.problems { print("\(problem.code)  \(problem.path)  \(problem.detail)") }
             var summary = "\(report.originals) originals: \(report.adopted) recorded again"
             if report.adoptedWithoutMetadata > 0 {
-                summary += " (\(report.adoptedWithoutMetadata) without a metadata file: no tags, provider unknown)"
+                summary +=
+                    " (\(report.adoptedWithoutMetadata) without a metadata file: provider unknown, tags only from their files' keywords)"
             }
             summary += ", \(report.updated) updated from their metadata files, \(report.unchanged) unchanged"
             if !report.problems.isEmpty { summary += ", \(report.problems.count) left as they are" }

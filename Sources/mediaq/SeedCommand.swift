@@ -106,6 +106,7 @@ struct SeedCommand: AsyncParsableCommand {
             root: library.root.path, decoder: decoder, logger: logger, pixelLimit: configuration.pixelLimit)
         let quota = budget.quota(configuration)
         ingestor.budget = quota
+        ingestor.readsFileKeywords = configuration.fileKeywords
         let run = UUID().uuidString.prefix(8).lowercased()
         do {
             for index in 0..<count {

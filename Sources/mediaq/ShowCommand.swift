@@ -45,6 +45,9 @@ struct ShowCommand: AsyncParsableCommand {
             for source in asset.sources {
                 let details = [source.providerId.map { "id \($0)" }, source.sourceUrl].compactMap { $0 }.joined(separator: ", ")
                 print("  source:     \(source.provider)\(details.isEmpty ? "" : ": " + details)")
+                if let keywords = source.fileKeywords {
+                    print("    from the file's keywords: \(keywords.joined(separator: ", "))")
+                }
             }
             if let thumbnail = asset.thumbnail {
                 print(

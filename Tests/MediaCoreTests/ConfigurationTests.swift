@@ -113,6 +113,25 @@ import Testing
         #expect(configuration.daemon.logLevel == .info)
         #expect(configuration.daemon.decodeTimeout == .seconds(60))
         #expect(configuration.daemon.decoderMemoryBytes == 4 * 1024 * 1024 * 1024)
+        #expect(configuration.fileKeywords)
+    }
+
+    @Test func fileKeywordsAreOnUnlessTurnedOffInTheFileOrTheEnvironment() async throws {
+        defer { folder.remove() }
+        let byDefault = try await LibraryConfiguration.load(environment: [:], workingDirectory: "/")
+        #expect(byDefault.fileKeywords)
+        let file = folder.path + "/config.json"
+        try #"{"ingest": {"fileKeywords": false}}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await !LibraryConfiguration.load(configFile: file, environment: [:], workingDirectory: "/").fileKeywords)
+        let environment = ["MEDIA_INGEST_FILE_KEYWORDS": "on"]
+        #expect(try await LibraryConfiguration.load(configFile: file, environment: environment, workingDirectory: "/").fileKeywords)
+        #expect(try await !LibraryConfiguration.load(environment: ["MEDIA_INGEST_FILE_KEYWORDS": "0"], workingDirectory: "/").fileKeywords)
+        do {
+            _ = try await LibraryConfiguration.load(environment: ["MEDIA_INGEST_FILE_KEYWORDS": "maybe"], workingDirectory: "/")
+            Issue.record("'maybe' is not a boolean")
+        } catch {
+            #expect(error.message.contains("ingest.fileKeywords (MEDIA_INGEST_FILE_KEYWORDS) is 'maybe'"))
+        }
     }
 
     @Test func daemonSettingsComeFromEveryLayerAndBadOnesNameTheirKey() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import MediaCore
 import MediaTestHarness
+import MediaTestSupport
 import Testing
 
 /// `mediaq ingest` and `mediaq show` as the pipeline runs them: a separate process, JSON out.
@@ -57,6 +58,67 @@ import Testing
             #expect(bad.status == 65, "\(bad.transcript)")
             #expect(lines(bad.standardOutput).first?.error?.code == "not_media")
             #expect(FileManager.default.fileExists(atPath: page), "a rejected source stays where it was")
+        }
+    }
+
+    /// Keywords written into a JPEG (IPTC, XMP, EXIF) by a photo tool are read in the decoder
+    /// worker, become tags, are shown as the file's, and come back from the files after the
+    /// database is lost.
+    @Test func keywordsInAJPEGBecomeTagsShownAsTheFilesAndSurviveAReindex() async throws {
+        struct Shown: Decodable {
+            struct Source: Decodable {
+                let provider: String
+                let fileKeywords: [String]?
+            }
+            let sha256: String
+            let tags: [String]
+            let sources: [Source]
+        }
+        try await CommandLibrary.with { library in
+            let file = library.folder.path + "/keywords.jpg"
+            try SampleMedia.image(file)
+            let plain = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            let keyworded = KeywordedJPEG.make(
+                from: plain, iptc: ["Sea Side", "Beach"], xmp: ["Golden-Hour", "sea side"], xpKeywords: "Boats;Harbour")
+            try Data(keyworded).write(to: URL(fileURLWithPath: file))
+            let ingested = try library.mediaq(["ingest", file, "--tags", "Sunset, beach", "--provider", "pexels", "--json"])
+            #expect(ingested.status == 0, "\(ingested.transcript)")
+            let id = try #require(try IngestOutput.decode(ingested.standardOutput).files.first?.id)
+            let fileTags = ["sea side", "beach", "golden hour", "boats", "harbour"]
+
+            let shown = try library.json(Shown.self, ["show", "\(id)"])
+            #expect(shown.tags == ["beach", "boats", "golden hour", "harbour", "sea side", "sunset"])
+            #expect(shown.sources.map(\.provider) == ["pexels"] && shown.sources.map(\.fileKeywords) == [fileTags])
+            let text = try library.mediaq(["show", "\(id)"])
+            #expect(
+                text.standardOutput.contains("    from the file's keywords: sea side, beach, golden hour, boats, harbour"),
+                "\(text.transcript)")
+            struct Found: Decodable {
+                struct Result: Decodable { let id: Int64 }
+                let results: [Result]
+            }
+            #expect(try library.json(Found.self, ["search", "images", "--tags", "golden hour"]).results.map(\.id) == [id])
+
+            try await TestDatabase.withFresh { lostURL in
+                let rebuilt = try CommandLibrary(url: lostURL, root: library.root)
+                let reindex = try rebuilt.mediaq(["reindex", "--json"])
+                #expect(reindex.status == 0, "\(reindex.transcript)")
+                let again = try rebuilt.json(Shown.self, ["show", shown.sha256])
+                #expect(again.tags == shown.tags)
+                #expect(again.sources.map(\.fileKeywords) == [fileTags])
+            }
+
+            // Turned off: the same picture with other bytes gets the sidecar's tags only.
+            let other = library.folder.path + "/other.jpg"
+            try Data(KeywordedJPEG.make(from: plain, iptc: ["Lighthouse"])).write(to: URL(fileURLWithPath: other))
+            let off = try ChildProcess.run(
+                [Executables.path("mediaq"), "ingest", other, "--tags", "sunset", "--json"] + library.common,
+                workingDirectory: library.folder.path,
+                environment: Executables.cleanEnvironment(["MEDIA_INGEST_FILE_KEYWORDS": "false"]))
+            #expect(off.status == 0, "\(off.transcript)")
+            let offId = try #require(try IngestOutput.decode(off.standardOutput).files.first?.id)
+            let offShown = try library.json(Shown.self, ["show", "\(offId)"])
+            #expect(offShown.tags == ["sunset"] && offShown.sources.map(\.fileKeywords) == [nil])
         }
     }
 

@@ -14,8 +14,28 @@ typedef struct {
     char interpretation[32];
 } MShimImageInfo;
 
-/// Reads the header of the image at `path`. Returns 0, or -1 with libvips' reason in `err`.
-int mshim_probe_image(const char *path, MShimImageInfo *info, char *err, size_t errlen);
+/// The metadata blocks an image carries, copied out of libvips (whose copies go with the image):
+/// the IPTC block (`iptc-data`: for a JPEG, its APP13 "Photoshop 3.0" resource block), the XMP
+/// packet (`xmp-data`) and the EXIF block (`exif-data`). NULL with length 0 when absent; a block
+/// longer than `MSHIM_METADATA_BLOCK_LIMIT` is cut there (its parser is bounds-checked and
+/// reads what is whole). Freed with `mshim_free_image_metadata`.
+typedef struct {
+    unsigned char *iptc;
+    size_t iptc_length;
+    unsigned char *xmp;
+    size_t xmp_length;
+    unsigned char *exif;
+    size_t exif_length;
+} MShimImageMetadata;
+
+#define MSHIM_METADATA_BLOCK_LIMIT (1024 * 1024)
+
+/// Reads the header of the image at `path`, and, when `metadata` is not NULL, copies its
+/// metadata blocks into it. Returns 0, or -1 with libvips' reason in `err` (nothing to free).
+int mshim_probe_image(const char *path, MShimImageInfo *info, MShimImageMetadata *metadata, char *err, size_t errlen);
+
+/// Frees the blocks `mshim_probe_image` copied, and empties `metadata`.
+void mshim_free_image_metadata(MShimImageMetadata *metadata);
 
 /// Writes a JPEG thumbnail of the first page of `in_path` to `out_path`: displayed orientation,
 /// sRGB 8-bit, transparency flattened onto white, exactly `target_width` wide with the height

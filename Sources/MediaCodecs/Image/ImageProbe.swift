@@ -13,6 +13,9 @@ public struct ImageInfo: Sendable, Equatable {
     /// libvips' loader, e.g. `jpegload`, `heifload`.
     public let loader: String
     public let interpretation: String
+    /// The keywords written into the file (IPTC, XMP, EXIF XPKeywords), as written, capped:
+    /// see `EmbeddedKeywords`.
+    public var keywords: [String] = []
 
     /// Stored width × height: what decoding would allocate for one page.
     public var pixelCount: Int64 { Int64(width) * Int64(height) }
@@ -35,19 +38,25 @@ public enum ImageProbe {
             throw ImageError(kind: .unreadable, message: "libvips did not start: \(error)")
         }
         var info = MShimImageInfo()
+        var blocks = MShimImageMetadata()
         var message = [CChar](repeating: 0, count: 512)
-        guard mshim_probe_image(path, &info, &message, 512) == 0 else {
+        guard mshim_probe_image(path, &info, &blocks, &message, 512) == 0 else {
             throw ImageError(kind: .unreadable, message: "\(path) is not a readable image: \(CText.string(message))")
         }
+        defer { mshim_free_image_metadata(&blocks) }
         // Orientations 5 to 8 turn the picture a quarter: width and height swap on display.
         let swaps = (5...8).contains(info.orientation)
-        return ImageInfo(
+        var probed = ImageInfo(
             width: Int(swaps ? info.height : info.width),
             height: Int(swaps ? info.width : info.height),
             pageCount: max(1, Int(info.pages)),
             orientation: Int(info.orientation),
             loader: CText.string(info.loader),
             interpretation: CText.string(info.interpretation))
+        probed.keywords = EmbeddedKeywords.combined(
+            iptc: CText.bytes(blocks.iptc, blocks.iptc_length), xmp: CText.bytes(blocks.xmp, blocks.xmp_length),
+            exif: CText.bytes(blocks.exif, blocks.exif_length))
+        return probed
     }
 }
 
@@ -96,6 +105,12 @@ public enum ImageThumbnailer {
 enum CText {
     static func string(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A copy of a C block of bytes (empty for NULL).
+    static func bytes(_ pointer: UnsafeMutablePointer<UInt8>?, _ length: Int) -> [UInt8] {
+        guard let pointer, length > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: pointer, count: length))
     }
 
     static func string<T>(_ tuple: T) -> String {

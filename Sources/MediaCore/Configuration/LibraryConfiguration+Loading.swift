@@ -115,6 +115,7 @@ extension LibraryConfiguration {
             configuration.databaseMaxConnections = Int(limit)
         }
         try gcSettings(reader, into: &configuration)
+        if let fileKeywords = try flag(reader, .fileKeywords) { configuration.fileKeywords = fileKeywords }
         return configuration
     }
 
@@ -222,6 +223,19 @@ extension LibraryConfiguration {
             throw MediaError(
                 .invalidConfiguration,
                 "\(key.rawValue) (\(key.environmentName)) must be a string: \(error)")
+        }
+    }
+
+    /// A JSON boolean, or (from the environment) `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+    private static func flag(_ reader: ConfigReader, _ key: ConfigurationKey) throws(MediaError) -> Bool? {
+        if let value = try? reader.requiredBool(forKey: ConfigKey(key.rawValue)) { return value }
+        guard let text = try string(reader, key) else { return nil }
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default:
+            throw MediaError(
+                .invalidConfiguration, "\(key.rawValue) (\(key.environmentName)) is '\(text)'; use true or false")
         }
     }
 

@@ -16,6 +16,7 @@ import Foundation
 /// | `media.reserveBytes` | `MEDIA_RESERVE_BYTES` | `--reserve`     | size  | `1GB`: free space always left on the library's filesystem |
 /// | `gc.lowWaterPercent` | `MEDIA_GC_LOW_WATER_PERCENT` | `--gc-low-water` | percent 1–100 | `90`: GC frees down to this share of the budget |
 /// | `gc.keepPerProvider` | `MEDIA_GC_KEEP_PER_PROVIDER` | `--gc-keep` | `provider=N,…` | none: GC keeps the N most recently used assets of each named provider |
+/// | `ingest.fileKeywords` | `MEDIA_INGEST_FILE_KEYWORDS` | none | boolean | `true`: the keywords written into an image (IPTC, XMP, EXIF) become its tags |
 /// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
 /// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
 /// | `daemon.receiptDays` | `MEDIAD_RECEIPT_DAYS` | `--receipt-days` | count | `7` |
@@ -45,6 +46,9 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var gcLowWaterPercent: Int = defaultLowWaterPercent
     /// GC keeps at least this many of each provider's assets (the most recently used).
     public var gcKeepPerProvider: [String: Int] = [:]
+    /// Whether ingest (and a reindex of an original without a metadata file) adds the keywords
+    /// written into an image file to its tags.
+    public var fileKeywords = true
     /// The embedded cluster's `max_connections`, when configured; see `embeddedMaxConnections`.
     public var databaseMaxConnections: Int?
     /// The configuration file that was read, if any.

@@ -4,8 +4,8 @@ import PostgresNIO
 /// The SQL of taking an original that is on disk back into the rows (`mediaq reindex`,
 /// `doctor --fix`), and of an asset's original going missing and coming back.
 extension AssetRepository {
-    /// Records an original already in its place, with what its metadata file says (or nothing:
-    /// provider `unknown`, no tags). Returns the new id, or nil when a row with these bytes is
+    /// Records an original already in its place, with what its metadata file says (or, without
+    /// one, provider `unknown` and the keywords its file carries as tags). Returns the new id, or nil when a row with these bytes is
     /// there (another process recorded them first). `intents` (a thumbnail placed for it) are
     /// cleared in the same transaction.
     func adopt(
@@ -16,7 +16,10 @@ extension AssetRepository {
                 let id = try await Self.insertRows(
                     asset, thumbnail: thumbnail, addedAt: metadata?.addedAt, on: connection, logger: logger)
             else { return nil }
-            try await Self.apply(metadata, to: id, on: connection, logger: logger)
+            // The metadata file's tags include the file's keywords already (and not those an
+            // operator removed since): the file is read again only when there is no metadata file.
+            let fileTags = metadata == nil ? FileKeywords.tags(from: asset.probed.keywords) : nil
+            try await Self.apply(metadata, fileTags: fileTags, to: id, on: connection, logger: logger)
             if !intents.isEmpty {
                 try await connection.query("DELETE FROM file_intent WHERE path = ANY(\(intents)::text[])", logger: logger)
             }
@@ -34,10 +37,15 @@ extension AssetRepository {
             let missingSources = metadata.sources.filter { wanted in
                 !current.sources.contains { Self.sameSource($0, wanted) }
             }
+            // A source recorded before its file's keywords were kept (a restored older backup)
+            // takes them from the metadata file.
+            let keywordsToFill = metadata.sources.filter { wanted in
+                wanted.fileKeywords != nil && current.sources.contains { Self.sameSource($0, wanted) && $0.fileKeywords == nil }
+            }
             let wanted = TagNormalizer.normalize(metadata.tags)
             guard
-                Set(current.tags) != Set(wanted) || !missingSources.isEmpty || current.hidden != metadata.hidden
-                    || current.rating != metadata.rating
+                Set(current.tags) != Set(wanted) || !missingSources.isEmpty || !keywordsToFill.isEmpty
+                    || current.hidden != metadata.hidden || current.rating != metadata.rating
             else {
                 return false
             }
@@ -47,20 +55,20 @@ extension AssetRepository {
                 WHERE x.asset_id = \(id) AND t.id = x.tag_id AND NOT (t.name = ANY(\(wanted)::text[]))
                 """, logger: logger)
             var partial = metadata
-            partial.sources = missingSources
-            try await Self.apply(partial, to: id, on: connection, logger: logger)
+            partial.sources = missingSources + keywordsToFill
+            try await Self.apply(partial, fileTags: nil, to: id, on: connection, logger: logger)
             return true
         }
     }
 
     /// Adds the document's tags and sources to asset `id` (an original without one gets the
-    /// source `unknown`).
+    /// source `unknown`, with `fileTags`, the keywords its file carries, as its tags).
     private static func apply(
-        _ metadata: AssetMetadata?, to id: Int64, on connection: PostgresConnection, logger: Logger
+        _ metadata: AssetMetadata?, fileTags: [String]?, to id: Int64, on connection: PostgresConnection, logger: Logger
     )
         async throws
     {
-        try await addTags(TagNormalizer.normalize(metadata?.tags ?? []), to: id, on: connection, logger: logger)
+        try await addTags(TagNormalizer.normalize(metadata?.tags ?? fileTags ?? []), to: id, on: connection, logger: logger)
         if let metadata {
             try await connection.query(
                 "UPDATE asset SET hidden = \(metadata.hidden == true) WHERE id = \(id) AND hidden <> \(metadata.hidden == true)",
@@ -71,14 +79,17 @@ extension AssetRepository {
         }
         let sources =
             metadata?.sources
-            ?? [.init(provider: Self.unknownProvider, providerAssetId: nil, sourceUrl: nil, firstSeenAt: Date())]
+            ?? [.init(provider: Self.unknownProvider, firstSeenAt: Date(), fileKeywords: fileTags)]
         for source in sources {
             try await connection.query(
                 """
-                INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url, first_seen_at, last_seen_at)
+                INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url, first_seen_at, last_seen_at,
+                                        file_keywords)
                 VALUES (\(id), \(source.provider), \(source.providerAssetId), \(source.sourceUrl),
-                        \(source.firstSeenAt), \(source.firstSeenAt))
-                ON CONFLICT (asset_id, provider, provider_asset_id, source_url) DO NOTHING
+                        \(source.firstSeenAt), \(source.firstSeenAt), \(source.fileKeywords))
+                ON CONFLICT (asset_id, provider, provider_asset_id, source_url)
+                DO UPDATE SET file_keywords = EXCLUDED.file_keywords
+                WHERE provenance.file_keywords IS NULL AND EXCLUDED.file_keywords IS NOT NULL
                 """, logger: logger)
         }
     }

@@ -11,6 +11,9 @@ public struct AssetDetails: Sendable, Encodable {
         public let sourceUrl: String?
         public let firstSeenAt: Date
         public let lastSeenAt: Date
+        /// The tags this source's file carried as keywords (IPTC, XMP, EXIF), normalised;
+        /// absent when it carried none.
+        public let fileKeywords: [String]?
     }
 
     public struct Thumbnail: Sendable, Encodable {
@@ -108,12 +111,17 @@ extension AssetRepository {
     private func sources(assetId: Int64) async throws -> [AssetDetails.Source] {
         let rows = try await connection.query(
             """
-            SELECT provider, provider_asset_id, source_url, first_seen_at, last_seen_at
+            SELECT provider, provider_asset_id, source_url, first_seen_at, last_seen_at, file_keywords
             FROM provenance WHERE asset_id = \(assetId) ORDER BY first_seen_at, id
             """, logger: logger)
         var sources: [AssetDetails.Source] = []
-        for try await (provider, id, url, first, last) in rows.decode((String, String?, String?, Date, Date).self) {
-            sources.append(.init(provider: provider, providerId: id, sourceUrl: url, firstSeenAt: first, lastSeenAt: last))
+        for try await (provider, id, url, first, last, keywords)
+            in rows.decode((String, String?, String?, Date, Date, [String]?).self)
+        {
+            sources.append(
+                .init(
+                    provider: provider, providerId: id, sourceUrl: url, firstSeenAt: first, lastSeenAt: last,
+                    fileKeywords: keywords))
         }
         return sources
     }

@@ -206,9 +206,11 @@ public struct AssetRepository: Sendable {
         try await Self.addTags(tags, to: id, on: connection, logger: logger)
         try await connection.query(
             """
-            INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url)
-            VALUES (\(id), \(provenance.provider), \(provenance.providerAssetId), \(provenance.sourceURL))
-            ON CONFLICT (asset_id, provider, provider_asset_id, source_url) DO UPDATE SET last_seen_at = now()
+            INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url, file_keywords)
+            VALUES (\(id), \(provenance.provider), \(provenance.providerAssetId), \(provenance.sourceURL),
+                    \(provenance.fileKeywords))
+            ON CONFLICT (asset_id, provider, provider_asset_id, source_url)
+            DO UPDATE SET last_seen_at = now(), file_keywords = coalesce(EXCLUDED.file_keywords, provenance.file_keywords)
             """, logger: logger)
         if markUsed {
             try await connection.query(

@@ -121,11 +121,14 @@ public struct MetadataRepository: Sendable {
         for try await (id, name) in tags.decode((Int64, String).self) { documents[id]?.tags.append(name) }
         let sources = try await connection.query(
             """
-            SELECT asset_id, provider, provider_asset_id, source_url, first_seen_at FROM provenance
+            SELECT asset_id, provider, provider_asset_id, source_url, first_seen_at, file_keywords FROM provenance
             WHERE asset_id = ANY(\(ids)::int8[]) ORDER BY asset_id, first_seen_at, id
             """, logger: logger)
-        for try await (id, provider, providerId, url, seen) in sources.decode((Int64, String, String?, String?, Date).self) {
-            documents[id]?.sources.append(.init(provider: provider, providerAssetId: providerId, sourceUrl: url, firstSeenAt: seen))
+        for try await (id, provider, providerId, url, seen, keywords)
+            in sources.decode((Int64, String, String?, String?, Date, [String]?).self)
+        {
+            documents[id]?.sources.append(
+                .init(provider: provider, providerAssetId: providerId, sourceUrl: url, firstSeenAt: seen, fileKeywords: keywords))
         }
         return ids.compactMap { documents[$0] }
     }

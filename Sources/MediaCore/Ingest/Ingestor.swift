@@ -23,6 +23,8 @@ public struct Ingestor: Sendable {
     /// Told when rows changed whose metadata files are to be written (by `writePendingMetadata`
     /// or a background writer).
     public var metadataBacklog: MetadataBacklog?
+    /// Whether the keywords written into a file become its tags (`ingest.fileKeywords`).
+    public var readsFileKeywords = true
 
     public static let defaultPixelLimit: Int64 = 100_000_000
 
@@ -73,8 +75,10 @@ public struct Ingestor: Sendable {
         }
 
         // Checked before the bytes are copied: a bad provider name wastes no I/O.
-        let tags = TagNormalizer.normalize(request.tags)
-        let provenance = try Provenance(request)
+        let fileTags = readsFileKeywords ? FileKeywords.tags(from: probed.keywords) : nil
+        let tags = FileKeywords.merged(TagNormalizer.normalize(request.tags), with: fileTags)
+        var provenance = try Provenance(request)
+        provenance.fileKeywords = fileTags
         let blocks = BlockRepository(connection: connection, logger: logger)
         if let id = provenance.providerAssetId, let block = try await blocks.match(provider: provenance.provider, providerAssetId: id) {
             return .rejected(file, Self.blockedRejection(file, block, because: "\(provenance.provider) id \(id) names"))
@@ -335,6 +339,8 @@ struct Provenance: Sendable {
     let provider: String
     let providerAssetId: String?
     let sourceURL: String?
+    /// The tags that came from the file's own keywords (normalised); nil when none.
+    var fileKeywords: [String]?
 
     init(_ request: IngestRequest) throws(MediaError) {
         let provider = (request.provider ?? "local").trimmingCharacters(in: .whitespaces).lowercased()

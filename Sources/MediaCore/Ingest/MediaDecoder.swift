@@ -59,6 +59,9 @@ public struct ProbedMedia: Sendable, Equatable, Codable {
     public var audioCodec: String?
     public var bitrate: Int64?
     public var hasAudio: Bool?
+    /// Images: the keywords written into the file (IPTC, XMP, EXIF), as written, not yet
+    /// normalised. Absent from the replies of older decoder workers, which read none.
+    public var keywords: [String]?
 
     public init(width: Int, height: Int) {
         self.width = width

@@ -66,13 +66,15 @@ extension LibraryDoctor {
             problem.action = "not adopted: no decoder"
             return
         }
-        let adopter = OriginalAdopter(root: store.root, decoder: decoder, logger: logger)
+        let adopter = OriginalAdopter(root: store.root, decoder: decoder, logger: logger, readsFileKeywords: readsFileKeywords)
         do {
             switch try await adopter.adopt(problem.path, on: repository.connection) {
             case .adopted(let id, let withMetadata):
                 problem.fixed = true
                 problem.action =
-                    "adopted as asset \(id)" + (withMetadata ? " with its metadata file" : " (no metadata file: no tags, provider unknown)")
+                    "adopted as asset \(id)"
+                    + (withMetadata
+                        ? " with its metadata file" : " (no metadata file: provider unknown, tags only from its file's keywords)")
             case .updated(let id), .unchanged(let id):
                 problem.fixed = true
                 problem.action = "offered again as asset \(id)"

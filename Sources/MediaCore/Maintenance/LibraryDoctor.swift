@@ -20,6 +20,8 @@ public struct LibraryDoctor: Sendable {
     public let logger: Logger
     /// Regenerates thumbnails with `--fix`; nil: thumbnails are reported, not made.
     public let decoder: (any MediaDecoder)?
+    /// An original adopted without a metadata file takes its file's keywords as tags (`ingest.fileKeywords`).
+    public var readsFileKeywords = true
 
     public init(connection: PostgresConnection, root: String, decoder: (any MediaDecoder)?, logger: Logger) {
         self.repository = MaintenanceRepository(connection: connection, logger: logger)

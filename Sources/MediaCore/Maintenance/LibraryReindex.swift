@@ -14,8 +14,8 @@ public struct LibraryReindex: Sendable {
     /// A pause after each original, for tests that kill a run part-way (`MEDIAQ_REINDEX_PAUSE_MS`).
     public var pauseAfterEach: Duration?
 
-    public init(root: String, decoder: any MediaDecoder, logger: Logger) {
-        self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger)
+    public init(root: String, decoder: any MediaDecoder, logger: Logger, readsFileKeywords: Bool = true) {
+        self.adopter = OriginalAdopter(root: root, decoder: decoder, logger: logger, readsFileKeywords: readsFileKeywords)
         self.logger = logger
     }
 
@@ -29,7 +29,8 @@ public struct LibraryReindex: Sendable {
         public var originals = 0
         /// Recorded from their bytes now, with their metadata file's tags and sources.
         public var adopted = 0
-        /// Of those, recorded without a metadata file: no tags, provider `unknown`.
+        /// Of those, recorded without a metadata file: provider `unknown`, tags only from the
+        /// keywords written into the file.
         public var adoptedWithoutMetadata = 0
         /// Recorded already; their rows changed to match their metadata file.
         public var updated = 0

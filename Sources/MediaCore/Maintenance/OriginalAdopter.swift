@@ -16,8 +16,12 @@ public struct OriginalAdopter: Sendable {
     let ingestor: Ingestor
     let logger: Logger
 
-    public init(root: String, decoder: any MediaDecoder, logger: Logger) {
-        self.ingestor = Ingestor(root: root, decoder: decoder, logger: logger, pixelLimit: .max)
+    /// `readsFileKeywords` (`ingest.fileKeywords`): an original without a metadata file takes the
+    /// keywords written into it as its tags, as ingest would.
+    public init(root: String, decoder: any MediaDecoder, logger: Logger, readsFileKeywords: Bool = true) {
+        var ingestor = Ingestor(root: root, decoder: decoder, logger: logger, pixelLimit: .max)
+        ingestor.readsFileKeywords = readsFileKeywords
+        self.ingestor = ingestor
         self.logger = logger
     }
 
@@ -109,9 +113,10 @@ public struct OriginalAdopter: Sendable {
                 code: MediaError.Code.extensionMismatch.name, detail: "\(relative) holds \(sniffed.name) bytes, not .\(ext)")
         case .failure(let rejection): return .skipped(code: rejection.code.name, detail: rejection.message)
         }
-        let probed: ProbedMedia
+        var probed: ProbedMedia
         do {
             probed = try await ingestor.decoder.probe(path: source.stablePath, format: format)
+            if !ingestor.readsFileKeywords { probed.keywords = nil }
         } catch {
             return .skipped(code: MediaError.Code.undecodable.name, detail: "\(relative): \(error.message)")
         }

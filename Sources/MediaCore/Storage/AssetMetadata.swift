@@ -19,6 +19,20 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
         public var providerAssetId: String?
         public var sourceUrl: String?
         public var firstSeenAt: Date
+        /// The tags this source's file carried as keywords, normalised, in the order read.
+        /// Absent when there were none, so files written before keywords were read decode the same.
+        public var fileKeywords: [String]?
+
+        public init(
+            provider: String, providerAssetId: String? = nil, sourceUrl: String? = nil, firstSeenAt: Date,
+            fileKeywords: [String]? = nil
+        ) {
+            self.provider = provider
+            self.providerAssetId = providerAssetId
+            self.sourceUrl = sourceUrl
+            self.firstSeenAt = firstSeenAt
+            self.fileKeywords = fileKeywords
+        }
     }
 
     public var format: String = formatName

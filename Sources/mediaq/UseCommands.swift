@@ -135,10 +135,11 @@ struct KnownCommand: AsyncParsableCommand {
         abstract: "Which of a provider's asset ids the library already holds, so gather skips downloading them.",
         discussion: """
             With --json: {"ok", "provider", "known": [{"providerId", "libraryId", "kind", "path", \
-            "absolutePath", "sourceUrl"}], "unknown": [ids]}; a provider id with several files \
+            "absolutePath", "sourceUrl"}], "unknown": [ids], "blocked": [ids]}; a provider id with several files \
             (renditions) is listed once per file. No ids (a search that found nothing) is \
             answered with empty lists. With --pin RUN the known assets, which gather reuses \
-            instead of downloading, are pinned for the run.
+            instead of downloading, are pinned for the run. Ids of content an operator blocked \
+            (`mediaq block`) are listed in "blocked", not in "unknown": do not download them.
 
             Exit codes: 0 answered (whatever is known); 2 usage; 75 database or library root unavailable.
             """)
@@ -166,6 +167,7 @@ struct KnownCommand: AsyncParsableCommand {
         let provider: String
         let known: [UsageRepository.KnownAsset]
         let unknown: [String]
+        let blocked: [String]
     }
 
     func run() async throws {
@@ -174,6 +176,7 @@ struct KnownCommand: AsyncParsableCommand {
             let configuration = try await options.library.load()
             // No ids (a provider search that found nothing) is a question with an empty answer.
             let pinning = pinning
+            var blocked: Set<String> = []
             let known: [UsageRepository.KnownAsset] =
                 ids.isEmpty
                 ? []
@@ -185,13 +188,16 @@ struct KnownCommand: AsyncParsableCommand {
                     if let run = pinning.pin, !known.isEmpty {
                         try await usage.record(known.map(\.libraryId), markUsed: false, pinFor: run, pinLifetime: try pinning.lifetime())
                     }
+                    let knownIds = Set(known.map(\.providerId))
+                    blocked = try await BlockRepository(connection: connection, logger: logger)
+                        .blockedIds(provider: normalizedProvider, providerAssetIds: ids.filter { !knownIds.contains($0) })
                     return known
                 }
             let knownIds = Set(known.map(\.providerId))
             var unknown: [String] = []
-            for id in ids where !knownIds.contains(id) && !unknown.contains(id) { unknown.append(id) }
+            for id in ids where !knownIds.contains(id) && !blocked.contains(id) && !unknown.contains(id) { unknown.append(id) }
             if options.json {
-                JSONOutput.print(Report(provider: normalizedProvider, known: known, unknown: unknown))
+                JSONOutput.print(Report(provider: normalizedProvider, known: known, unknown: unknown, blocked: blocked.sorted()))
             } else {
                 for asset in known {
                     print(
@@ -199,6 +205,7 @@ struct KnownCommand: AsyncParsableCommand {
                     )
                 }
                 for id in unknown { print("unknown  \(normalizedProvider) \(id)") }
+                for id in blocked.sorted() { print("blocked  \(normalizedProvider) \(id)") }
             }
         } catch {
             throw fail(error, program: "mediaq known", json: options.json)

@@ -38,6 +38,22 @@ public struct BlockRepository: Sendable {
             """)
     }
 
+    /// Which of these provider ids name blocked content.
+    public func blockedIds(provider: String, providerAssetIds: [String]) async throws(MediaError) -> Set<String> {
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT DISTINCT provider_asset_id FROM blocked_source
+                WHERE provider = \(provider) AND provider_asset_id = ANY(\(providerAssetIds)::text[])
+                """, logger: logger)
+            var ids: Set<String> = []
+            for try await id in rows.decode(String.self) { ids.insert(id) }
+            return ids
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot read the blocked content")
+        }
+    }
+
     private func first(_ query: PostgresQuery) async throws(MediaError) -> Match? {
         do {
             let rows = try await connection.query(query, logger: logger)

@@ -79,7 +79,10 @@ export interface Known {
   ok: boolean;
   provider: string;
   known: KnownAsset[];
+  /** Not in the library: download these. */
   unknown: string[];
+  /** Content an operator blocked (`mediaq block`): never download these. */
+  blocked: string[];
 }
 
 export interface LibraryOptions {
@@ -152,10 +155,14 @@ export class MediaLibrary {
     return this.run<Plan>(args);
   }
 
-  /** Which of a provider's ids the library holds. No ids is no question (and no process). */
-  async known(provider: string, ids: string[]): Promise<Known> {
-    if (ids.length === 0) return { ok: true, provider, known: [], unknown: [] };
-    return this.run<Known>(["known", "--provider", provider, ...ids]);
+  /**
+   * Which of a provider's ids the library holds (pinned for `runId` when given, since the run
+   * reuses them). No ids is no question (and no process).
+   */
+  async known(provider: string, ids: string[], runId?: string): Promise<Known> {
+    if (ids.length === 0) return { ok: true, provider, known: [], unknown: [], blocked: [] };
+    const pin = runId === undefined ? [] : ["--pin", runId];
+    return this.run<Known>(["known", "--provider", provider, ...pin, ...ids]);
   }
 
   async use(libraryIds: number[]): Promise<void> {
@@ -283,10 +290,11 @@ export async function gatherStage(options: StageOptions): Promise<ManifestEntry[
     for (const segment of plan.segments) {
       for (const need of segment.missing) {
         const results = (await provider.search(need)).slice(0, need.limit);
-        const { known } = await library.known(provider.name, results.map((result) => result.id));
+        const { known, blocked } = await library.known(provider.name, results.map((result) => result.id), runId);
         const reused = known.filter((asset) => asset.kind === need.kind);
         await library.use(reused.map((asset) => asset.libraryId));
         for (const result of results) {
+          if (blocked.includes(result.id)) continue; // an operator blocked it: never download it
           const local = reused.find((asset) => asset.providerId === result.id);
           if (local) {
             manifest.push({

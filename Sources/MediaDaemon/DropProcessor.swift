@@ -90,7 +90,7 @@ public struct DropProcessor: Sendable {
             return try reject(mediaPath, code: result.error?.code ?? "rejected", message: result.error?.message ?? "rejected")
         }
         if let pin = sidecar.pin {
-            try await pinAsset(id, run: pin, on: connection)
+            try await pinAsset(id, run: pin, lifetime: sidecar.pinLifetime(standard: pinLifetime), on: connection)
         }
         let receipt = Receipt(
             status: result.status.rawValue, id: id, sha256: sha, kind: kind.rawValue, path: path, thumbPath: result.thumbPath)
@@ -145,7 +145,7 @@ public struct DropProcessor: Sendable {
             providerAssetId: sidecar.providerId, sourceURL: sidecar.sourceURL, markUsed: sidecar.used)
         ingestor.metadataBacklog?.note()
         if let pin = sidecar.pin {
-            try await pinAsset(receipt.id, run: pin, on: connection)
+            try await pinAsset(receipt.id, run: pin, lifetime: sidecar.pinLifetime(standard: pinLifetime), on: connection)
         }
         unlink(sidecarFile)
         logger.event(.sidecarApplied, "late sidecar applied", metadata: ["file": "\(sidecarFile)", "id": "\(receipt.id)"])
@@ -218,7 +218,7 @@ public struct DropProcessor: Sendable {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
-    private func pinAsset(_ id: Int64, run: String, on connection: PostgresConnection) async throws(MediaError) {
-        try await UsageRepository(connection: connection, logger: logger).pin([id], for: run, lifetime: pinLifetime)
+    private func pinAsset(_ id: Int64, run: String, lifetime: Duration, on connection: PostgresConnection) async throws(MediaError) {
+        try await UsageRepository(connection: connection, logger: logger).pin([id], for: run, lifetime: lifetime)
     }
 }

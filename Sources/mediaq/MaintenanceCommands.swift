@@ -129,7 +129,7 @@ struct StatsCommand: AsyncParsableCommand {
             "provider", "assets", "originalBytes", "thumbnailBytes"}], "budget": {"usedBytes", \
             "budgetBytes", "usedPercent", "lowWaterBytes", "reserveBytes", "freeBytes"}, "pins": \
             {"live", "pinnedAssets", "runs", "expired"}, "thumbnailsMissing", "quarantined", \
-            "deleting", "oldestUse", "newestUse", "neverUsed", "tagCount", "topTags": [{"tag", "assets"}]}.
+            "deleting", "lost", "curation": {"hidden", "rated", "blocked"}, "oldestUse", "newestUse", "neverUsed", "tagCount", "topTags": [{"tag", "assets"}]}.
 
             Exit codes: 0 done; 2 usage; 75 database or library root unavailable.
             """)
@@ -175,6 +175,7 @@ struct StatsCommand: AsyncParsableCommand {
         lines.append(
             "thumbnails missing: \(stats.thumbnailsMissing); quarantined: \(stats.quarantined); lost: \(stats.lost); being deleted: \(stats.deleting)"
         )
+        lines.append("curation: hidden \(stats.curation.hidden); rated \(stats.curation.rated); blocked \(stats.curation.blocked)")
         lines.append(
             "use: oldest \(TextFormat.age(stats.oldestUse)), newest \(TextFormat.age(stats.newestUse)), never used \(stats.neverUsed)")
         let top = stats.topTags.map { "\($0.tag) (\($0.assets))" }.joined(separator: ", ")

@@ -116,7 +116,7 @@ import Testing
         let sidecar = try parse(
             #"""
             {"tags": ["beach", "Sunset"], "provider": "pexels", "sourceUrl": "https://p.test/1",
-             "providerId": "12345", "used": true, "pin": "RUN-7", "somethingNew": {"x": 1}}
+             "providerId": "12345", "used": true, "pin": "RUN-7", "pinHours": 1.5, "somethingNew": {"x": 1}}
             """#)
         #expect(sidecar.tags == ["beach", "Sunset"])
         #expect(sidecar.provider == "pexels")
@@ -124,6 +124,9 @@ import Testing
         #expect(sidecar.providerId == "12345")
         #expect(sidecar.used)
         #expect(sidecar.pin == "RUN-7")
+        #expect(sidecar.pinHours == 1.5)
+        #expect(sidecar.pinLifetime(standard: .seconds(86_400)) == .seconds(5_400))
+        #expect(Sidecar().pinLifetime(standard: .seconds(86_400)) == .seconds(86_400))
     }
 
     @Test func acceptsTheLooserForms() throws {
@@ -144,6 +147,9 @@ import Testing
         (#"{"used": 1}"#, "\"used\" must be true or false"),
         (#"{"providerId": true}"#, "\"providerId\" must be a string or a number"),
         (#"{"provider": ["x"]}"#, "\"provider\" must be a string"),
+        (#"{"pinHours": 0}"#, "\"pinHours\" must be a number of hours"),
+        (#"{"pinHours": "2"}"#, "\"pinHours\" must be a number of hours"),
+        (#"{"pinHours": 9000}"#, "\"pinHours\" must be a number of hours"),
     ])
     func refusesWithAReason(_ json: String, _ reason: String) {
         do {

@@ -32,7 +32,7 @@ import Testing
         try await withDrop { drop, processor, library in
             let media = drop + "/beach.jpg"
             try
-                #"{"tags": "Beach, sunset", "provider": "pexels", "providerId": 42, "sourceUrl": "https://p.test/42", "used": true, "pin": "RUN-1"}"#
+                #"{"tags": "Beach, sunset", "provider": "pexels", "providerId": 42, "sourceUrl": "https://p.test/42", "used": true, "pin": "RUN-1", "pinHours": 3}"#
                 .write(toFile: media + ".json", atomically: true, encoding: .utf8)
             try SampleMedia.image(media)
             let outcome = try await processor.process(mediaPath: media, on: library.connection)
@@ -51,6 +51,10 @@ import Testing
             #expect(details.sources.first?.providerId == "42")
             #expect(details.lastUsedAt != nil)
             #expect(try await library.count("SELECT count(*) FROM pin WHERE run_id = 'RUN-1' AND expires_at > now()") == 1)
+            #expect(
+                try await library.count(
+                    "SELECT count(*) FROM pin WHERE run_id = 'RUN-1' AND expires_at BETWEEN now() + interval '179 minutes' AND now() + interval '181 minutes'"
+                ) == 1, "the sidecar's pinHours")
             // A second event for the sidecar, after it was read with its media, changes nothing.
             #expect(try await processor.applyLateSidecar(media + ".json", on: library.connection))
             #expect(!FileManager.default.fileExists(atPath: drop + "/.rejected"), "no spurious rejection")

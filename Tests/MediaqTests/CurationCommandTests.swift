@@ -231,4 +231,73 @@ import Testing
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }
+
+    /// Hours from now until each pin of `run` expires, by asset id.
+    static func pinHours(_ library: CommandLibrary, run: String) async throws -> [Int64: Double] {
+        let rows = try await library.query(
+            """
+            SELECT asset_id * 1000000 + round(extract(epoch FROM expires_at - now()) / 36)::int8
+            FROM pin WHERE run_id = '\(run)' ORDER BY asset_id
+            """)
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0 / 1_000_000, Double($0 % 1_000_000) / 100) })
+    }
+
+    @Test func whatARunReusesIsPinnedForAsLongAsConfiguredAndPinsNeverShorten() async throws {
+        try await CommandLibrary.with { library in
+            let first = try library.add("a.png", tags: "forest", providerId: "51", colour: "red")
+            let second = try library.add("b.png", tags: "forest", providerId: "52", colour: "blue")
+
+            // known --pin: what gather reuses instead of downloading is held for the run (24 h by default).
+            struct Known: Decodable {
+                let unknown: [String]
+                let blocked: [String]
+            }
+            let known = try library.json(Known.self, ["known", "--provider", "pexels", "--pin", "run-k", "51", "52", "99"])
+            #expect(known.unknown == ["99"] && known.blocked.isEmpty)
+            let reused = try await Self.pinHours(library, run: "run-k")
+            #expect(Set(reused.keys) == [first, second] && reused.values.allSatisfy { abs($0 - 24) < 0.02 }, "\(reused)")
+
+            // localLibrary.pinHours from the pipeline's stock-assets.json, and --pin-hours over it.
+            try FileManager.default.createDirectory(atPath: library.folder.path + "/config", withIntermediateDirectories: true)
+            try #"{"localLibrary": {"pinHours": 2}}"#.write(
+                toFile: library.folder.path + "/config/stock-assets.json", atomically: true, encoding: .utf8)
+            #expect(try library.mediaq(["use", "\(first)", "--pin", "run-u"]).status == 0)
+            #expect(abs((try await Self.pinHours(library, run: "run-u")[first] ?? 0) - 2) < 0.02)
+            #expect(try library.mediaq(["pin", "run-u", "\(second)", "--pin-hours", "0.5"]).status == 0)
+            #expect(abs((try await Self.pinHours(library, run: "run-u")[second] ?? 0) - 0.5) < 0.02)
+
+            // --extend: every pin of the run for the new lifetime; a pin never shortens.
+            let extended = try library.mediaq(["pin", "--extend", "run-u", "--pin-hours", "10", "--json"])
+            #expect(extended.status == 0 && extended.standardOutput.contains("\"extended\" : 2"), "\(extended.transcript)")
+            #expect(try await Self.pinHours(library, run: "run-u").values.allSatisfy { abs($0 - 10) < 0.02 })
+            #expect(try library.mediaq(["pin", "--extend", "run-u", "--pin-hours", "1"]).status == 0)
+            #expect(try await Self.pinHours(library, run: "run-u").values.allSatisfy { abs($0 - 10) < 0.02 }, "not shortened")
+
+            struct Pins: Decodable {
+                struct Run: Decodable {
+                    let runId: String
+                    let assets: [Int64]
+                }
+                let runs: [Run]
+            }
+            let pins = try library.json(Pins.self, ["pins"]).runs
+            #expect(pins.map(\.runId) == ["run-u", "run-k"], "the soonest to expire first")
+            #expect(pins.allSatisfy { $0.assets == [first, second] })
+            #expect(try library.json(Pins.self, ["pins", "--run", "run-k"]).runs.map(\.runId) == ["run-k"])
+
+            #expect(try library.mediaq(["pin", "run-x", "\(first)", "9999"]).status == 65, "all or nothing")
+            #expect(try await Self.pinHours(library, run: "run-x").isEmpty)
+            #expect(try library.mediaq(["pin", "run-x"]).status == 2, "ids or --extend")
+            #expect(try library.mediaq(["use", "\(first)", "--pin", "run-x", "--pin-hours", "9000"]).status == 2)
+            try #"{"localLibrary": {"pinHours": 0}}"#.write(
+                toFile: library.folder.path + "/config/stock-assets.json", atomically: true, encoding: .utf8)
+            let bad = try library.mediaq(["use", "\(first)", "--pin", "run-x"])
+            #expect(bad.status == 2 && bad.standardError.contains("localLibrary.pinHours"), "\(bad.transcript)")
+
+            // A blocked provider id is neither known nor unknown: gather must not download it.
+            #expect(try library.mediaq(["block", "\(second)", "--force"]).status == 0)
+            let after = try library.json(Known.self, ["known", "--provider", "pexels", "51", "52", "99"])
+            #expect(after.blocked == ["52"] && after.unknown == ["99"], "\(after)")
+        }
+    }
 }

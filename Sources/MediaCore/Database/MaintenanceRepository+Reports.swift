@@ -110,6 +110,15 @@ extension MaintenanceRepository {
                 counts.newestUse = newest
                 counts.neverUsed = never
             }
+            let curated = try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM asset WHERE hidden AND state <> 'deleting')::int,
+                       (SELECT count(*) FROM asset WHERE rating > 0 AND state <> 'deleting')::int,
+                       (SELECT count(*) FROM blocked)::int
+                """, logger: logger)
+            for try await (hidden, rated, blocked) in curated.decode((Int, Int, Int).self) {
+                counts.curation = LibraryStats.Curation(hidden: hidden, rated: rated, blocked: blocked)
+            }
             let tagTotal = try await connection.query(
                 "SELECT count(DISTINCT tag_id)::int FROM asset_tag", logger: logger)
             for try await count in tagTotal.decode(Int.self) { counts.tagCount = count }

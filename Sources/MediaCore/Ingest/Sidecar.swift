@@ -3,7 +3,7 @@ public import Foundation
 /// The JSON file gather writes beside a download, `NAME.EXT.json` (see docs/drop-contract.md):
 ///
 ///     {"tags": ["beach", "sunset"] | "beach, sunset", "provider": "pexels", "sourceUrl": "…",
-///      "providerId": "12345", "used": true, "pin": "RUN-ID"}
+///      "providerId": "12345", "used": true, "pin": "RUN-ID", "pinHours": 24}
 ///
 /// Every field is optional and unknown fields are ignored. A sidecar over 1 MiB, not JSON, or
 /// with a field of the wrong type is refused with a reason.
@@ -14,6 +14,13 @@ public struct Sidecar: Sendable, Equatable {
     public var providerId: String?
     public var used = false
     public var pin: String?
+    /// How long `pin` holds (default: mediad's 24 hours), 0.01 to 8760.
+    public var pinHours: Double?
+
+    /// The lifetime of the sidecar's pin: `pinHours`, else `standard`.
+    public func pinLifetime(standard: Duration) -> Duration {
+        pinHours.map { .milliseconds(Int64(($0 * 3_600_000).rounded())) } ?? standard
+    }
 
     public init() {}
 
@@ -48,6 +55,12 @@ public struct Sidecar: Sendable, Equatable {
         sidecar.provider = try string(fields, "provider", refuse)
         sidecar.sourceURL = try string(fields, "sourceUrl", refuse)
         sidecar.pin = try string(fields, "pin", refuse)
+        switch fields["pinHours"] {
+        case nil, is NSNull: break
+        case let number as NSNumber where !isBoolean(number) && LocalLibrarySettings.pinHoursRange.contains(number.doubleValue):
+            sidecar.pinHours = number.doubleValue
+        default: throw refuse("\"pinHours\" must be a number of hours from 0.01 to 8760")
+        }
         switch fields["providerId"] {
         case nil, is NSNull: break
         case let text as String: sidecar.providerId = text.isEmpty ? nil : text

@@ -42,11 +42,19 @@ public struct LibraryStats: Sendable, Encodable {
         public var quarantined = 0
         public var deleting = 0
         public var lost = 0
+        public var curation = Curation()
         public var oldestUse: Date?
         public var newestUse: Date?
         public var neverUsed = 0
         public var tagCount = 0
         public var topTags: [TagCount] = []
+    }
+
+    /// What operators did (`mediaq hide`, `rate`, `block`).
+    public struct Curation: Sendable, Encodable, Equatable {
+        public var hidden = 0
+        public var rated = 0
+        public var blocked = 0
     }
 
     public var byKindAndProvider: [Group]
@@ -60,6 +68,7 @@ public struct LibraryStats: Sendable, Encodable {
     public var deleting: Int
     /// Assets whose originals are gone (records kept, never offered; `mediaq forget` removes them).
     public var lost: Int
+    public var curation: Curation
     /// Oldest and newest `last_used_at` among assets that were used.
     public var oldestUse: Date?
     public var newestUse: Date?
@@ -78,6 +87,7 @@ public struct LibraryStats: Sendable, Encodable {
         quarantined = counts.quarantined
         deleting = counts.deleting
         lost = counts.lost
+        curation = counts.curation
         oldestUse = counts.oldestUse
         newestUse = counts.newestUse
         neverUsed = counts.neverUsed

@@ -74,7 +74,7 @@ struct ExportCommand: AsyncParsableCommand {
         var failures: [(Int64, MediaError)] = []
         do {
             let configuration = try await options.library.load()
-            let lifetime = try pinning.lifetime()
+            let lifetime = try pinning.lifetime.duration()
             let run = pinning.pin
             try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
                 let sources = try await AssetRepository(connection: connection, logger: logger).exportSources(ids)

@@ -69,7 +69,8 @@ struct PlanCommand: AsyncParsableCommand {
     var verbose = false
 
     func validate() throws {
-        try PinOptions.validate(run: pin, hours: pinHours)
+        try PinOptions.validate(run: pin)
+        try PinLifetimeOptions.validate(hours: pinHours)
         if let recencyBoost, !(recencyBoost.isFinite && (0...1).contains(recencyBoost)) {
             throw ValidationError("--recency-boost must be a number from 0 to 1")
         }

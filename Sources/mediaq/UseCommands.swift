@@ -5,13 +5,9 @@ import MediaCommandSupport
 import MediaCore
 import PostgresNIO
 
-/// `--pin RUN` and its lifetime, for the commands whose results a gather run goes on to use.
-struct PinOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Pin the assets for this gather run: GC keeps them until the pin expires or `mediaq unpin RUN`.", valueName: "run-id"))
-    var pin: String?
-
+/// How long this command's pins hold: `--pin-hours`, else `localLibrary.pinHours` of the
+/// pipeline's stock-assets.json, else 24 hours.
+struct PinLifetimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long the pin holds (default: localLibrary.pinHours, else 24).", valueName: "hours"))
     var pinHours: Double?
 
@@ -22,20 +18,36 @@ struct PinOptions: ParsableArguments {
     var stockConfig: String?
 
     func validate() throws {
-        try Self.validate(run: pin, hours: pinHours)
+        try Self.validate(hours: pinHours)
     }
 
-    static func validate(run: String?, hours: Double?) throws {
-        if let run, run.isEmpty || run.count > 200 { throw ValidationError("--pin must be a run id of 1 to 200 characters") }
+    static func validate(hours: Double?) throws {
         if let hours, !LocalLibrarySettings.pinHoursRange.contains(hours) {
             throw ValidationError("--pin-hours must be a number of hours from 0.01 to 8760, not \(hours)")
         }
     }
 
-    /// The lifetime of this command's pins.
-    func lifetime() throws(MediaError) -> Duration {
+    func duration() throws(MediaError) -> Duration {
         if let pinHours { return LocalLibrarySettings().pinLifetime(hours: pinHours) }
         return try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory).pinLifetime(hours: nil)
+    }
+}
+
+/// `--pin RUN` and its lifetime, for the commands whose results a gather run goes on to use.
+struct PinOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Pin the assets for this gather run: GC keeps them until the pin expires or `mediaq unpin RUN`.", valueName: "run-id"))
+    var pin: String?
+
+    @OptionGroup var lifetime: PinLifetimeOptions
+
+    func validate() throws {
+        try Self.validate(run: pin)
+    }
+
+    static func validate(run: String?) throws {
+        if let run, run.isEmpty || run.count > 200 { throw ValidationError("--pin must be a run id of 1 to 200 characters") }
     }
 }
 
@@ -73,7 +85,7 @@ struct UseCommand: AsyncParsableCommand {
         let logger = options.makeLogger()
         do {
             let configuration = try await options.library.load()
-            let lifetime = try pinning.lifetime()
+            let lifetime = try pinning.lifetime.duration()
             let (ids, run) = (ids, pinning.pin)
             let uses = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
                 try await UsageRepository(connection: connection, logger: logger).record(ids, pinFor: run, pinLifetime: lifetime)
@@ -186,7 +198,8 @@ struct KnownCommand: AsyncParsableCommand {
                     let known = try await usage.known(provider: normalizedProvider, providerIds: ids, root: library.root.path)
                     // Gather reuses what is known instead of downloading it: held for its run.
                     if let run = pinning.pin, !known.isEmpty {
-                        try await usage.record(known.map(\.libraryId), markUsed: false, pinFor: run, pinLifetime: try pinning.lifetime())
+                        try await usage.record(
+                            known.map(\.libraryId), markUsed: false, pinFor: run, pinLifetime: try pinning.lifetime.duration())
                     }
                     let knownIds = Set(known.map(\.providerId))
                     blocked = try await BlockRepository(connection: connection, logger: logger)
@@ -305,17 +318,10 @@ struct PinCommand: AsyncParsableCommand {
     @Flag(help: "Extend the run's existing pins.")
     var extend = false
 
-    @Option(help: ArgumentHelp("How long the pins hold from now (default: localLibrary.pinHours, else 24).", valueName: "hours"))
-    var pinHours: Double?
-
-    @Option(
-        help: ArgumentHelp(
-            "The pipeline's stock-assets.json, for localLibrary.pinHours (default: ./config/stock-assets.json if present).",
-            valueName: "file"))
-    var stockConfig: String?
+    @OptionGroup var lifetime: PinLifetimeOptions
 
     func validate() throws {
-        try PinOptions.validate(run: runId, hours: pinHours)
+        try PinOptions.validate(run: runId)
         if ids.isEmpty && !extend { throw ValidationError("name asset ids to pin, or --extend the run's pins") }
     }
 
@@ -328,16 +334,14 @@ struct PinCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.makeLogger()
-        var pinning = PinOptions()
-        (pinning.pin, pinning.pinHours, pinning.stockConfig) = (runId, pinHours, stockConfig)
         let (ids, extend, runId) = (ids, extend, runId)
         do {
             let configuration = try await options.library.load()
-            let lifetime = try pinning.lifetime()
+            let duration = try lifetime.duration()
             let (pinned, extended) = try await withOpenLibrary(configuration, logger: logger) { (_, connection) throws(MediaError) in
                 let usage = UsageRepository(connection: connection, logger: logger)
-                let pinned = ids.isEmpty ? 0 : try await usage.record(ids, markUsed: false, pinFor: runId, pinLifetime: lifetime).count
-                let extended = extend ? try await usage.extend(run: runId, lifetime: lifetime) : 0
+                let pinned = ids.isEmpty ? 0 : try await usage.record(ids, markUsed: false, pinFor: runId, pinLifetime: duration).count
+                let extended = extend ? try await usage.extend(run: runId, lifetime: duration) : 0
                 return (pinned, extended)
             }
             if options.json {

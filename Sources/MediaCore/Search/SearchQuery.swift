@@ -33,13 +33,21 @@ enum SearchQuery {
                 SELECT f.term, t.id AS tag_id
                 FROM unnest(\(termList)::int4[], \(nameList)::text[]) AS f(term, name)
                 JOIN tag t ON t.name = f.name
+            ), rated AS (
+                -- Rated assets (few: an operator's) can score above the bounds the steps prove
+                -- with, which assume no rating: all of them that carry a query tag are scored,
+                -- through a partial index, and they alone bring a rating. Read apart so that
+                -- every other read stays index-only (the rating is not in the covering indexes).
+                SELECT DISTINCT x.asset_id, x.width, x.height, x.last_use, x.rating
+                FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                WHERE x.rating > 0 AND \(filters)
             )
             """
         // m per asset: the distinct query terms it carries, as a bit per term (`bit_or`, then
         // `bit_count`): one hash aggregate, where counting distinct terms sorted every row.
         var matched = """
             SELECT x.asset_id AS id, bit_count(bit_or(1::int8 << ft.term)::bit(64))::int4 AS matched,
-                   min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use, min(x.rating) AS rating
+                   min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use
             FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
             WHERE \(filters)
             GROUP BY x.asset_id
@@ -74,7 +82,7 @@ enum SearchQuery {
                         """
                     }.joined()
                     return """
-                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE ft.term = \(q.bind(set.driver))::int4 AND \(filters)\(set.windowed ? window : "")\(checks)
                         """
                 }
@@ -97,7 +105,7 @@ enum SearchQuery {
                     , top_group AS (
                         SELECT g.* FROM (SELECT * FROM form_tag WHERE term = \(driver)) ft
                         CROSS JOIN LATERAL (
-                            SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM asset_tag x
+                            SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
                             WHERE x.tag_id = ft.tag_id AND \(member)
                             ORDER BY x.width::int8 * x.height DESC, x.last_use DESC, x.asset_id
                             LIMIT \(groupLimit)::int8) g
@@ -109,7 +117,7 @@ enum SearchQuery {
                 let rareTerms = q.bind(topGroup.rareTerms)
                 q.sql += """
                     , rare AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE ft.term = ANY(\(rareTerms)::int4[]) AND \(filters)
                     )
                     """
@@ -118,7 +126,7 @@ enum SearchQuery {
             if let groupCut, let edgeCut {
                 q.sql += """
                     , edge AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters) AND x.last_use > \(groupCut) AND x.last_use <= \(edgeCut)
                     )
                     """
@@ -131,27 +139,18 @@ enum SearchQuery {
                 let recent = edgeCut.map { " AND x.last_use <= \($0)" } ?? ""
                 q.sql += """
                     , near AS (
-                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(low)::float8 AND x.width::float8 / x.height < \(aspect)
                         UNION ALL
-                        SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
                         WHERE \(filters)\(recent)
                           AND x.width::float8 / x.height > \(aspect) AND x.width::float8 / x.height < \(high)::float8
                     )
                     """
                 candidates.append("SELECT * FROM near")
             }
-            // Rated assets can score above the bounds the steps prove with (which assume no
-            // rating): all of them that carry a query tag are scored, through a partial index
-            // (ratings are an operator's, a small share of the library).
-            q.sql += """
-                , rated AS (
-                    SELECT x.asset_id, x.width, x.height, x.last_use, x.rating FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
-                    WHERE x.rating > 0 AND \(filters)
-                )
-                """
-            candidates.append("SELECT * FROM rated")
+            candidates.append("SELECT asset_id, width, height, last_use FROM rated")
             q.sql += ", top_candidate AS (\(candidates.joined(separator: " UNION ")))"
             // Each candidate comes with its inputs from the index row that found it (every tag
             // row of an asset carries the same copy, and the filters were applied there); m is
@@ -161,7 +160,7 @@ enum SearchQuery {
                        (SELECT bit_count(bit_or(1::int8 << o.term)::bit(64))
                         FROM asset_tag y JOIN form_tag o ON o.tag_id = y.tag_id
                         WHERE y.asset_id = c.asset_id)::int4 AS matched,
-                       c.width, c.height, c.last_use, c.rating
+                       c.width, c.height, c.last_use
                 FROM top_candidate c
                 """
         }
@@ -189,10 +188,10 @@ enum SearchQuery {
                 -- evaluated again for each.
                 \(matched)
             ), candidate AS (
-                SELECT m.id, m.width, m.height, m.matched, m.last_use, m.rating,
+                SELECT m.id, m.width, m.height, m.matched, m.last_use, coalesce(rt.rating, 0)::int2 AS rating,
                        (extract(epoch FROM \(asOf)::timestamptz) - extract(epoch FROM m.last_use))::float8 / 86400 AS days,
                        m.width::float8 / m.height AS ratio
-                FROM matched m
+                FROM matched m LEFT JOIN rated rt ON rt.asset_id = m.id
             ), part AS (
                 SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating,
                        CASE WHEN c.matched = \(queryCount)::int4 THEN 1.0::float8 ELSE 0.0::float8 END AS tag_and,

@@ -31,6 +31,11 @@ public enum DatabaseFailure {
             return cause.map { translate($0, action, context: context) }
                 ?? MediaError(.databaseError, "\(action): the transaction failed")
         }
+        // A row that does not decode as the code expects is a defect, not an outage: retrying
+        // would fail the same way.
+        if error is PostgresDecodingError {
+            return MediaError(.databaseError, "\(action): a row did not decode as expected (\(String(reflecting: error)))")
+        }
         guard let psql = error as? PSQLError else {
             return MediaError(.databaseUnavailable, "\(action): \(error)")
         }

@@ -6,13 +6,15 @@ import Testing
 /// The shipped unit file, checked by systemd's own analyser (systemd is not PID 1 here, so
 /// both checks run offline).
 @Suite struct SystemdUnitTests {
+    static let units = ["mediad.service", "mediaq-backup.service", "mediaq-backup.timer", "mediaq-doctor.service", "mediaq-doctor.timer"]
+
     /// The units with ExecStart pointing at the programs this test run built, since `verify`
     /// insists the program exists; returns the copy of `name` (its siblings are copied beside it).
     func unitUnderTest(_ folder: TemporaryFolder, _ name: String = "mediad.service") throws -> String {
         let directory = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("systemd")
-        for unit in ["mediad.service", "mediaq-backup.service", "mediaq-backup.timer"] {
+        for unit in Self.units {
             let text = try String(contentsOf: directory.appendingPathComponent(unit), encoding: .utf8)
             try text.replacingOccurrences(of: "ExecStart=/usr/local/bin/mediad\n", with: "ExecStart=" + Executables.path("mediad") + "\n")
                 .replacingOccurrences(of: "ExecStart=/usr/local/bin/mediaq ", with: "ExecStart=" + Executables.path("mediaq") + " ")
@@ -23,7 +25,7 @@ import Testing
         return folder.path + "/" + name
     }
 
-    @Test(arguments: ["mediad.service", "mediaq-backup.service", "mediaq-backup.timer"])
+    @Test(arguments: Self.units)
     func verifiesCleanly(_ name: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -35,7 +37,7 @@ import Testing
         #expect(outcome.standardError.isEmpty, "\(outcome.transcript)")
     }
 
-    @Test(arguments: ["mediad.service", "mediaq-backup.service"])
+    @Test(arguments: ["mediad.service", "mediaq-backup.service", "mediaq-doctor.service"])
     func isHardened(_ name: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -16,6 +16,7 @@ packages=(
   xfsprogs            # mkfs.xfs: the export tests make a reflink-capable filesystem on a loop device
   node-typescript     # tsc: the tests compile clients/typescript and run it with Node
   passwd procps       # useradd, pkill: the deployment test runs mediad and gather as two accounts
+  wordnet-base        # WordNet 3.0's data files: synonyms and broader words for tags (mediaq tags wordnet)
 )
 
 missing=()

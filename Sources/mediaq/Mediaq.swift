@@ -25,7 +25,7 @@ struct Mediaq: AsyncParsableCommand {
             IngestCommand.self, ShowCommand.self, SearchCommand.self, PlanCommand.self, UseCommand.self,
             UnpinCommand.self, PinCommand.self, PinsCommand.self, KnownCommand.self, TagCommand.self, HideCommand.self, UnhideCommand.self,
             RateCommand.self, RemoveCommand.self,
-            BlockCommand.self, BlockedCommand.self, UnblockCommand.self, ExportCommand.self, GCCommand.self,
+            BlockCommand.self, BlockedCommand.self, UnblockCommand.self, TagsCommand.self, ExportCommand.self, GCCommand.self,
             StatsCommand.self, DoctorCommand.self,
             RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
             DatabaseCommand.self, VersionCommand.self,

@@ -80,6 +80,8 @@ extension MediaError.Code {
     public static let assetPinned = Self("pinned", .retryable)
 
     // Search
+    /// WordNet's data files (Debian's wordnet-base) are not where `mediaq tags wordnet` looks.
+    public static let wordNetMissing = Self("wordnet_missing", .usage)
     /// A search, plan or export request that cannot be answered as asked.
     public static let invalidRequest = Self("invalid_request", .usage)
 

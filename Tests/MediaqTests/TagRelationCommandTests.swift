@@ -1,0 +1,73 @@
+import Foundation
+@testable import MediaCore
+import MediaTestHarness
+import Testing
+
+/// `mediaq tags wordnet` and `mediaq tags related` on a real database, with WordNet data files
+/// made of lines of the installed ones (the whole files take minutes to load in a debug build).
+@Suite(.serialized) struct TagRelationCommandTests {
+    /// A data folder holding the installed files' lines of these synsets.
+    static func dataFolder(_ folder: String, nouns: [String], adjectives: [String]) throws -> String {
+        let target = folder + "/wordnet"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        for (file, offsets) in [("data.noun", nouns), ("data.adj", adjectives)] {
+            let text = try String(contentsOfFile: "/usr/share/wordnet/" + file, encoding: .utf8)
+            let lines = text.split(separator: "\n").filter { line in offsets.contains { line.hasPrefix($0 + " ") } }
+            #expect(lines.count == offsets.count, "\(file) holds every synset asked for")
+            try (lines.joined(separator: "\n") + "\n").write(toFile: target + "/" + file, atomically: true, encoding: .utf8)
+        }
+        return target
+    }
+
+    struct Related: Decodable {
+        struct Relation: Decodable, Equatable {
+            let tag: String
+            let relation: String
+            let source: String
+            let weight: Double
+        }
+        let tag: String
+        let related: [Relation]
+    }
+
+    @Test func wordNetLoadsOnceAndRelatedShowsWhyATagExpands() async throws {
+        try await CommandLibrary.with { library in
+            // puppy, dog, canine; car; wet and the adjective it is similar to.
+            let data = try Self.dataFolder(
+                library.folder.path, nouns: ["01322604", "02084071", "02083346", "02958343"], adjectives: ["01159405", "01158596"])
+            struct Loaded: Decodable {
+                let relations: Int
+                let changed: Bool
+                let version: String
+            }
+            let first = try library.json(Loaded.self, ["tags", "wordnet", "--path", data])
+            #expect(first.changed && first.relations > 10 && first.version.hasPrefix("wordnet-3.0"), "\(first)")
+            let again = try library.json(Loaded.self, ["tags", "wordnet", "--path", data])
+            #expect(!again.changed && again.relations == first.relations, "the same data loads once")
+            #expect(try await library.query("SELECT count(*) FROM tag_relation WHERE source = 'wordnet'") == [Int64(first.relations)])
+
+            let puppy = try library.json(Related.self, ["tags", "related", "Puppy"])
+            #expect(puppy.tag == "puppy")
+            #expect(puppy.related.contains(.init(tag: "dog", relation: "broader", source: "wordnet", weight: 0.6)), "\(puppy.related)")
+            let dog = try library.json(Related.self, ["tags", "related", "dog"])
+            #expect(dog.related.contains(.init(tag: "domestic dog", relation: "synonym", source: "wordnet", weight: 0.9)))
+            #expect(dog.related.contains { $0.tag == "puppy" && $0.relation == "narrower" })
+            #expect(dog.related.first?.relation == "synonym", "the strongest first")
+            let car = try library.json(Related.self, ["tags", "related", "car"])
+            #expect(car.related.contains { $0.tag == "automobile" && $0.relation == "synonym" })
+            let wet = try library.json(Related.self, ["tags", "related", "wet"])
+            #expect(wet.related.contains { $0.relation == "similar" }, "\(wet.related)")
+            #expect(try library.json(Related.self, ["tags", "related", "zebraxylophone"]).related.isEmpty)
+            let text = try library.mediaq(["tags", "related", "puppy"])
+            #expect(text.status == 0 && text.standardOutput.contains("puppy → dog  broader (wordnet, weight 0.60)"), "\(text.transcript)")
+
+            // New data replaces the old in one step; missing files are a usage error naming them.
+            let smaller = try Self.dataFolder(library.folder.path + "/v2", nouns: ["02958343"], adjectives: [])
+            let replaced = try library.json(Loaded.self, ["tags", "wordnet", "--path", smaller, "--force"])
+            #expect(replaced.changed && replaced.relations < first.relations)
+            #expect(try library.json(Related.self, ["tags", "related", "puppy"]).related.isEmpty)
+            let missing = try library.mediaq(["tags", "wordnet", "--path", library.folder.path + "/nothing"])
+            #expect(missing.status == 2 && missing.standardError.contains("wordnet-base"), "\(missing.transcript)")
+        }
+    }
+}

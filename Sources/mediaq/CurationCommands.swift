@@ -374,11 +374,6 @@ struct UnblockCommand: AsyncParsableCommand {
             let lifted = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
                 (library, connection) throws(MediaError) in
                 let blocks = BlockRepository(connection: connection, logger: logger)
-                let known = Set(try await blocks.list().map(\.sha256))
-                let unknown = wanted.filter { !known.contains($0) }
-                guard unknown.isEmpty else {
-                    throw MediaError(.assetNotFound, "not blocked: \(unknown.joined(separator: ", ")); nothing was lifted")
-                }
                 let lifted = try await blocks.unblock(wanted)
                 await blocks.writeList(root: library.root.path)
                 return lifted

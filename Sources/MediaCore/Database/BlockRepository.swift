@@ -117,13 +117,19 @@ public struct BlockRepository: Sendable {
         }
     }
 
-    /// Lifts the blocks on these SHA-256s; returns those that were blocked.
+    /// Lifts the blocks on these SHA-256s, all or none: when one is not blocked, nothing is
+    /// lifted and `not_found` names it. Returns them sorted.
     public func unblock(_ sha256s: [String]) async throws(MediaError) -> [String] {
-        try await connection.transaction("cannot lift the blocks", logger: logger) { connection in
+        let wanted = Set(sha256s)
+        return try await connection.transaction("cannot lift the blocks", logger: logger) { connection in
             let rows = try await connection.query(
-                "DELETE FROM blocked WHERE sha256 = ANY(\(sha256s)::text[]) RETURNING sha256", logger: logger)
-            var lifted: [String] = []
-            for try await sha256 in rows.decode(String.self) { lifted.append(sha256) }
+                "DELETE FROM blocked WHERE sha256 = ANY(\(Array(wanted))::text[]) RETURNING sha256", logger: logger)
+            var lifted: Set<String> = []
+            for try await sha256 in rows.decode(String.self) { lifted.insert(sha256) }
+            let unknown = wanted.subtracting(lifted).sorted()
+            guard unknown.isEmpty else {
+                throw MediaError(.assetNotFound, "not blocked: \(unknown.joined(separator: ", ")); nothing was lifted")
+            }
             return lifted.sorted()
         }
     }

@@ -69,9 +69,8 @@ public struct TagRelationRepository: Sendable {
         public let weight: Double
     }
 
-    /// What `tag` (normalised) is related to, the strongest first.
-    public func related(to tag: String, limit: Int = 200) async throws(MediaError) -> [Related] {
-        guard let term = TagNormalizer.normalize(tag).first else { return [] }
+    /// What `term` (a normalised tag) is related to, the strongest first.
+    public func related(to term: String, limit: Int = 200) async throws(MediaError) -> [Related] {
         do {
             let rows = try await connection.query(
                 """

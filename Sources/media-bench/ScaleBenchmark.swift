@@ -137,7 +137,7 @@ enum ScaleBenchmark {
                     figures.append(try await gcPlanFigure(connection: connection, root: root, logger: logger, label: label))
                 }
                 if size == middle {
-                    figures += try await offPool {
+                    figures += try await onOwnThread {
                         try processFigures(
                             root: root, binaries: binaries, environment: childEnvironment, runs: processRuns, label: label, scratch: scratch
                         )
@@ -160,7 +160,7 @@ enum ScaleBenchmark {
         if let largest = sizes.last {
             let label = sizeLabel(largest)
             figures.append(
-                try await offPool {
+                try await onOwnThread {
                     try readyFigure(root: root, binaries: binaries, environment: childEnvironment, scratch: scratch, label: label)
                 })
         }
@@ -334,13 +334,6 @@ enum ScaleBenchmark {
         return .init(
             name: "mediad start → READY=1, \(label), median of \(times.count)", value: median, unit: "ms",
             baseline: nil, baselineName: nil, goal: "≤ 1000 ms", met: median <= 1000)
-    }
-
-    /// Runs blocking work (child processes waited for) on a thread of its own, not the cooperative pool.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
     }
 
     static func sizeLabel(_ size: Int) -> String {

@@ -56,8 +56,8 @@ struct WordNetCommand: AsyncParsableCommand {
             let loaded = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
                 (_, connection) throws(MediaError) in
                 try await TagRelationRepository(connection: connection, logger: logger).loadWordNet(version: version, force: force) {
-                    () throws(MediaError) in
-                    let links = try WordNet.load(directory: path)
+                    () async throws(MediaError) in
+                    let links = try await WordNet.read(directory: path)
                     logger.info("read WordNet", metadata: ["relations": "\(links.count)", "version": "\(version)"])
                     return links
                 }

@@ -7,14 +7,19 @@ import Testing
 /// made of lines of the installed ones (the whole files take minutes to load in a debug build).
 @Suite(.serialized) struct TagRelationCommandTests {
     /// A data folder holding the installed files' lines of these synsets.
-    static func dataFolder(_ folder: String, nouns: [String], adjectives: [String]) throws -> String {
+    /// Reading the installed files takes seconds in a debug build: on a thread of its own, not
+    /// the cooperative pool that the tests beside this one need.
+    static func dataFolder(_ folder: String, nouns: [String], adjectives: [String]) async throws -> String {
         let target = folder + "/wordnet"
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         for (file, offsets) in [("data.noun", nouns), ("data.adj", adjectives)] {
-            let text = try String(contentsOfFile: "/usr/share/wordnet/" + file, encoding: .utf8)
-            let lines = text.split(separator: "\n").filter { line in offsets.contains { line.hasPrefix($0 + " ") } }
-            #expect(lines.count == offsets.count, "\(file) holds every synset asked for")
-            try (lines.joined(separator: "\n") + "\n").write(toFile: target + "/" + file, atomically: true, encoding: .utf8)
+            let found = try await onOwnThread {
+                let text = try String(contentsOfFile: "/usr/share/wordnet/" + file, encoding: .utf8)
+                let lines = text.split(separator: "\n").filter { line in offsets.contains { line.hasPrefix($0 + " ") } }
+                try (lines.joined(separator: "\n") + "\n").write(toFile: target + "/" + file, atomically: true, encoding: .utf8)
+                return lines.count
+            }
+            #expect(found == offsets.count, "\(file) holds every synset asked for")
         }
         return target
     }
@@ -33,7 +38,7 @@ import Testing
     @Test func wordNetLoadsOnceAndRelatedShowsWhyATagExpands() async throws {
         try await CommandLibrary.with { library in
             // puppy, dog, canine; car; wet and the adjective it is similar to.
-            let data = try Self.dataFolder(
+            let data = try await Self.dataFolder(
                 library.folder.path, nouns: ["01322604", "02084071", "02083346", "02958343"], adjectives: ["01159405", "01158596"])
             struct Loaded: Decodable {
                 let relations: Int
@@ -62,7 +67,7 @@ import Testing
             #expect(text.status == 0 && text.standardOutput.contains("puppy → dog  broader (wordnet, weight 0.60)"), "\(text.transcript)")
 
             // New data replaces the old in one step; missing files are a usage error naming them.
-            let smaller = try Self.dataFolder(library.folder.path + "/v2", nouns: ["02958343"], adjectives: [])
+            let smaller = try await Self.dataFolder(library.folder.path + "/v2", nouns: ["02958343"], adjectives: [])
             let replaced = try library.json(Loaded.self, ["tags", "wordnet", "--path", smaller, "--force"])
             #expect(replaced.changed && replaced.relations < first.relations)
             #expect(try library.json(Related.self, ["tags", "related", "puppy"]).related.isEmpty)

@@ -24,7 +24,7 @@ public struct TagRelationRepository: Sendable {
     /// Replaces WordNet's relations with those `links` gives, in one transaction, unless
     /// `version` is loaded already (and not `force`): then the files are not even read.
     public func loadWordNet(
-        version: String, force: Bool = false, _ links: @Sendable () throws(MediaError) -> [WordNet.Link]
+        version: String, force: Bool = false, _ links: @Sendable () async throws(MediaError) -> [WordNet.Link]
     ) async throws(MediaError) -> Loaded {
         try await connection.transaction("cannot load WordNet's relations", logger: logger) { connection in
             // One loader at a time: two first opens would both insert.
@@ -34,7 +34,7 @@ public struct TagRelationRepository: Sendable {
             for try await (loaded, count) in current.decode((String, Int64).self) where loaded == version && !force {
                 return Loaded(source: "wordnet", version: loaded, relations: Int(count), changed: false)
             }
-            let links = try links()
+            let links = try await links()
             try await connection.query("DELETE FROM tag_relation WHERE source = 'wordnet'", logger: logger)
             // In batches of arrays: one statement per 20,000 relations.
             for start in stride(from: 0, to: links.count, by: 20_000) {

@@ -132,6 +132,12 @@ public enum WordNet {
         return "wordnet-3.0 " + stamps.joined(separator: " ")
     }
 
+    /// `load(directory:)` on a thread of its own: it reads for seconds (a minute in a debug
+    /// build), which on the cooperative pool would stall the process's other tasks.
+    public static func read(directory: String) async throws(MediaError) -> [Link] {
+        try await onOwnThread { () throws(MediaError) in try load(directory: directory) }
+    }
+
     /// Every relation of `data.noun` and `data.adj` in `directory`, sorted.
     public static func load(directory: String) throws(MediaError) -> [Link] {
         var links: Set<Link> = []

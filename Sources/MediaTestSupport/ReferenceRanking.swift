@@ -41,22 +41,38 @@ public struct RankingCandidate: Sendable, Equatable {
 }
 
 extension Scoring {
-    /// The reference ranking: what `SearchRepository.search` returns, computed in memory.
-    public static func rank(_ candidates: [RankingCandidate], for request: SearchRequest) -> [(id: Int64, parts: Parts)] {
+    /// The reference ranking: what `SearchRepository.search` returns, computed in memory; with
+    /// `related` (the relations of the request's tags), what its fallback returns.
+    public static func rank(
+        _ candidates: [RankingCandidate], for request: SearchRequest, related: RelatedTags? = nil
+    ) -> [(id: Int64, parts: Parts)] {
         let query = request.tags
         guard !query.isEmpty else { return [] }
         var scored: [(candidate: RankingCandidate, parts: Parts)] = []
         for candidate in candidates where request.admits(candidate) {
-            let matched = query.matches(in: candidate.tags)
-            guard matched > 0 else { continue }
-            let parts = parts(
-                matched: matched, queryCount: query.count,
-                daysSinceLastUse: days(from: candidate.lastUse, to: request.asOf),
-                recencyBoost: request.recencyBoost, width: candidate.width, height: candidate.height,
-                desiredAspect: request.aspect, rating: candidate.rating)
+            let days = days(from: candidate.lastUse, to: request.asOf)
+            let parts: Parts
+            if let related {
+                let values = related.values(in: candidate.tags)
+                guard values.contains(where: { $0 > 0 }) else { continue }
+                parts = Self.parts(
+                    values: values, daysSinceLastUse: days, recencyBoost: request.recencyBoost, width: candidate.width,
+                    height: candidate.height, desiredAspect: request.aspect, rating: candidate.rating)
+            } else {
+                let matched = query.matches(in: candidate.tags)
+                guard matched > 0 else { continue }
+                parts = Self.parts(
+                    matched: matched, queryCount: query.count, daysSinceLastUse: days,
+                    recencyBoost: request.recencyBoost, width: candidate.width, height: candidate.height,
+                    desiredAspect: request.aspect, rating: candidate.rating)
+            }
             scored.append((candidate, parts))
         }
-        scored.sort { ranksBefore($0.candidate, $0.parts.score, $1.candidate, $1.parts.score) }
+        scored.sort { a, b in
+            // The fallback: all query tags carried exactly first.
+            if related != nil, (a.parts.tagAnd == 1) != (b.parts.tagAnd == 1) { return a.parts.tagAnd == 1 }
+            return ranksBefore(a.candidate, a.parts.score, b.candidate, b.parts.score)
+        }
         return scored.prefix(request.limit).map { ($0.candidate.id, $0.parts) }
     }
 

@@ -25,11 +25,18 @@ struct PlanCommand: AsyncParsableCommand {
             With --json (and in --out, written atomically): {"ok", "complete", "enabled", \
             "manifest": [{"segmentId", "kind", "source": "local-library", "libraryId", "path", \
             "absolutePath", "thumbPath", "provider", "sourceUrl", "sha256", "width", "height", \
-            "durationMs", "score"}], "segments": [{"id", "covered", "missing": [{"kind", \
+            "durationMs", "score", "matchedVia"}], "segments": [{"id", "covered", "missing": [{"kind", \
             "tags", "localMatches", "minMatches", "limit", "minDurationSeconds", "minWidth", \
-            "minHeight", "aspect", "belowFloor", "bestLocalScore", "bestLocalLacks", "reason"}]}], \
-            "markedUsed", "runId", "libraryRoot"}. Only results above the quality floor \
-            (localLibrary.minTagShare, minScore, a segment's requiredTags) count toward minMatches.
+            "minHeight", "aspect", "belowFloor", "bestLocalScore", "bestLocalLacks", "reason"}], \
+            "coveredThroughRelatedTags"}], "markedUsed", "runId", "libraryRoot"}. Only results \
+            above the quality floor (localLibrary.minTagShare, minScore, a segment's \
+            requiredTags) count toward minMatches.
+
+            When exact tags leave a media type short of minMatches, it is searched again with \
+            related tags (synonyms, broader and narrower words, the library's co-occurrences, \
+            aliases; docs/search.md), each counting less than an exact match; a related tag \
+            counts toward minTagShare, never for a required tag. matchedVia says what each pick \
+            matched through. --exact, or localLibrary.relatedTags false, turns this off.
 
             Exit codes: 0 planned (also when something is missing); 2 usage or invalid \
             configuration; 65 invalid script; 75 database or library root unavailable (within \
@@ -62,6 +69,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Weight of the recency term, 0 to 1 (default: localLibrary.preferRecencyBoost).", valueName: "x"))
     var recencyBoost: Double?
 
+    @Flag(help: "Exact tags only: no fallback through related tags (overrides localLibrary.relatedTags).")
+    var exact = false
+
     @Flag(help: "Print the plan as JSON on standard output.")
     var json = false
 
@@ -91,7 +101,8 @@ struct PlanCommand: AsyncParsableCommand {
                 return absolute
             }
             let configuration = try await library.load()
-            let settings = try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory)
+            var settings = try LocalLibrarySettings.load(explicitFile: stockConfig, workingDirectory: workingDirectory)
+            if exact { settings.relatedTags = false }
             let script = try PlanScript.load(absolutePath(script))
             let plan = try await withOpenLibrary(configuration, logger: logger) { (opened, connection) throws(MediaError) in
                 // Two searches a segment, of a few shapes: each shape is planned once.

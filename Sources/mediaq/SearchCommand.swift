@@ -11,8 +11,17 @@ struct SearchCommand: AsyncParsableCommand {
         abstract: "Find videos or images by tags, best first.",
         discussion: """
             Ranks in PostgreSQL: score = tagAnd + 0.5·tagOr + recencyBoost·recency + aspectFit \
-            (docs/search.md). Assets that match none of the tags are not listed. A query tag \
-            also matches its simple English singular or plural (car, cars).
+            + 0.2·rating/5 (docs/search.md). Assets that match none of the tags are not listed. \
+            A query tag also matches its simple English singular or plural (car, cars), and \
+            stored tags that differ from it only by diacritics (ecole, école).
+
+            When fewer than --min-matches results (default: --limit) carry every query tag, the \
+            search runs again with related tags too: synonyms, broader and narrower words \
+            (`mediaq tags wordnet`), the library's co-occurrences (`mediaq tags learn`) and \
+            operator aliases (`mediaq tags alias`). A related tag counts half its relation's \
+            weight (an exact match counts 1), so results that carry every query tag exactly \
+            still rank first; each result says what it matched through (the table's "via", \
+            "matchedVia" in JSON). --exact never falls back.
 
             The recency boost comes from --recency-boost, else from localLibrary.preferRecencyBoost \
             in --stock-config (default: ./config/stock-assets.json when it exists), else 0.1.
@@ -21,7 +30,9 @@ struct SearchCommand: AsyncParsableCommand {
             "sha256", "path", "absolutePath", "thumbPath", "absoluteThumbPath", "width", \
             "height", "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", \
             "score", "scoreParts": {"tagAnd", "tagOr", "recency", "recencyBoost", "aspectFit", \
-            "matchedTags", "queryTags", "daysSinceLastUse"}}]}; paths relative to LIBRARY_ROOT \
+            "matchedTags", "queryTags", "daysSinceLastUse", "rating", "matchedThroughRelations"}, \
+            "matchedVia": [{"queryTag", "tag", "relation", "source", "related", "value"}]}], \
+            "matching": "exact" or "related", "exactMatches"}; paths relative to LIBRARY_ROOT \
             and absolute. Otherwise a table.
 
             Exit codes: 0 (also when nothing matches); 2 usage; 75 database or library root \
@@ -62,10 +73,23 @@ struct SearchCommand: AsyncParsableCommand {
             "The pipeline's stock-assets.json, for localLibrary.preferRecencyBoost.", valueName: "file"))
     var stockConfig: String?
 
+    @Flag(help: "Exact tags only: never fall back on related tags.")
+    var exact = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Fall back on related tags when fewer results than this carry every query tag (default: --limit).",
+            valueName: "n"))
+    var minMatches: Int?
+
     @Flag(help: ArgumentHelp("Print PostgreSQL's EXPLAIN ANALYZE of the search instead of its results.", visibility: .hidden))
     var explain = false
 
     func validate() throws {
+        if let minMatches, !(1...SearchRequest.maximumLimit).contains(minMatches) {
+            throw ValidationError("--min-matches must be between 1 and \(SearchRequest.maximumLimit)")
+        }
+        if exact && minMatches != nil { throw ValidationError("--min-matches sets when to fall back; --exact never does") }
         do {
             try request(recencyBoost: recencyBoost ?? Scoring.defaultRecencyBoost).validate()
         } catch {
@@ -96,6 +120,10 @@ struct SearchCommand: AsyncParsableCommand {
         let kind: String
         let tags: [String]
         let recencyBoost: Double
+        /// `related` when the search fell back on related tags.
+        let matching: TagMatching
+        /// Results that carry every query tag exactly.
+        let exactMatches: Int
         let results: [ScoredAsset]
     }
 
@@ -113,15 +141,21 @@ struct SearchCommand: AsyncParsableCommand {
             let request = try request(recencyBoost: boost)
             try await withOpenLibrary(configuration, logger: logger) { (library, connection) throws(MediaError) in
                 let repository = SearchRepository(connection: connection, logger: logger, root: library.root.path)
+                let outcome = try await repository.search(request, fallingBackBelow: exact ? 0 : minMatches ?? request.limit)
                 if explain {
-                    print(try await repository.explain(request).joined(separator: "\n"))
+                    var explained = request
+                    explained.matching = outcome.fellBack ? .related : .exact
+                    print(try await repository.explain(explained).joined(separator: "\n"))
                     return
                 }
-                let results = try await repository.search(request)
                 if options.json {
-                    JSONOutput.print(Report(kind: kind.rawValue, tags: request.tags.terms, recencyBoost: boost, results: results))
+                    JSONOutput.print(
+                        Report(
+                            kind: kind.rawValue, tags: request.tags.terms, recencyBoost: boost,
+                            matching: outcome.fellBack ? .related : .exact, exactMatches: outcome.exactMatches,
+                            results: outcome.results))
                 } else {
-                    printTable(results, request: request)
+                    printTable(outcome.results, request: request, fellBack: outcome.fellBack, exactMatches: outcome.exactMatches)
                 }
             }
         } catch {
@@ -129,13 +163,18 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
-    private func printTable(_ results: [ScoredAsset], request: SearchRequest) {
+    private func printTable(_ results: [ScoredAsset], request: SearchRequest, fellBack: Bool, exactMatches: Int) {
         guard !results.isEmpty else {
-            print("no \(kind.rawValue) match \(request.tags.terms.joined(separator: ", "))")
+            print("no \(kind.rawValue) match \(request.tags.terms.joined(separator: ", "))" + (fellBack ? " or a related tag" : ""))
             return
         }
+        if fellBack {
+            print(
+                "\(exactMatches) carry every tag exactly, fewer than \(minMatches ?? request.limit): related tags count too "
+                    + "(--exact: never)")
+        }
         let videos = kind == .videos
-        var rows = [["id", "score", "tags", "size"] + (videos ? ["length"] : []) + ["last used", "provider", "path"]]
+        var rows = [["id", "score", "tags", "size"] + (videos ? ["length"] : []) + ["last used", "provider", "via", "path"]]
         for result in results {
             rows.append(
                 [
@@ -143,8 +182,18 @@ struct SearchCommand: AsyncParsableCommand {
                     "\(result.scoreParts.matchedTags)/\(result.scoreParts.queryTags)", "\(result.width)×\(result.height)",
                 ]
                     + (videos ? [TextFormat.duration(result.durationMs)] : [])
-                    + [TextFormat.age(result.lastUsedAt), result.provider ?? "", result.path])
+                    + [TextFormat.age(result.lastUsedAt), result.provider ?? "", Self.via(result.matchedVia), result.path])
         }
         print(TextFormat.table(rows, rightAligned: videos ? [0, 1, 4] : [0, 1]))
+    }
+
+    /// What a result matched through, where that is not the query tag itself: `sea→ocean
+    /// synonym`, `école` for `ecole`, `-` when every match is the query tag as given.
+    static func via(_ matches: [MatchedVia]) -> String {
+        let shown = matches.compactMap { match -> String? in
+            if match.relation == "exact" { return match.tag == match.queryTag ? nil : "\(match.queryTag)→\(match.tag)" }
+            return "\(match.queryTag)→\(match.tag) \(match.relation)"
+        }
+        return shown.isEmpty ? "-" : shown.joined(separator: ", ")
     }
 }

@@ -213,7 +213,7 @@ struct InMemoryLibrary: Sendable {
     @Test(arguments: [
         (
             #"{"localLibrary": {"minMatch": 1}}"#,
-            "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost, minTagShare, minScore, pinHours"
+            "stock-assets.json: localLibrary.minMatch is not a setting; the settings are enabled, minMatches, limit, preferRecencyBoost, minTagShare, minScore, pinHours, relatedTags"
         ),
         (#"{"localLibrary": {"enabled": "yes"}}"#, "stock-assets.json: localLibrary.enabled must be true or false, not \"yes\""),
         (

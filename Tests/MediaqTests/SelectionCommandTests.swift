@@ -197,8 +197,9 @@ final class CommandLibrary {
             #expect(
                 Set(firstRaw.keys) == [
                     "id", "kind", "sha256", "path", "absolutePath", "thumbPath", "absoluteThumbPath", "width", "height",
-                    "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", "score", "scoreParts",
+                    "durationMs", "tags", "provider", "sourceUrl", "lastUsedAt", "createdAt", "score", "scoreParts", "matchedVia",
                 ])
+            #expect(object?["matching"] as? String == "exact" && object?["exactMatches"] as? Int == 2, "no relations: no fallback")
             #expect(firstRaw["lastUsedAt"] is NSNull)
             #expect(first.scoreParts.aspectFit == 0.25 && found.results[1].scoreParts.aspectFit == 0)
             #expect(first.scoreParts.tagAnd == 1 && first.scoreParts.tagOr == 1 && first.scoreParts.matchedTags == 1)

@@ -15,6 +15,7 @@ public import Foundation
 /// | `localLibrary.minTagShare`    | number          | `0.5`   | 0 to 1: a pick carries at least this share of the segment's tags (and at least one) |
 /// | `localLibrary.minScore`       | number or null  | `null`  | 0 or more: a pick scores at least this |
 /// | `localLibrary.pinHours`       | number          | `24`    | 0.01 to 8760: how long `--pin RUN` holds assets from GC |
+/// | `localLibrary.relatedTags`    | boolean         | `true`  | when exact matches fall short, search again with related tags (`false`, or `plan --exact`: never) |
 ///
 /// The rest of the file is the pipeline's and is not read. A missing key takes its default; a
 /// key inside `localLibrary` that is not one of these is an error, so a typo is not silently
@@ -43,6 +44,8 @@ public struct LocalLibrarySettings: Sendable, Equatable {
     public var minScore: Double?
     /// How long a pin (`plan`/`use`/`known`/`export --pin RUN`) holds its assets.
     public var pinHours = 24.0
+    /// The fallback through related tags when exact matches do not clear the floor.
+    public var relatedTags = true
     /// The file the settings came from; `nil` for the defaults.
     public var file: String?
 
@@ -50,7 +53,7 @@ public struct LocalLibrarySettings: Sendable, Equatable {
 
     /// Where the pipeline keeps the file, relative to its working directory.
     public static let defaultFile = "config/stock-assets.json"
-    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost", "minTagShare", "minScore", "pinHours"]
+    static let keys = ["enabled", "minMatches", "limit", "preferRecencyBoost", "minTagShare", "minScore", "pinHours", "relatedTags"]
     /// `pinHours`' range: at least 36 s, at most a year.
     public static let pinHoursRange = 0.01...8760.0
     static let countRange = 1...100
@@ -119,6 +122,12 @@ public struct LocalLibrarySettings: Sendable, Equatable {
                 throw bad("localLibrary.minScore must be a number, 0 or more, or null, not \(value.described)")
             }
             settings.minScore = score
+        }
+        if let value = fields["relatedTags"] {
+            guard case .bool(let related) = value else {
+                throw bad("localLibrary.relatedTags must be true or false, not \(value.described)")
+            }
+            settings.relatedTags = related
         }
         if let value = fields["pinHours"] {
             guard case .number(let hours) = value, pinHoursRange.contains(hours) else {

@@ -18,12 +18,14 @@ public struct ManifestEntry: Sendable, Encodable, Equatable {
     public let height: Int
     public let durationMs: Int64?
     public let score: Double
+    /// Each segment tag the pick matched, and through what (`ScoredAsset.matchedVia`).
+    public let matchedVia: [MatchedVia]
 
     public static let localLibrary = "local-library"
 
     enum CodingKeys: String, CodingKey {
         case segmentId, kind, source, libraryId, path, absolutePath, thumbPath, provider, sourceUrl, sha256
-        case width, height, durationMs, score
+        case width, height, durationMs, score, matchedVia
     }
 
     /// Every key always, `null` when absent.
@@ -43,6 +45,7 @@ public struct ManifestEntry: Sendable, Encodable, Equatable {
         try container.encode(height, forKey: .height)
         try container.encode(durationMs, forKey: .durationMs)
         try container.encode(score, forKey: .score)
+        try container.encode(matchedVia, forKey: .matchedVia)
     }
 
     init(segmentId: String, asset: ScoredAsset) {
@@ -60,6 +63,7 @@ public struct ManifestEntry: Sendable, Encodable, Equatable {
         height = asset.height
         durationMs = asset.durationMs
         score = asset.score
+        matchedVia = asset.matchedVia
     }
 }
 
@@ -130,21 +134,39 @@ public struct QualityFloor: Sendable, Equatable {
     /// The segment's tags a result must carry: ⌈share × |Q|⌉, and at least one.
     public var minTags: Int { max(1, Int((minTagShare * Double(tags.count)).rounded(.up))) }
 
+    /// A segment tag counts as carried when the asset has it (a form of it, diacritics folded)
+    /// or, from the fallback, a tag related to it (`matchedVia`). Required tags must be
+    /// carried themselves: a relation never stands in for one.
     public func admits(_ asset: ScoredAsset) -> Bool {
         let carried = Set(asset.tags)
-        guard tags.matches(in: carried) >= minTags else { return false }
+        guard carriedCount(asset) >= minTags else { return false }
         guard required.matches(in: carried) == required.count else { return false }
         if let minScore, asset.score < minScore { return false }
         return true
     }
 
-    /// The segment's and required tags `asset` does not carry, in the script's order.
-    public func lacking(_ asset: ScoredAsset) -> [String] {
+    func carriedCount(_ asset: ScoredAsset) -> Int {
         let carried = Set(asset.tags)
+        let related = Set(asset.matchedVia.map(\.queryTag))
+        return tags.terms.indices.count { index in
+            related.contains(tags.terms[index]) || carried.contains { tags.matches($0, term: index) }
+        }
+    }
+
+    /// The segment's and required tags `asset` does not carry (nor, for a segment tag, a tag
+    /// related to it), in the script's order.
+    public func lacking(_ asset: ScoredAsset) -> [String] {
+        let related = Set(asset.matchedVia.map(\.queryTag))
         var lacking: [String] = []
-        for (term, forms) in zip(tags.terms + required.terms, tags.forms + required.forms)
-        where !forms.contains(where: carried.contains) && !lacking.contains(term) {
-            lacking.append(term)
+        for index in tags.terms.indices
+        where !related.contains(tags.terms[index]) && !asset.tags.contains(where: { tags.matches($0, term: index) })
+            && !lacking.contains(tags.terms[index])
+        {
+            lacking.append(tags.terms[index])
+        }
+        for index in required.terms.indices
+        where !asset.tags.contains(where: { required.matches($0, term: index) }) && !lacking.contains(required.terms[index]) {
+            lacking.append(required.terms[index])
         }
         return lacking
     }
@@ -157,6 +179,9 @@ public struct Plan: Sendable, Encodable, Equatable {
         /// Media types filled from the library: no online search for them.
         public var covered: [MediaFormat.Kind]
         public var missing: [MissingMedia]
+        /// Those of `covered` that took related tags to fill (`matchedVia` of their picks says
+        /// which).
+        public var coveredThroughRelatedTags: [MediaFormat.Kind] = []
     }
 
     public let ok = true
@@ -214,17 +239,28 @@ public enum Planner {
             for kind in segment.media {
                 let minDuration = kind == .video ? segment.durationSeconds.flatMap { $0 > 0 ? $0 : nil } : nil
                 var found: [ScoredAsset] = []
+                var lastRequest: SearchRequest?
                 if settings.enabled {
                     let request = SearchRequest(
                         kind: kind, tags: tags, minWidth: script.minWidth, minHeight: script.minHeight,
                         minDurationMs: minDuration.map(SearchRequest.milliseconds(seconds:)), aspect: script.aspect,
                         limit: max(settings.limit[kind], settings.minMatches[kind]),
                         recencyBoost: recencyBoost ?? settings.preferRecencyBoost, excluding: picked, asOf: asOf)
+                    lastRequest = request
                     found = try await search(request)
                 }
                 let floor = QualityFloor(
                     tags: tags, required: segment.requiredTags, minTagShare: settings.minTagShare, minScore: settings.minScore)
-                let qualified = found.filter(floor.admits)
+                var qualified = found.filter(floor.admits)
+                if settings.enabled && settings.relatedTags && qualified.count < settings.minMatches[kind], let request = lastRequest {
+                    // Exact matches fall short: related tags count too, each below an exact match
+                    // (exact matches still rank first).
+                    var related = request
+                    related.matching = .related
+                    found = try await search(related)
+                    qualified = found.filter(floor.admits)
+                    if qualified.count >= settings.minMatches[kind] { report.coveredThroughRelatedTags.append(kind) }
+                }
                 if settings.enabled && qualified.count >= settings.minMatches[kind] {
                     for asset in qualified.prefix(settings.limit[kind]) where picked.insert(asset.id).inserted {
                         plan.manifest.append(ManifestEntry(segmentId: segment.id, asset: asset))

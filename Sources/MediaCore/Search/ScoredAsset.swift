@@ -23,10 +23,13 @@ public struct ScoredAsset: Sendable, Encodable, Equatable {
     public let createdAt: Date
     public let score: Double
     public let scoreParts: Scoring.Parts
+    /// Each query tag the asset matched: through which of its tags, exactly or by which
+    /// relation, in query order.
+    public internal(set) var matchedVia: [MatchedVia] = []
 
     enum CodingKeys: String, CodingKey {
         case id, kind, sha256, path, absolutePath, thumbPath, absoluteThumbPath, width, height, durationMs, tags
-        case provider, sourceUrl, lastUsedAt, createdAt, score, scoreParts
+        case provider, sourceUrl, lastUsedAt, createdAt, score, scoreParts, matchedVia
     }
 
     /// Every key always, `null` when absent: the pipeline reads a fixed shape.
@@ -49,5 +52,6 @@ public struct ScoredAsset: Sendable, Encodable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(score, forKey: .score)
         try container.encode(scoreParts, forKey: .scoreParts)
+        try container.encode(matchedVia, forKey: .matchedVia)
     }
 }

@@ -21,6 +21,14 @@ public import Foundation
 ///   that carries them all; among full matches it outweighs most of the recency term.
 ///
 /// Ties: more pixels first, then the more recent last use, then the lower id.
+///
+/// **The fallback through related tags** (`RelatedTags`, when exact matches fall short): each
+/// query tag i counts vᵢ = 1 through an exact form, `relatedShare` × w through a related tag of
+/// relation weight w (the best one), else 0; then `tagAnd` = min vᵢ when every query tag
+/// counts something, else 0, and `tagOr` = Σ vᵢ / |Q|. With only exact matches (vᵢ 0 or 1)
+/// these are the terms above. vᵢ ≤ 0.5 for a related match, so with the default recency
+/// boost an asset that needs one scores below 1.5, where every asset carrying all the query
+/// tags exactly scores 1.5 or more; the fallback also orders those first whatever the boost.
 public enum Scoring {
     /// Days since last use at which `recency` is 0.5.
     public static let recencyCentreDays = 7.0
@@ -38,27 +46,32 @@ public enum Scoring {
     public static let ratingWeight = 0.2
     /// The highest rating `mediaq rate` gives.
     public static let maximumRating = 5
+    /// What a related tag counts, as a share of its relation's weight (an exact match counts 1).
+    public static let relatedShare = 0.5
     /// `preferRecencyBoost` when neither the request nor the configuration gives one.
     public static let defaultRecencyBoost = 0.1
 
     /// The parts of one asset's score; `score` is their weighted sum.
     public struct Parts: Sendable, Equatable, Codable {
-        /// 1 when every query tag matches, else 0.
+        /// 1 when every query tag matches exactly, else 0 (with the fallback: the smallest
+        /// value a query tag counts when each counts something).
         public var tagAnd: Double
-        /// m / |Q|, weighted 0.5 in the score.
+        /// m / |Q|, weighted 0.5 in the score (with the fallback: the values' sum / |Q|).
         public var tagOr: Double
         /// The logistic curve in days since last use, in [0, 1]; weighted by `recencyBoost`.
         public var recency: Double
         public var recencyBoost: Double
         /// In [0, 0.25].
         public var aspectFit: Double
-        /// m: how many query tags matched.
+        /// m: how many query tags matched, exactly or (with the fallback) through a relation.
         public var matchedTags: Int
         /// |Q|.
         public var queryTags: Int
         public var daysSinceLastUse: Double
         /// The operator's stars, 0 (not rated) to 5.
         public var rating: Int = 0
+        /// How many of the matched query tags matched only through a related tag.
+        public var matchedThroughRelations: Int = 0
 
         /// The rating's term, in [0, `ratingWeight`].
         public var ratingTerm: Double { Scoring.ratingWeight * Double(rating) / Double(Scoring.maximumRating) }
@@ -92,6 +105,22 @@ public enum Scoring {
             recencyBoost: recencyBoost,
             aspectFit: aspectFit(width: width, height: height, desired: desiredAspect),
             matchedTags: matched, queryTags: queryCount, daysSinceLastUse: days, rating: rating)
+    }
+
+    /// The parts with the fallback: `values` holds what each query tag counts (`RelatedTags`).
+    public static func parts(
+        values: [Double], daysSinceLastUse days: Double, recencyBoost: Double,
+        width: Int, height: Int, desiredAspect: Double?, rating: Int = 0
+    ) -> Parts {
+        let matched = values.count { $0 > 0 }
+        return Parts(
+            tagAnd: matched == values.count ? values.min() ?? 0 : 0,
+            tagOr: values.reduce(0, +) / Double(values.count),
+            recency: recency(daysSinceLastUse: days),
+            recencyBoost: recencyBoost,
+            aspectFit: aspectFit(width: width, height: height, desired: desiredAspect),
+            matchedTags: matched, queryTags: values.count, daysSinceLastUse: days, rating: rating,
+            matchedThroughRelations: values.count { $0 > 0 && $0 < 1 })
     }
 
     /// Days from `lastUse` to `now`, as the SQL computes them.

@@ -6,7 +6,13 @@ enum SearchQuery {
     /// The query, with every constant of `Scoring` bound as a parameter so that the SQL and
     /// the Swift reference cannot drift apart. With `topGroup`, only the top group, its edge
     /// and the rare tags' assets are scored; without, every asset carrying a query tag.
-    static func build(_ request: SearchRequest, topGroup: SearchStep.TopGroup?, level: SearchStep.Level? = nil) -> SQLText {
+    ///
+    /// With `related`, the fallback: every asset that carries a query tag or a related tag is
+    /// scored with the values `related` gives (no steps: it runs when exact matches fell short).
+    static func build(
+        _ request: SearchRequest, topGroup: SearchStep.TopGroup?, level: SearchStep.Level? = nil, related: RelatedTags? = nil
+    ) -> SQLText {
+        precondition(related == nil || topGroup == nil, "the fallback scores every candidate")
         var q = SQLText()
         let (terms, names) = request.tags.pairs
         let queryCount = q.bind(Int32(request.tags.count))
@@ -26,13 +32,27 @@ enum SearchQuery {
                 """
         }
         let aspect = request.aspect.map { q.bind($0) + "::float8" }
-        let termList = q.bind(terms)
-        let nameList = q.bind(names)
+        var formTag: String
+        if let related {
+            // Each (query tag, stored tag) once, with the best value a name gave it.
+            let triples = related.triples
+            formTag = """
+                SELECT f.term, t.id AS tag_id, max(f.value) AS value
+                FROM unnest(\(q.bind(triples.terms))::int4[], \(q.bind(triples.names))::text[], \(q.bind(triples.values))::float8[])
+                     AS f(term, name, value)
+                JOIN tag t ON t.folded = fold_tag(f.name)
+                GROUP BY f.term, t.id
+                """
+        } else {
+            formTag = """
+                SELECT f.term, t.id AS tag_id
+                FROM unnest(\(q.bind(terms))::int4[], \(q.bind(names))::text[]) AS f(term, name)
+                JOIN tag t ON t.folded = fold_tag(f.name)
+                """
+        }
         q.sql = """
             WITH form_tag AS (
-                SELECT f.term, t.id AS tag_id
-                FROM unnest(\(termList)::int4[], \(nameList)::text[]) AS f(term, name)
-                JOIN tag t ON t.name = f.name
+                \(formTag)
             ), rated AS (
                 -- Rated assets (few: an operator's) can score above the bounds the steps prove
                 -- with, which assume no rating: all of them that carry a query tag are scored,
@@ -52,6 +72,21 @@ enum SearchQuery {
             WHERE \(filters)
             GROUP BY x.asset_id
             """
+        if related != nil {
+            // Per asset and query tag the best value (an asset may carry several related
+            // tags for one query tag), then per asset: how many query tags, their sum and least.
+            matched = """
+                SELECT v.id, count(*)::int4 AS matched, sum(v.value) AS value_sum, min(v.value) AS value_min,
+                       count(*) FILTER (WHERE v.value < 1)::int4 AS through_relations,
+                       min(v.width) AS width, min(v.height) AS height, min(v.last_use) AS last_use
+                FROM (SELECT x.asset_id AS id, max(ft.value) AS value,
+                             min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use
+                      FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                      WHERE \(filters)
+                      GROUP BY x.asset_id, ft.term) v
+                GROUP BY v.id
+                """
+        }
         if let topGroup {
             // The top group's cuts; a level reads no recency cut (and binds no unused parameter:
             // a prepared statement could not type it).
@@ -177,6 +212,14 @@ enum SearchQuery {
                         END
                 """
         }
+        // Exact matches count 1 each: the sum is m, the least 1 (the same numbers as m itself).
+        let values =
+            related == nil
+            ? "m.matched::float8 AS value_sum, 1.0::float8 AS value_min, 0::int4 AS through_relations"
+            : "m.value_sum, m.value_min, m.through_relations"
+        // The fallback puts every asset that carries all the query tags exactly first, whatever
+        // its other terms (a large recency boost could otherwise lift a related match above it).
+        func exactFirst(_ table: String) -> String { related == nil ? "" : "(\(table).tag_and = 1.0::float8) DESC, " }
         let boost = q.bind(request.recencyBoost)
         let ratingWeight = q.bind(Scoring.ratingWeight)
         let maximumRating = q.bind(Double(Scoring.maximumRating))
@@ -189,13 +232,14 @@ enum SearchQuery {
                 \(matched)
             ), candidate AS (
                 SELECT m.id, m.width, m.height, m.matched, m.last_use, coalesce(rt.rating, 0)::int2 AS rating,
+                       \(values),
                        (extract(epoch FROM \(asOf)::timestamptz) - extract(epoch FROM m.last_use))::float8 / 86400 AS days,
                        m.width::float8 / m.height AS ratio
                 FROM matched m LEFT JOIN rated rt ON rt.asset_id = m.id
             ), part AS (
-                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating,
-                       CASE WHEN c.matched = \(queryCount)::int4 THEN 1.0::float8 ELSE 0.0::float8 END AS tag_and,
-                       c.matched::float8 / \(queryCount)::int4::float8 AS tag_or,
+                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating, c.through_relations,
+                       CASE WHEN c.matched = \(queryCount)::int4 THEN c.value_min ELSE 0.0::float8 END AS tag_and,
+                       c.value_sum / \(queryCount)::int4::float8 AS tag_or,
                        1.0::float8 / (1.0::float8 + exp(-greatest(-\(clamp)::float8, least(\(clamp)::float8,
                            (c.days - \(centre)::float8) / \(widthDays)::float8)))) AS recency,
                        \(aspectFit) AS aspect_fit,
@@ -204,12 +248,12 @@ enum SearchQuery {
             ), ranked AS (
                 SELECT p.*, p.tag_and + 0.5 * p.tag_or + \(boost)::float8 * p.recency + p.aspect_fit + p.rating_term AS score
                 FROM part p
-                ORDER BY score DESC, p.width::int8 * p.height DESC, p.last_use DESC, p.id
+                ORDER BY \(exactFirst("p"))score DESC, p.width::int8 * p.height DESC, p.last_use DESC, p.id
                 LIMIT \(limit)::int4
             )
             SELECT r.id, a.kind::text, a.sha256, a.path, th.path, a.width, a.height, a.duration_ms,
                    coalesce(tg.names, '{}'::text[]), src.provider, src.source_url, a.last_used_at, a.created_at,
-                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating
+                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating, r.through_relations
             FROM ranked r
             JOIN asset a ON a.id = r.id
             LEFT JOIN thumbnail th ON th.asset_id = r.id AND th.status = 'ok'
@@ -222,7 +266,7 @@ enum SearchQuery {
                 SELECT array_agg(n.name ORDER BY n.name) AS names
                 FROM (SELECT (SELECT t.name FROM tag t WHERE t.id = x.tag_id) AS name
                       FROM asset_tag x WHERE x.asset_id = r.id) n) tg ON true
-            ORDER BY r.score DESC, r.width::int8 * r.height DESC, r.last_use DESC, r.id
+            ORDER BY \(exactFirst("r"))r.score DESC, r.width::int8 * r.height DESC, r.last_use DESC, r.id
             """
         return q
     }

@@ -24,12 +24,40 @@ public struct SearchRepository: Sendable {
         self.statements = statements
     }
 
-    /// The best assets for `request`, best first.
+    /// The best assets for `request`, best first, each with what it matched through.
     ///
-    /// Up to three steps, each only when the one before cannot prove its answer (docs/search.md,
-    /// "The query"): the top group (`TopGroup`), the levels (`Level`), full scoring.
+    /// Exact: up to three steps, each only when the one before cannot prove its answer
+    /// (docs/search.md, "The query"): the top group (`TopGroup`), the levels (`Level`), full
+    /// scoring. Related: every asset carrying a query tag or a related one, scored with the
+    /// values `RelatedTags` gives; exact search's when no query tag has a related tag.
     public func search(_ request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
         try await steps(request, seen: nil)
+    }
+
+    /// What `search(_:fallingBackBelow:)` found, and whether it fell back.
+    public struct Outcome: Sendable {
+        public let results: [ScoredAsset]
+        /// The exact search had fewer than the asked number of full matches, and related tags
+        /// (there were some) were used.
+        public let fellBack: Bool
+        /// How many results carried every query tag exactly.
+        public let exactMatches: Int
+    }
+
+    /// Exact first (`request.matching` is ignored); when fewer than `minMatches` results carry
+    /// every query tag exactly, the search again with related tags.
+    public func search(_ request: SearchRequest, fallingBackBelow minMatches: Int) async throws(MediaError) -> Outcome {
+        var exact = request
+        exact.matching = .exact
+        let results = try await steps(exact, seen: nil)
+        let full = results.count { $0.scoreParts.tagAnd == 1 }
+        guard full < minMatches else { return Outcome(results: results, fellBack: false, exactMatches: full) }
+        let related = try await relatedTags(for: request.tags)
+        guard !related.isEmpty else { return Outcome(results: results, fellBack: false, exactMatches: full) }
+        var wider = request
+        wider.matching = .related
+        let query = SearchQuery.build(wider, topGroup: nil, related: related)
+        return Outcome(results: try await run(query, request: wider, related: related), fellBack: true, exactMatches: full)
     }
 
     /// Runs search's steps until one answers; `seen` is told each step's title and query.
@@ -37,6 +65,15 @@ public struct SearchRepository: Sendable {
         _ request: SearchRequest, seen: ((String, SQLText) -> Void)?
     ) async throws(MediaError) -> [ScoredAsset] {
         try request.validate()
+        if request.matching == .related {
+            let related = try await relatedTags(for: request.tags)
+            if !related.isEmpty {
+                let query = SearchQuery.build(request, topGroup: nil, related: related)
+                seen?("related tags: every candidate scored", query)
+                return try await run(query, request: request, related: related)
+            }
+            seen?("related tags: none, so exact search", SQLText())
+        }
         if let group = SearchStep.TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {
             let query = SearchQuery.build(request, topGroup: group)
             let results = try await run(query, request: request)
@@ -60,9 +97,16 @@ public struct SearchRepository: Sendable {
         return try await run(SearchQuery.build(request, topGroup: nil), request: request)
     }
 
-    func run(_ text: SQLText, request: SearchRequest) async throws(MediaError) -> [ScoredAsset] {
+    func run(_ text: SQLText, request: SearchRequest, related: RelatedTags? = nil) async throws(MediaError) -> [ScoredAsset] {
+        // What each result matched through, from its tags: what the SQL counted (for exact
+        // search, a `RelatedTags` without relations).
+        let via = related ?? RelatedTags(query: request.tags, relations: [])
         do {
-            return try await rows(text).map { try decode($0.makeRandomAccess(), request: request) }
+            return try await rows(text).map { row in
+                var asset = try decode(row.makeRandomAccess(), request: request)
+                asset.matchedVia = via.matches(in: asset.tags).compactMap { $0 }
+                return asset
+            }
         } catch let error as MediaError {
             throw error
         } catch {
@@ -76,6 +120,24 @@ public struct SearchRepository: Sendable {
         var rows: [PostgresRow] = []
         for try await row in try await connection.query(text.query, logger: logger) { rows.append(row) }
         return rows
+    }
+
+    /// The relations of `query`'s tags and their forms, from every source (`tag_relation`).
+    public func relatedTags(for query: QueryTags) async throws(MediaError) -> RelatedTags {
+        let forms = Array(Set(query.forms.joined())).sorted()
+        var q = SQLText()
+        let terms = q.bind(forms)
+        q.sql = "SELECT term, related, relation, source, weight FROM tag_relation WHERE term = ANY(\(terms)::text[])"
+        var relations: [RelatedTags.Relation] = []
+        do {
+            for row in try await rows(q) {
+                let (term, related, relation, source, weight) = try row.decode((String, String, String, String, Double).self)
+                relations.append(.init(term: term, related: related, relation: relation, source: source, weight: weight))
+            }
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot read the related tags")
+        }
+        return RelatedTags(query: query, relations: relations)
     }
 
     /// For each query tag (by its index in `request.tags`), how many present assets of the
@@ -93,7 +155,7 @@ public struct SearchRepository: Sendable {
         q.sql = """
             SELECT f.term, sum(c.n)::int8, sum(d.density)::float8
             FROM unnest(\(termList)::int4[], \(nameList)::text[]) AS f(term, name)
-            JOIN tag t ON t.name = f.name
+            JOIN tag t ON t.folded = fold_tag(f.name)
             CROSS JOIN LATERAL (
                 SELECT count(*) AS n FROM (
                     SELECT 1 FROM asset_tag x
@@ -124,6 +186,10 @@ public struct SearchRepository: Sendable {
         _ = try await steps(request) { queries.append(($0, $1)) }
         var lines: [String] = []
         for (title, original) in queries {
+            guard !original.sql.isEmpty else {
+                lines.append("-- " + title)
+                continue
+            }
             var query = original.query
             query.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
             lines.append("-- " + title)
@@ -145,7 +211,7 @@ public struct SearchRepository: Sendable {
             recency: try c[16].binary(Double.self), recencyBoost: request.recencyBoost,
             aspectFit: try c[17].binary(Double.self), matchedTags: try c[18].binary(Int.self),
             queryTags: request.tags.count, daysSinceLastUse: try c[19].binary(Double.self),
-            rating: Int(try c[20].binary(Int16.self)))
+            rating: Int(try c[20].binary(Int16.self)), matchedThroughRelations: try c[21].binary(Int.self))
         return ScoredAsset(
             id: try c[0].binary(Int64.self), kind: MediaFormat.Kind(rawValue: try c[1].binary(String.self)) ?? request.kind,
             sha256: try c[2].binary(String.self), path: path, absolutePath: root + "/" + path,

@@ -18,6 +18,8 @@ public struct SearchRequest: Sendable, Equatable {
     public var excluding: Set<Int64>
     /// The moment days since last use are counted to.
     public var asOf: Date
+    /// Exact tags only, or the fallback through related tags (`RelatedTags`).
+    public var matching: TagMatching
 
     public static let defaultLimit = 20
     public static let maximumLimit = 1000
@@ -27,7 +29,8 @@ public struct SearchRequest: Sendable, Equatable {
     public init(
         kind: MediaFormat.Kind, tags: QueryTags, minWidth: Int = 0, minHeight: Int = 0, minDurationMs: Int64? = nil,
         aspect: Double? = nil, provider: String? = nil, limit: Int = defaultLimit,
-        recencyBoost: Double = Scoring.defaultRecencyBoost, excluding: Set<Int64> = [], asOf: Date = Date()
+        recencyBoost: Double = Scoring.defaultRecencyBoost, excluding: Set<Int64> = [], asOf: Date = Date(),
+        matching: TagMatching = .exact
     ) {
         self.kind = kind
         self.tags = tags
@@ -40,6 +43,7 @@ public struct SearchRequest: Sendable, Equatable {
         self.recencyBoost = recencyBoost
         self.excluding = excluding
         self.asOf = asOf
+        self.matching = matching
     }
 
     /// Seconds as given to `--min-duration` or in a script, as whole milliseconds (rounded up,
@@ -65,6 +69,15 @@ public struct SearchRequest: Sendable, Equatable {
             throw bad("the recency boost must be a number from 0 to 1")
         }
     }
+}
+
+/// How query tags match stored tags.
+public enum TagMatching: String, Sendable, Equatable, Codable {
+    /// A query tag's forms, diacritics folded.
+    case exact
+    /// Those, and the tags related to them (synonyms, broader and narrower words, the
+    /// library's co-occurrences, operator aliases), each counting less than an exact match.
+    case related
 }
 
 /// Aspect ratios as people write them: `9:16`, `16/9` or a decimal such as `0.5625`.

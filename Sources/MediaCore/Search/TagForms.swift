@@ -69,30 +69,42 @@ public enum TagForms {
 public struct QueryTags: Sendable, Equatable {
     /// The distinct query tags, in the order given. |Q| is their count.
     public let terms: [String]
-    /// For each term, the stored tag names that match it: the term and its forms.
+    /// For each term, the stored tag names that match it: the term and its forms (and any
+    /// stored name equal to one of them with diacritics folded, `foldedForms`).
     public let forms: [[String]]
+    /// For each term, its forms with diacritics folded (`TagFolding`).
+    public let foldedForms: [Set<String>]
 
     /// Normalises `raw` (each element may be a comma-separated list) with `TagNormalizer`. A
-    /// tag whose forms overlap an earlier tag's is the same query tag (`car, cars` is one tag).
+    /// tag whose forms overlap an earlier tag's, diacritics folded, is the same query tag
+    /// (`car, cars` is one tag, and so is `café, cafe`).
     public init(_ raw: [String]) {
         var terms: [String] = []
         var forms: [[String]] = []
         for tag in TagNormalizer.normalize(raw) {
             let candidate = TagForms.forms(of: tag)
-            if forms.contains(where: { !Set($0).isDisjoint(with: candidate) }) { continue }
+            let folded = Set(candidate.map(TagFolding.fold))
+            if forms.contains(where: { !Set($0.map(TagFolding.fold)).isDisjoint(with: folded) }) { continue }
             terms.append(tag)
             forms.append(candidate)
         }
         self.terms = terms
         self.forms = forms
+        foldedForms = forms.map { Set($0.map(TagFolding.fold)) }
     }
 
     public var count: Int { terms.count }
     public var isEmpty: Bool { terms.isEmpty }
 
-    /// How many terms an asset with `tags` matches: m = |Q ∩ T|.
+    /// How many terms an asset with `tags` matches: m = |Q ∩ T|, diacritics folded.
     public func matches(in tags: Set<String>) -> Int {
-        forms.count { $0.contains(where: tags.contains) }
+        let folded = Set(tags.map(TagFolding.fold))
+        return foldedForms.count { !$0.isDisjoint(with: folded) }
+    }
+
+    /// Whether `tag` is one of term `index`'s forms, diacritics folded.
+    public func matches(_ tag: String, term index: Int) -> Bool {
+        foldedForms[index].contains(TagFolding.fold(tag))
     }
 
     /// The (term index, tag name) pairs the SQL joins against the tag table.

@@ -8,11 +8,16 @@ import Testing
 /// selection rules (the SQL is held to the same ranking by `SearchSQLTests`).
 struct InMemoryLibrary: Sendable {
     var candidates: [RankingCandidate]
+    /// The relations between tags the fallback reads (`tag_relation`).
+    var relations: [RelatedTags.Relation] = []
 
     func search(_ request: SearchRequest) throws(MediaError) -> [ScoredAsset] {
         try request.validate()
         let byId = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
-        return Scoring.rank(candidates, for: request).map { id, parts in
+        var related = RelatedTags(query: request.tags, relations: request.matching == .related ? relations : [])
+        let ranked = Scoring.rank(candidates, for: request, related: related.isEmpty ? nil : related)
+        if related.isEmpty { related = RelatedTags(query: request.tags, relations: []) }
+        return ranked.map { id, parts in
             let asset = byId[id]!
             let path = "\(asset.kind == .video ? "videos" : "images")/original/00/\(id).\(asset.kind == .video ? "mp4" : "jpg")"
             return ScoredAsset(
@@ -20,7 +25,8 @@ struct InMemoryLibrary: Sendable {
                 absolutePath: "/library/" + path, thumbPath: nil, absoluteThumbPath: nil, width: asset.width,
                 height: asset.height, durationMs: asset.durationMs, tags: asset.tags.sorted(),
                 provider: asset.providers.sorted().first, sourceUrl: nil, lastUsedAt: asset.lastUsedAt,
-                createdAt: asset.createdAt, score: parts.score, scoreParts: parts)
+                createdAt: asset.createdAt, score: parts.score, scoreParts: parts,
+                matchedVia: related.matches(in: asset.tags).compactMap { $0 })
         }
     }
 }
@@ -47,8 +53,11 @@ struct InMemoryLibrary: Sendable {
         return settings
     }
 
-    func plan(_ library: [RankingCandidate], _ segments: [PlanScript.Segment], settings: LocalLibrarySettings? = nil) async throws -> Plan {
-        let memory = InMemoryLibrary(candidates: library)
+    func plan(
+        _ library: [RankingCandidate], _ segments: [PlanScript.Segment], settings: LocalLibrarySettings? = nil,
+        relations: [RelatedTags.Relation] = []
+    ) async throws -> Plan {
+        let memory = InMemoryLibrary(candidates: library, relations: relations)
         return try await Planner.plan(
             PlanScript(segments: segments, aspect: 9.0 / 16, aspectText: "9:16"), settings: settings ?? self.settings,
             asOf: Self.now
@@ -84,6 +93,48 @@ struct InMemoryLibrary: Sendable {
         #expect(missing.minWidth == 0 && missing.minHeight == 0 && missing.aspect == "9:16")
         #expect(missing.belowFloor == 0 && missing.bestLocalLacks == ["waves"] && missing.bestLocalScore != nil)
         #expect(missing.reason == "2 local image(s) clear the quality floor, 3 needed", "\(missing.reason)")
+    }
+
+    // MARK: - Related tags
+
+    static let seaIsOcean = [RelatedTags.Relation(term: "sea", related: "ocean", relation: "synonym", source: "wordnet", weight: 0.9)]
+
+    @Test func aSegmentInOtherWordsIsCoveredThroughRelatedTagsAndSaysWhy() async throws {
+        let library = (10..<13).map { Self.image(Int64($0), ["ocean", "waves"]) }
+        let segment = PlanScript.Segment(id: "s", tags: ["sea"], media: [.image])
+        let result = try await plan(library, [segment], relations: Self.seaIsOcean)
+        #expect(result.segments[0].covered == [.image] && result.segments[0].coveredThroughRelatedTags == [.image])
+        #expect(result.manifest.count == 3)
+        #expect(
+            result.manifest.allSatisfy {
+                $0.matchedVia == [
+                    .init(queryTag: "sea", tag: "ocean", relation: "synonym", source: "wordnet", related: "ocean", value: 0.44921875)
+                ]
+            })
+        // Turned off (`localLibrary.relatedTags: false`, `plan --exact`): missing, as before.
+        var exact = settings
+        exact.relatedTags = false
+        let off = try await plan(library, [segment], settings: exact, relations: Self.seaIsOcean)
+        #expect(off.manifest.isEmpty && off.segments[0].missing.first?.localMatches == 0)
+    }
+
+    @Test func enoughExactMatchesNeverLookFurther() async throws {
+        let library = (10..<13).map { Self.image(Int64($0), ["sea"]) } + (20..<23).map { Self.image(Int64($0), ["ocean"]) }
+        let result = try await plan(library, [.init(id: "s", tags: ["sea"], media: [.image])], relations: Self.seaIsOcean)
+        #expect(Set(result.manifest.map(\.libraryId)) == [10, 11, 12], "only the exact matches, the limit notwithstanding")
+        #expect(result.segments[0].coveredThroughRelatedTags.isEmpty)
+        #expect(result.manifest.allSatisfy { $0.matchedVia.map(\.relation) == ["exact"] })
+    }
+
+    @Test func aRelatedTagCountsTowardTheShareButNeverForARequiredTag() async throws {
+        let library = (10..<13).map { Self.image(Int64($0), ["ocean"]) }
+        // One of two segment tags through a relation: half, the default share.
+        let shared = try await plan(library, [.init(id: "s", tags: ["sea", "waves"], media: [.image])], relations: Self.seaIsOcean)
+        #expect(shared.segments[0].covered == [.image], "\(shared.segments[0].missing.map(\.reason))")
+        let required = try await plan(
+            library, [.init(id: "s", tags: ["sea"], media: [.image], requiredTags: ["sea"])], relations: Self.seaIsOcean)
+        let missing = try #require(required.segments[0].missing.first)
+        #expect(required.manifest.isEmpty && missing.belowFloor == 3 && missing.bestLocalLacks == ["sea"], "\(missing)")
     }
 
     // MARK: - The quality floor

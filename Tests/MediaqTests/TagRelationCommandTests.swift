@@ -75,4 +75,62 @@ import Testing
             #expect(missing.status == 2 && missing.standardError.contains("wordnet-base"), "\(missing.transcript)")
         }
     }
+
+    struct Found: Decodable {
+        struct Result: Decodable {
+            let id: Int64
+            let tags: [String]
+            let matchedVia: [MatchedVia]
+        }
+        let matching: String
+        let exactMatches: Int
+        let results: [Result]
+    }
+
+    /// As a new user would: WordNet loaded, "sea" finds the assets tagged "ocean" after the one
+    /// tagged "sea", each saying why; --exact and enough exact matches never fall back; a plan
+    /// whose segment says "sea" is covered through the relation.
+    @Test func seaFindsOceanWithTheReasonShown() async throws {
+        try await CommandLibrary.with { library in
+            // The synset holding both "ocean" and "sea", and the one of "ocean" the body of water.
+            let data = try await Self.dataFolder(library.folder.path, nouns: ["13776971", "09376198"], adjectives: [])
+            #expect(try library.mediaq(["tags", "wordnet", "--path", data]).status == 0)
+            let sea = try library.add("sea.png", tags: "sea", colour: "blue")
+            let ocean = try library.add("ocean.png", tags: "ocean, waves", size: "800x450", colour: "navy")
+            let oceans = try library.add("oceans.png", tags: "Oceans", colour: "teal")
+
+            let found = try library.json(Found.self, ["search", "images", "--tags", "sea"])
+            #expect(found.matching == "related" && found.exactMatches == 1)
+            #expect(found.results.map(\.id) == [sea, ocean, oceans], "the exact match first, then by pixels")
+            #expect(found.results[0].matchedVia.map(\.relation) == ["exact"])
+            #expect(
+                found.results[1].matchedVia == [
+                    .init(queryTag: "sea", tag: "ocean", relation: "synonym", source: "wordnet", related: "ocean", value: 0.44921875)
+                ])
+            #expect(found.results[2].matchedVia.first?.tag == "oceans" && found.results[2].matchedVia.first?.related == "ocean")
+            let table = try library.mediaq(["search", "images", "--tags", "sea"])
+            #expect(
+                table.standardOutput.contains("1 carry every tag exactly, fewer than 20: related tags count too"), "\(table.transcript)")
+            #expect(table.standardOutput.contains("sea→ocean synonym") && table.standardOutput.contains("sea→oceans synonym"))
+
+            let exact = try library.json(Found.self, ["search", "images", "--tags", "sea", "--exact"])
+            #expect(exact.matching == "exact" && exact.results.map(\.id) == [sea])
+            let enough = try library.json(Found.self, ["search", "images", "--tags", "sea", "--min-matches", "1"])
+            #expect(enough.matching == "exact" && enough.results.map(\.id) == [sea])
+            let usage = try library.mediaq(["search", "images", "--tags", "sea", "--exact", "--min-matches", "2"])
+            #expect(usage.status == 2 && usage.standardError.contains("--exact never does"), "\(usage.transcript)")
+
+            // A plan's segment in other words: three images needed, one exact and two related.
+            let script = library.folder.path + "/script.json"
+            try #"{"segments": [{"id": "s", "tags": ["sea"], "media": ["image"]}]}"#.write(
+                toFile: script, atomically: true, encoding: .utf8)
+            let plan = try library.mediaq(["plan", script, "--no-mark-used", "--json"])
+            #expect(
+                plan.status == 0 && plan.standardOutput.contains("\"coveredThroughRelatedTags\" : [\n        \"image\""),
+                "\(plan.transcript)")
+            #expect(plan.standardOutput.contains("\"relation\" : \"synonym\""))
+            let exactPlan = try library.mediaq(["plan", script, "--no-mark-used", "--json", "--exact"])
+            #expect(exactPlan.status == 0 && exactPlan.standardOutput.contains("\"localMatches\" : 1"), "\(exactPlan.transcript)")
+        }
+    }
 }

@@ -131,8 +131,12 @@ public struct SearchRepository: Sendable {
         var relations: [RelatedTags.Relation] = []
         do {
             for row in try await rows(q) {
-                let (term, related, relation, source, weight) = try row.decode((String, String, String, String, Double).self)
-                relations.append(.init(term: term, related: related, relation: relation, source: source, weight: weight))
+                let c = row.makeRandomAccess()
+                relations.append(
+                    .init(
+                        term: try c[0].binary(String.self), related: try c[1].binary(String.self),
+                        relation: try c[2].binary(String.self), source: try c[3].binary(String.self),
+                        weight: try c[4].binary(Double.self)))
             }
         } catch {
             throw DatabaseFailure.translate(error, "cannot read the related tags")

@@ -12,7 +12,8 @@ import SystemdSupport
 extension Mediad {
     /// The daemon's services, in the order they start; a graceful shutdown ends them in reverse:
     /// readiness (STOPPING=1), watchdog, reloads, the drops (in-flight ones finish), the
-    /// collector, the status line, the decoders, and last the database pool they all lease from.
+    /// collector, the tag learner, the status line, the decoders, and last the database pool
+    /// they all lease from.
     /// Everything the barrier before READY=1 needs (the library open and migrated, the root
     /// checked, the watch installed, the backlog queued) is done before the group starts.
     func makeServices(
@@ -51,6 +52,15 @@ extension Mediad {
         var services: [any Service] = [
             database, DecoderPoolService(decoder: decoder),
             StatusService(drops: drops, reporter: StatusReporter(notifier: notifier)),
+        ]
+        if configuration.daemon.learnTagsHours > 0 {
+            services.append(
+                TagLearner(
+                    connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
+                    interval: .seconds(configuration.daemon.learnTagsHours * 3600),
+                    idle: { await drops.totals().queued == 0 }, logger: logger))
+        }
+        services += [
             collector, MetadataWriter(database: database, root: opened.root.path, backlog: backlog, logger: logger), drops,
             ReloadService(reloader: reloader, notifier: notifier),
         ]

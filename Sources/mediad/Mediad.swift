@@ -43,6 +43,10 @@ struct Mediad: AsyncParsableCommand {
             Images and videos are decoded in worker processes with a time and memory limit: a file \
             that crashes or hangs a decoder twice is quarantined in <drop>/.rejected.
 
+            In the background it learns related tags from the tags the library's assets carry \
+            together (as `mediaq tags learn` does): at start when the last learn is older than \
+            --learn-tags-hours, then every that many hours, once no drop is waiting.
+
             Exit codes: 0 stopped cleanly; 1 other failure; 2 usage or configuration error; \
             75 temporary failure (database or library root unavailable: systemd's Restart= retries).
             """,
@@ -81,6 +85,11 @@ struct Mediad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Between two scans of a polled drop folder (default 2000).", valueName: "ms"))
     var dropPollMs: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Hours between two learns of related tags from the library; 0 never (default 24).", valueName: "hours"))
+    var learnTagsHours: String?
+
     /// The command-line values of the daemon's own settings; they win over the environment and
     /// the file, at start and at every reload.
     var daemonFlags: [ConfigurationKey: String] {
@@ -93,6 +102,7 @@ struct Mediad: AsyncParsableCommand {
         flags[.decoderMemoryBytes] = decoderMemory
         flags[.dropWatch] = dropWatch
         flags[.dropPollMs] = dropPollMs
+        flags[.learnTagsHours] = learnTagsHours
         return flags
     }
 

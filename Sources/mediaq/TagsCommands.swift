@@ -8,8 +8,10 @@ import MediaCore
 struct TagsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tags",
-        abstract: "Relations between tags: synonyms and broader or narrower words.",
-        subcommands: [WordNetCommand.self, RelatedCommand.self])
+        abstract: "Relations between tags: synonyms, broader or narrower words, tags used together, aliases.",
+        subcommands: [
+            WordNetCommand.self, LearnCommand.self, AliasCommand.self, UnaliasCommand.self, AliasesCommand.self, RelatedCommand.self,
+        ])
 }
 
 struct WordNetCommand: AsyncParsableCommand {

@@ -114,6 +114,7 @@ import Testing
         #expect(configuration.daemon.decodeTimeout == .seconds(60))
         #expect(configuration.daemon.decoderMemoryBytes == 4 * 1024 * 1024 * 1024)
         #expect(configuration.fileKeywords)
+        #expect(configuration.daemon.learnTagsHours == 24)
     }
 
     @Test func fileKeywordsAreOnUnlessTurnedOffInTheFileOrTheEnvironment() async throws {
@@ -151,10 +152,15 @@ import Testing
         let polled = try await LibraryConfiguration.load(
             environment: ["MEDIAD_DROP_WATCH": "Poll", "MEDIAD_DROP_POLL_MS": "500"], workingDirectory: "/")
         #expect(polled.daemon.dropWatch == .poll && polled.daemon.dropPollInterval == .milliseconds(500))
+        #expect(loaded.daemon.learnTagsHours == 24, "default")
+        let learning = try await LibraryConfiguration.load(environment: ["MEDIAD_LEARN_TAGS_HOURS": "0"], workingDirectory: "/")
+        #expect(learning.daemon.learnTagsHours == 0, "0 turns the background learning off")
 
         let bad: [([ConfigurationKey: String], String)] = [
             ([.dropWatch: "sometimes"], "daemon.dropWatch (MEDIAD_DROP_WATCH) is 'sometimes'; use one of auto, inotify, poll"),
             ([.dropPollMs: "10"], "daemon.dropPollMs (MEDIAD_DROP_POLL_MS) is 10; use 100 to 600000"),
+            ([.learnTagsHours: "9000"], "daemon.learnTagsHours (MEDIAD_LEARN_TAGS_HOURS) is 9000; use 0 (never) to 8760"),
+            ([.learnTagsHours: "-1"], "daemon.learnTagsHours (MEDIAD_LEARN_TAGS_HOURS)"),
             ([.logLevel: "loud"], "daemon.logLevel (MEDIAD_LOG_LEVEL) is 'loud'"),
             ([.workers: "0"], "daemon.workers (MEDIAD_WORKERS)"),
             ([.sidecarGraceMs: "-5"], "daemon.sidecarGraceMs (MEDIAD_SIDECAR_GRACE_MS)"),
@@ -177,7 +183,7 @@ import Testing
         let defaults = try await LibraryConfiguration.load(
             environment: ["MEDIAD_WORKERS": "3"], workingDirectory: "/")
         #expect(defaults.databaseMaxConnections == nil)
-        #expect(defaults.embeddedMaxConnections == 3 + 2 + 40)
+        #expect(defaults.embeddedMaxConnections == 3 + 3 + 40, "3 workers, the collector, the tag learner, the opener")
         let configured = try await LibraryConfiguration.load(
             flags: [.databaseMaxConnections: "12"], environment: ["MEDIA_DB_MAX_CONNECTIONS": "99"], workingDirectory: "/")
         #expect(configured.embeddedMaxConnections == 12, "the flag wins over the environment")
@@ -192,6 +198,7 @@ import Testing
         #expect(DaemonSettings.restartNeeded(from: old, to: new) == [])
         new.libraryRoot = "/b"
         new.daemon.workers = old.daemon.workers + 1
-        #expect(DaemonSettings.restartNeeded(from: old, to: new) == ["library.root", "daemon.workers"])
+        new.daemon.learnTagsHours = 6
+        #expect(DaemonSettings.restartNeeded(from: old, to: new) == ["library.root", "daemon.workers", "daemon.learnTagsHours"])
     }
 }

@@ -18,6 +18,7 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
     case decoderMemoryBytes = "daemon.decoderMemoryBytes"
     case dropWatch = "daemon.dropWatch"
     case dropPollMs = "daemon.dropPollMs"
+    case learnTagsHours = "daemon.learnTagsHours"
 
     /// The environment variable the key maps to.
     public var environmentName: String {
@@ -40,6 +41,7 @@ public enum ConfigurationKey: String, Sendable, CaseIterable {
         case .decoderMemoryBytes: "MEDIAD_DECODER_MEMORY_BYTES"
         case .dropWatch: "MEDIAD_DROP_WATCH"
         case .dropPollMs: "MEDIAD_DROP_POLL_MS"
+        case .learnTagsHours: "MEDIAD_LEARN_TAGS_HOURS"
         }
     }
 }

@@ -35,6 +35,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var dropWatch: DropWatch = .auto
     /// Between two scans of a polled drop folder; a file is taken once two scans agree on it.
     public var dropPollInterval: Duration = .seconds(2)
+    /// Hours between two learns of related tags from the library (`mediaq tags learn`); 0: never.
+    public var learnTagsHours = 24
+    public static let learnTagsHoursRange = 0...8_760
 
     // Not configurable: the drop queue's timing.
     /// Longest wait between tries of a drop that failed for a retryable reason.
@@ -61,6 +64,7 @@ public struct DaemonSettings: Sendable, Equatable {
         if old.daemon.workers != new.daemon.workers { changed.append(ConfigurationKey.workers.rawValue) }
         if old.daemon.dropWatch != new.daemon.dropWatch { changed.append(ConfigurationKey.dropWatch.rawValue) }
         if old.daemon.dropPollInterval != new.daemon.dropPollInterval { changed.append(ConfigurationKey.dropPollMs.rawValue) }
+        if old.daemon.learnTagsHours != new.daemon.learnTagsHours { changed.append(ConfigurationKey.learnTagsHours.rawValue) }
         if old.daemon.decoderMemoryBytes != new.daemon.decoderMemoryBytes {
             changed.append(ConfigurationKey.decoderMemoryBytes.rawValue)
         }

@@ -211,6 +211,15 @@ extension LibraryConfiguration {
             }
             daemon.dropPollInterval = .milliseconds(interval)
         }
+        if let hours = try count(reader, .learnTagsHours, allowingZero: true) {
+            guard DaemonSettings.learnTagsHoursRange.contains(Int(hours)) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "daemon.learnTagsHours (MEDIAD_LEARN_TAGS_HOURS) is \(hours); use 0 (never) to "
+                        + "\(DaemonSettings.learnTagsHoursRange.upperBound)")
+            }
+            daemon.learnTagsHours = Int(hours)
+        }
         return daemon
     }
 

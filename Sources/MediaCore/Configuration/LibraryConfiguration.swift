@@ -9,7 +9,7 @@ import Foundation
 /// |---------------------|----------------------|-------------------|-------|---------|
 /// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it holds a library or is writable, else `./cache/library` |
 /// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
-/// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 2 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
+/// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 3 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
 /// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
@@ -23,6 +23,9 @@ import Foundation
 /// | `daemon.logLevel`   | `MEDIAD_LOG_LEVEL`   | `--log-level`     | level | `info` |
 /// | `daemon.decodeTimeoutSeconds` | `MEDIAD_DECODE_TIMEOUT_SECONDS` | `--decode-timeout-seconds` | count | `60` |
 /// | `daemon.decoderMemoryBytes` | `MEDIAD_DECODER_MEMORY_BYTES` | `--decoder-memory` | size | `4GiB` |
+/// | `daemon.dropWatch` | `MEDIAD_DROP_WATCH` | `--drop-watch` | `auto`, `inotify`, `poll` | `auto` |
+/// | `daemon.dropPollMs` | `MEDIAD_DROP_POLL_MS` | `--drop-poll-ms` | ms 100–600000 | `2000` |
+/// | `daemon.learnTagsHours` | `MEDIAD_LEARN_TAGS_HOURS` | `--learn-tags-hours` | hours 0–8760 | `24`: related tags learned from the library again when the last learn is older; `0` never |
 ///
 /// `mediad` reads the file and its environment again on SIGHUP; `DaemonSettings` says which
 /// settings take effect without a restart.
@@ -58,7 +61,7 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var libraryRootIsDefault = false
 
     /// The connections the embedded cluster admits: as configured, else enough for `mediad`
-    /// (one per drop worker, its collector and one for opening and recovery) and
+    /// (one per drop worker, its collector, its tag learner and one for opening and recovery) and
     /// `concurrentCommands` `mediaq` processes at once (each holds one). A command that finds
     /// every slot taken exits 75; `mediad` waits as for any outage.
     public var embeddedMaxConnections: Int {
@@ -67,8 +70,9 @@ public struct LibraryConfiguration: Sendable, Equatable {
 
     /// The connections of `mediad`'s pool: one per drop worker and one for the background GC.
     public static func daemonPoolConnections(workers: Int) -> Int { workers + 1 }
-    /// The connections `mediad` holds at most: its pool's, and one while it opens the library.
-    public static func daemonConnections(workers: Int) -> Int { daemonPoolConnections(workers: workers) + 1 }
+    /// The connections `mediad` holds at most: its pool's, one while it opens the library, and
+    /// one while it learns related tags (its own, so that it never takes a drop's).
+    public static func daemonConnections(workers: Int) -> Int { daemonPoolConnections(workers: workers) + 2 }
     /// The embedded cluster's connection limit unless one is configured.
     public static func defaultMaxConnections(workers: Int) -> Int { daemonConnections(workers: workers) + concurrentCommands }
     /// The `mediaq` processes the embedded cluster's default connection limit leaves room for.

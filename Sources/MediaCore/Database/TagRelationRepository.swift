@@ -61,6 +61,21 @@ public struct TagRelationRepository: Sendable {
         }
     }
 
+    /// Loads WordNet from `directory` unless that data is loaded already; nil, without a word,
+    /// when the files are not there (WordNet is optional: search then has fewer relations).
+    /// What `mediad` does at start and `mediaq db migrate` after the migrations.
+    public func loadWordNetIfPresent(directory: String) async throws(MediaError) -> Loaded? {
+        let version: String
+        do {
+            version = try WordNet.version(directory: directory)
+        } catch {
+            return nil
+        }
+        return try await loadWordNet(version: version) { () async throws(MediaError) in
+            try await WordNet.read(directory: directory)
+        }
+    }
+
     /// One relation of a tag, as `mediaq tags related` shows it.
     public struct Related: Sendable, Encodable, Equatable {
         public let tag: String

@@ -81,6 +81,10 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case assetLost
     /// An operator removed an asset (`mediaq rm`), or removed and blocked it (`mediaq block`).
     case assetRemoved
+    /// Related tags were learned from the library (counts and seconds in the entry).
+    case tagsLearned
+    /// Learning related tags failed; the daemon tries again later.
+    case tagsLearnFailed
 
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
@@ -136,6 +140,8 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .metadataFailed: "42400942188b4b95a08d8cf4c2b3fc19"
         case .assetLost: "713cb85d2f144aa382dd88ab91850593"
         case .assetRemoved: "a76c8ec5f14e41a3b97d9d32cf328d93"
+        case .tagsLearned: "dc197ae98e7e4258856439e18d18c9bc"
+        case .tagsLearnFailed: "078c714c8b0c43a28472f1d4dc6d9cfa"
         }
     }
 
@@ -143,12 +149,12 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     public var defaultLevel: Logger.Level {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
-            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved:
+            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved, .tagsLearned:
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased, .dropFolderWatched:
             .notice
         case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying,
-            .gcShort, .gcFailed, .metadataFailed, .assetLost:
+            .gcShort, .gcFailed, .metadataFailed, .assetLost, .tagsLearnFailed:
             .warning
         case .failed, .decoderCrashed, .decoderHung:
             .error

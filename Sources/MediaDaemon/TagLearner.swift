@@ -4,9 +4,11 @@ public import MediaCore
 import PostgresNIO
 public import ServiceLifecycle
 
-/// Learns related tags from the library in the background (`mediaq tags learn`, with the
-/// default thresholds): at start when the last learn, whoever ran it, is older than `interval`,
-/// then each time it gets that old again.
+/// Keeps the relations between tags current in the background: WordNet's, loaded once at
+/// start from `wordNet` when its files are there and that data is not loaded yet (`mediaq tags
+/// wordnet`); and those learned from the library (`mediaq tags learn`, with the default
+/// thresholds) at start when the last learn, whoever ran it, is older than `interval`, then each
+/// time it gets that old again (never with a zero `interval`).
 ///
 /// Drops come first: a learn waits until no drop is queued (at most `idleWaitLimit`, so a busy
 /// library still learns); it connects on its own, not through the drops' pool, only while it
@@ -15,6 +17,8 @@ public import ServiceLifecycle
 public struct TagLearner: Service {
     let connector: DatabaseConnector
     let interval: Duration
+    /// WordNet's data folder (`search.wordnet`); nil: not loaded by the daemon.
+    let wordNet: String?
     let settings: CooccurrenceSettings
     /// True when no drop is waiting.
     let idle: @Sendable () async -> Bool
@@ -28,11 +32,12 @@ public struct TagLearner: Service {
     static let runLimit: Duration = .seconds(900)
 
     public init(
-        connector: DatabaseConnector, interval: Duration, settings: CooccurrenceSettings = CooccurrenceSettings(),
-        idle: @escaping @Sendable () async -> Bool, logger: Logger
+        connector: DatabaseConnector, interval: Duration, wordNet: String? = nil,
+        settings: CooccurrenceSettings = CooccurrenceSettings(), idle: @escaping @Sendable () async -> Bool, logger: Logger
     ) {
         self.connector = connector
         self.interval = interval
+        self.wordNet = wordNet
         self.settings = settings
         self.idle = idle
         self.logger = logger
@@ -40,6 +45,15 @@ public struct TagLearner: Service {
 
     public func run() async {
         await cancelWhenGracefulShutdown {
+            if let wordNet {
+                await waitForIdleDrops()
+                if Task.isCancelled { return }
+                await loadWordNet(from: wordNet)
+            }
+            // Learning off: stay until the daemon stops (a service that returns stops the group).
+            while interval <= .zero && !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(3600)) } catch { return }
+            }
             while !Task.isCancelled {
                 let wait: Duration
                 do throws(MediaError) {
@@ -103,6 +117,32 @@ public struct TagLearner: Service {
         }
     }
 
+    /// Loads WordNet unless the same data is loaded (then it reads nothing); says nothing when
+    /// the files are not there, since WordNet is optional.
+    private func loadWordNet(from directory: String) async {
+        let logger = logger
+        let started = ContinuousClock.now
+        do {
+            let loaded = try await withConnection("loading WordNet's relations", within: Self.runLimit) { connection in
+                try await TagRelationRepository(connection: connection, logger: logger).loadWordNetIfPresent(directory: directory)
+            }
+            guard let loaded else {
+                logger.debug("no WordNet data", metadata: ["directory": "\(directory)"])
+                return
+            }
+            guard loaded.changed else { return }
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            logger.event(
+                .wordNetLoaded, "loaded WordNet's relations between tags",
+                metadata: [
+                    "relations": "\(loaded.relations)", "version": "\(loaded.version)",
+                    "seconds": "\(String(format: "%.2f", seconds))",
+                ])
+        } catch {
+            failed(error, "loading WordNet's relations failed; `mediaq tags wordnet` loads them, or the next start")
+        }
+    }
+
     /// Runs `body` on a connection of its own, closed afterwards; abandoned after `limit`.
     private func withConnection<T: Sendable>(
         _ action: String, within limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
@@ -131,7 +171,7 @@ public struct TagLearner: Service {
         }
     }
 
-    private func failed(_ error: MediaError) {
-        logger.event(.tagsLearnFailed, "learning related tags failed; tried again later", metadata: ["reason": "\(error.message)"])
+    private func failed(_ error: MediaError, _ work: String = "learning related tags failed; tried again later") {
+        logger.event(.tagsLearnFailed, "\(work)", metadata: ["reason": "\(error.message)"])
     }
 }

@@ -53,11 +53,11 @@ extension Mediad {
             database, DecoderPoolService(decoder: decoder),
             StatusService(drops: drops, reporter: StatusReporter(notifier: notifier)),
         ]
-        if configuration.daemon.learnTagsHours > 0 {
+        if configuration.daemon.learnTagsHours > 0 || configuration.wordNetDirectory != nil {
             services.append(
                 TagLearner(
                     connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
-                    interval: .seconds(configuration.daemon.learnTagsHours * 3600),
+                    interval: .seconds(configuration.daemon.learnTagsHours * 3600), wordNet: configuration.wordNetDirectory,
                     idle: { await drops.totals().queued == 0 }, logger: logger))
         }
         services += [

@@ -147,9 +147,14 @@ struct DatabaseCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open the library and apply pending migrations.",
             discussion: """
-                Every mediaq command and mediad do this on start; this command does only that. \
-                On a new library it also creates LIBRARY_ROOT, its marker and, without \
-                DATABASE_URL, the embedded cluster.
+                mediad does this on start. On a new library it also creates LIBRARY_ROOT, its \
+                marker and, without DATABASE_URL, the embedded cluster. Then it loads WordNet's \
+                relations between tags from search.wordnet (default /usr/share/wordnet) when the \
+                files are there and that data is not loaded yet (`off` skips it; `mediaq tags \
+                wordnet` loads it any time).
+
+                With --json: {"ok", "libraryId", "root", "applied", "wordnet": null or \
+                {"source", "version", "relations", "changed"}}.
                 """)
 
         @OptionGroup var options: CommonOptions
@@ -159,22 +164,52 @@ struct DatabaseCommand: AsyncParsableCommand {
             let libraryId: String
             let root: String
             let applied: [String]
+            let wordnet: TagRelationRepository.Loaded?
+
+            enum CodingKeys: String, CodingKey { case ok, libraryId, root, applied, wordnet }
+
+            /// Every key always, `null` when absent.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(ok, forKey: .ok)
+                try container.encode(libraryId, forKey: .libraryId)
+                try container.encode(root, forKey: .root)
+                try container.encode(applied, forKey: .applied)
+                try container.encode(wordnet, forKey: .wordnet)
+            }
         }
 
         func run() async throws {
             let logger = options.makeLogger()
-            do {
+            do throws(MediaError) {
                 let configuration = try await options.library.load()
                 let (library, connection) = try await LibraryOpener(configuration: configuration, logger: logger, mode: .daemon).open()
+                var wordNet: TagRelationRepository.Loaded?
+                do throws(MediaError) {
+                    if let directory = configuration.wordNetDirectory {
+                        if !options.json { print("loading WordNet's relations from \(directory) unless loaded…") }
+                        wordNet = try await TagRelationRepository(connection: connection, logger: logger)
+                            .loadWordNetIfPresent(directory: directory)
+                    }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
                 try? await connection.close()
                 let applied = library.appliedMigrations.map(\.fileName)
                 if options.json {
-                    JSONOutput.print(Report(ok: true, libraryId: library.libraryId.lowercased, root: library.root.path, applied: applied))
-                } else if applied.isEmpty {
+                    JSONOutput.print(
+                        Report(
+                            ok: true, libraryId: library.libraryId.lowercased, root: library.root.path, applied: applied,
+                            wordnet: wordNet))
+                    return
+                }
+                if applied.isEmpty {
                     print("schema already current; library \(library.libraryId.lowercased) at \(library.root.path)")
                 } else {
                     print("applied \(applied.joined(separator: ", ")); library \(library.libraryId.lowercased) at \(library.root.path)")
                 }
+                if let wordNet, wordNet.changed { print("loaded \(wordNet.relations) WordNet relations (\(wordNet.version))") }
             } catch {
                 throw fail(error, program: "mediaq db migrate", json: options.json)
             }

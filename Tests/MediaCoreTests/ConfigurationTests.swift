@@ -135,6 +135,21 @@ import Testing
         }
     }
 
+    @Test func wordNetIsDebiansFolderUnlessNamedOrTurnedOff() async throws {
+        defer { folder.remove() }
+        #expect(try await LibraryConfiguration.load(environment: [:], workingDirectory: "/").wordNetDirectory == "/usr/share/wordnet")
+        let file = folder.path + "/config.json"
+        try #"{"search": {"wordnet": "data/wn"}}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(
+            try await LibraryConfiguration.load(configFile: file, environment: [:], workingDirectory: "/srv").wordNetDirectory
+                == "/srv/data/wn")
+        for off in ["off", "OFF", "false", "0"] {
+            let configuration = try await LibraryConfiguration.load(
+                configFile: file, environment: ["MEDIA_WORDNET": off], workingDirectory: "/")
+            #expect(configuration.wordNetDirectory == nil, "\(off)")
+        }
+    }
+
     @Test func daemonSettingsComeFromEveryLayerAndBadOnesNameTheirKey() async throws {
         defer { folder.remove() }
         let file = folder.path + "/config.json"

@@ -293,6 +293,8 @@ package enum Executables {
             environment.removeValue(forKey: key)
         }
         for key in environment.keys where key.hasPrefix("MEDIAD_") { environment.removeValue(forKey: key) }
+        // Loading WordNet takes half a minute of a debug build's time: only the tests of it do.
+        environment["MEDIA_WORDNET"] = "off"
         environment.merge(extra) { $1 }
         return environment
     }

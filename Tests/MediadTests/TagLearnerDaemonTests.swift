@@ -53,4 +53,33 @@ import Testing
             #expect(!quiet.standardError.contains("learned related tags"))
         }
     }
+
+    /// With `search.wordnet` naming WordNet's files, mediad loads them in the background once
+    /// ready, and logs it; a restart finds them loaded and reads nothing.
+    @Test func mediadLoadsWordNetAtStartWhenItsFilesAreThere() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let (data, found) = try await WordNetSample.folder(folder.path, nouns: ["13776971", "09376198"], adjectives: [])
+        #expect(found["data.noun"] == 2)
+        try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
+            let options = ["--library-root", folder.path + "/library", "--database-url", url.urlString, "--learn-tags-hours", "0"]
+            let count = "SELECT count(*)::text FROM tag_relation WHERE source = 'wordnet'"
+            let daemon = try RunningDaemon(folder: folder.path, arguments: options, environment: ["MEDIA_WORDNET": data])
+            guard daemon.waitReady() else { return }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while (try? await TestDatabase.texts(count, on: url)) ?? ["0"] == ["0"], ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let outcome = daemon.stop()
+            #expect(try await TestDatabase.texts(count, on: url) != ["0"], "\(outcome.transcript.suffix(2000))")
+            #expect(outcome.standardError.contains("loaded WordNet's relations between tags"), "\(outcome.transcript.suffix(2000))")
+
+            let second = try RunningDaemon(
+                folder: folder.path, arguments: options, environment: ["MEDIA_WORDNET": data], socketName: "again")
+            guard second.waitReady() else { return }
+            try await Task.sleep(for: .seconds(2))
+            let quiet = second.stop()
+            #expect(!quiet.standardError.contains("loaded WordNet"), "the same data is not loaded twice")
+        }
+    }
 }

@@ -113,10 +113,12 @@ final class CommandLibrary {
     }
 
     /// Runs mediaq in `directory` (default: the test folder), with the library options.
-    func mediaq(_ arguments: [String], in directory: String? = nil, library: Bool = true) throws -> ChildProcess.Outcome {
+    func mediaq(
+        _ arguments: [String], in directory: String? = nil, library: Bool = true, environment extra: [String: String] = [:]
+    ) throws -> ChildProcess.Outcome {
         try ChildProcess.run(
             [Executables.path("mediaq")] + arguments + (library ? common : []),
-            workingDirectory: directory ?? folder.path, environment: Executables.cleanEnvironment(environment))
+            workingDirectory: directory ?? folder.path, environment: Executables.cleanEnvironment(environment.merging(extra) { $1 }))
     }
 
     func json<T: Decodable>(_ type: T.Type, _ arguments: [String], in directory: String? = nil) throws -> T {

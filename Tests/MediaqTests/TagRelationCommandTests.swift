@@ -7,21 +7,10 @@ import Testing
 /// made of lines of the installed ones (the whole files take minutes to load in a debug build).
 @Suite(.serialized) struct TagRelationCommandTests {
     /// A data folder holding the installed files' lines of these synsets.
-    /// Reading the installed files takes seconds in a debug build: on a thread of its own, not
-    /// the cooperative pool that the tests beside this one need.
     static func dataFolder(_ folder: String, nouns: [String], adjectives: [String]) async throws -> String {
-        let target = folder + "/wordnet"
-        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        for (file, offsets) in [("data.noun", nouns), ("data.adj", adjectives)] {
-            let found = try await onOwnThread {
-                let text = try String(contentsOfFile: "/usr/share/wordnet/" + file, encoding: .utf8)
-                let lines = text.split(separator: "\n").filter { line in offsets.contains { line.hasPrefix($0 + " ") } }
-                try (lines.joined(separator: "\n") + "\n").write(toFile: target + "/" + file, atomically: true, encoding: .utf8)
-                return lines.count
-            }
-            #expect(found == offsets.count, "\(file) holds every synset asked for")
-        }
-        return target
+        let (path, found) = try await WordNetSample.folder(folder, nouns: nouns, adjectives: adjectives)
+        #expect(found == ["data.noun": nouns.count, "data.adj": adjectives.count], "every synset asked for is there")
+        return path
     }
 
     struct Related: Decodable {
@@ -131,6 +120,33 @@ import Testing
             #expect(plan.standardOutput.contains("\"relation\" : \"synonym\""))
             let exactPlan = try library.mediaq(["plan", script, "--no-mark-used", "--json", "--exact"])
             #expect(exactPlan.status == 0 && exactPlan.standardOutput.contains("\"localMatches\" : 1"), "\(exactPlan.transcript)")
+        }
+    }
+
+    /// `db migrate` loads WordNet from `search.wordnet` when its files are there, once; `off`
+    /// and missing files load nothing and are no error.
+    @Test func migrateLoadsWordNetOnceWhenItsFilesAreThere() async throws {
+        try await CommandLibrary.with { library in
+            let data = try await Self.dataFolder(library.folder.path, nouns: ["13776971"], adjectives: [])
+            struct Migrated: Decodable {
+                struct Loaded: Decodable {
+                    let relations: Int
+                    let changed: Bool
+                }
+                let wordnet: Loaded?
+            }
+            func migrate(_ wordNet: String) throws -> Migrated {
+                let outcome = try library.mediaq(["db", "migrate", "--json"], environment: ["MEDIA_WORDNET": wordNet])
+                try #require(outcome.status == 0, "\(outcome.transcript)")
+                return try JSONDecoder().decode(Migrated.self, from: Data(outcome.standardOutput.utf8))
+            }
+            #expect(try migrate("off").wordnet == nil)
+            #expect(try migrate(library.folder.path + "/nowhere").wordnet == nil, "no files: nothing, and no error")
+            let first = try #require(try migrate(data).wordnet)
+            #expect(first.changed && first.relations == 2, "ocean ~ sea, both ways")
+            #expect(try migrate(data).wordnet?.changed == false, "loaded once")
+            let related = try library.json(Related.self, ["tags", "related", "sea"])
+            #expect(related.related.map(\.tag) == ["ocean"])
         }
     }
 }

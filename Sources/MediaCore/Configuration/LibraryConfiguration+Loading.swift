@@ -116,6 +116,10 @@ extension LibraryConfiguration {
         }
         try gcSettings(reader, into: &configuration)
         if let fileKeywords = try flag(reader, .fileKeywords) { configuration.fileKeywords = fileKeywords }
+        if let wordNet = try string(reader, .wordNet) {
+            let off = ["off", "false", "no", "0", ""].contains(wordNet.trimmingCharacters(in: .whitespaces).lowercased())
+            configuration.wordNetDirectory = off ? nil : absolute(wordNet, in: workingDirectory)
+        }
         return configuration
     }
 

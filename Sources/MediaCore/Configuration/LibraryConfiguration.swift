@@ -17,6 +17,7 @@ import Foundation
 /// | `gc.lowWaterPercent` | `MEDIA_GC_LOW_WATER_PERCENT` | `--gc-low-water` | percent 1–100 | `90`: GC frees down to this share of the budget |
 /// | `gc.keepPerProvider` | `MEDIA_GC_KEEP_PER_PROVIDER` | `--gc-keep` | `provider=N,…` | none: GC keeps the N most recently used assets of each named provider |
 /// | `ingest.fileKeywords` | `MEDIA_INGEST_FILE_KEYWORDS` | none | boolean | `true`: the keywords written into an image (IPTC, XMP, EXIF) become its tags |
+/// | `search.wordnet`    | `MEDIA_WORDNET`      | none              | path or `off` | `/usr/share/wordnet`: WordNet's data, loaded into the database by `mediad` at start and `mediaq db migrate` when present and not loaded yet |
 /// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
 /// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
 /// | `daemon.receiptDays` | `MEDIAD_RECEIPT_DAYS` | `--receipt-days` | count | `7` |
@@ -52,6 +53,11 @@ public struct LibraryConfiguration: Sendable, Equatable {
     /// Whether ingest (and a reindex of an original without a metadata file) adds the keywords
     /// written into an image file to its tags.
     public var fileKeywords = true
+    /// Where WordNet's data files are, for the relations between tags that search falls back
+    /// on; nil (`off`) never loads them on its own (`mediaq tags wordnet` still does).
+    public var wordNetDirectory: String? = defaultWordNetDirectory
+    /// Debian's `wordnet-base`.
+    public static let defaultWordNetDirectory = "/usr/share/wordnet"
     /// The embedded cluster's `max_connections`, when configured; see `embeddedMaxConnections`.
     public var databaseMaxConnections: Int?
     /// The configuration file that was read, if any.

@@ -85,6 +85,8 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case tagsLearned
     /// Learning related tags failed; the daemon tries again later.
     case tagsLearnFailed
+    /// `mediad` loaded WordNet's relations between tags (at start, when present and not loaded).
+    case wordNetLoaded
 
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
@@ -142,6 +144,7 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .assetRemoved: "a76c8ec5f14e41a3b97d9d32cf328d93"
         case .tagsLearned: "dc197ae98e7e4258856439e18d18c9bc"
         case .tagsLearnFailed: "078c714c8b0c43a28472f1d4dc6d9cfa"
+        case .wordNetLoaded: "77c8885520a54e11a6f984bd991e2e83"
         }
     }
 
@@ -149,7 +152,8 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     public var defaultLevel: Logger.Level {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
-            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved, .tagsLearned:
+            .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved, .tagsLearned,
+            .wordNetLoaded:
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased, .dropFolderWatched:
             .notice

@@ -6,18 +6,26 @@
 #   4. media-bench daemon: mediad's burst, close-to-row latency and memory beside the ingest function;
 #   5. media-bench scale: a synthetic library of 10k, 100k and 1M assets: search in the database,
 #      whole mediaq processes beside psql, mediaq plan, mediad start to READY=1;
-#   6. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
+#   6. media-bench related: a library tagged in stock providers' words, searched in other words with
+#      WordNet's relations loaded: local hit rate with and without the fallback through related
+#      tags, precision of its picks against StockVocabulary's acceptable lists, fallback p95 beside
+#      exact p95 at 100k;
+#   7. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
 # Each step writes its own bench/*-results.json; the report gathers those that exist.
 #
-# Knobs (environment): BENCH_ONLY="ingest daemon scale" picks steps; BENCH_SIZES (default
+# Knobs (environment): BENCH_ONLY="ingest daemon scale related" picks steps; BENCH_SIZES (default
 # 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
 # BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library), BENCH_ROOT=DIR (grow the
-# scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown).
+# scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown),
+# BENCH_RELATED_SIZES (default 2000,100000; BENCH_RELATED_QUICK=1: 2000,10000 and 100 searches),
+# BENCH_RELATED_SEARCHES (default 300), BENCH_RELATED_RELATIONS (default wordnet; wordnet,library
+# also runs `mediaq tags learn`), BENCH_RELATED_ROOT=DIR (grow or reuse that library and keep it),
+# BENCH_EXPLAIN=1 (EXPLAIN ANALYZE of the slowest fallback search).
 # Benchmarks never run in `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-ingest daemon scale}
+only=${BENCH_ONLY:-ingest daemon scale related}
 scripts/install-deps.sh
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
@@ -30,8 +38,13 @@ for step in $only; do
     daemon) "$bin/media-bench" daemon --burst "${BENCH_BURST:-10000}" --latency "${BENCH_LATENCY:-100}" \
               --out bench/daemon-results.json ;;
     scale)  "$bin/media-bench" scale --sizes "${BENCH_SIZES:-10000,100000,1000000}" --out bench/scale-results.json ;;
-    *) echo "bench: unknown step $step (ingest, daemon, scale)" >&2; exit 2 ;;
+    related)
+      if [ "${BENCH_RELATED_QUICK:-0}" = 1 ]; then sizing=(--quick); else
+        sizing=(--sizes "${BENCH_RELATED_SIZES:-2000,100000}" --searches "${BENCH_RELATED_SEARCHES:-300}"); fi
+      "$bin/media-bench" related "${sizing[@]}" --relations "${BENCH_RELATED_RELATIONS:-wordnet}" \
+        --out bench/related-results.json ;;
+    *) echo "bench: unknown step $step (ingest, daemon, scale, related)" >&2; exit 2 ;;
   esac
 done
 "$bin/media-bench" report --out bench/results.json \
-  bench/ingest-results.json bench/daemon-results.json bench/scale-results.json
+  bench/ingest-results.json bench/daemon-results.json bench/scale-results.json bench/related-results.json

@@ -11,6 +11,8 @@ import Glibc
 /// `swift run -c release media-bench [--images N] [--videos N] [--big-video-mb M] [--out FILE]`
 /// `swift run -c release media-bench daemon [--burst N] [--latency N] [--out FILE]` (see
 /// `DaemonBenchmark`)
+/// `swift run -c release media-bench related [--sizes 2000,100000] [--quick] [--out FILE]` (see
+/// `RelatedBenchmark`)
 ///
 /// Ingests N generated images and N generated videos through the library's ingest function and,
 /// in the same run on the same files, times the command-line pipeline that does the same work:
@@ -42,6 +44,9 @@ struct IngestBenchmark {
         case "scale":
             try report(try await ScaleBenchmark.run(rest), to: outputArgument ?? "bench/scale-results.json")
             return
+        case "related":
+            try report(try await RelatedBenchmark.run(rest), to: outputArgument ?? "bench/related-results.json")
+            return
         case "report":
             try BenchReport.run(rest)
             return
@@ -65,6 +70,9 @@ struct IngestBenchmark {
                 print("usage: media-bench [ingest] [--images N] [--videos N] [--big-video-mb M] [--out FILE]")
                 print("       media-bench daemon [--burst N] [--latency N] [--workers N] [--out FILE]")
                 print("       media-bench scale [--sizes 10000,100000,1000000] [--queries N] [--runs N] [--out FILE]")
+                print(
+                    "       media-bench related [--sizes 2000,100000] [--searches N] [--relations wordnet[,library]] "
+                        + "[--wordnet DIR] [--quick] [--out FILE]")
                 print("       media-bench report [--out FILE] RESULTS.json …")
                 exit(2)
             }

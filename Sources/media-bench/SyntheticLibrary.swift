@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaCore
+import MediaTestSupport
 import PostgresNIO
 
 /// Rows for a library of any size, written by SQL inside PostgreSQL: search, plan and start-up
@@ -17,7 +18,19 @@ import PostgresNIO
 /// - One source and one thumbnail row each.
 ///
 /// `grow(to:)` adds assets to reach a size, so 10k, 100k and 1M are one library growing.
+///
+/// With `.stock` tagging (`media-bench related`), the tags are instead `StockVocabulary`'s: each
+/// asset is one concept tagged as a provider tags it, drawn in Swift from a generator seeded by
+/// the asset's id (so a library grows the same whatever its steps) and sent as arrays.
 struct SyntheticLibrary {
+    /// Where the assets' tags come from.
+    enum Tagging {
+        /// 3000 tags of Zipf-like popularity (`words`, then `topic N`).
+        case topics
+        /// `StockVocabulary`'s concepts.
+        case stock
+    }
+
     static let tagCount = 3000
     static let words = [
         "nature", "people", "city", "sky", "water", "business", "technology", "sunset", "beach", "ocean",
@@ -39,6 +52,7 @@ struct SyntheticLibrary {
 
     let connection: PostgresConnection
     let logger: Logger
+    var tagging = Tagging.topics
 
     func count() async throws -> Int {
         var total = 0
@@ -50,7 +64,15 @@ struct SyntheticLibrary {
 
     func grow(to size: Int) async throws {
         var have = try await count()
-        if have == 0 {
+        if tagging == .stock {
+            // Kinds, sizes and uses come from random() below: seeded, so that the quality
+            // figures of `media-bench related` are the same on every run with the same sizes.
+            try await connection.query("SELECT setseed(0.17)", logger: logger)
+        }
+        if have == 0, tagging == .stock {
+            let names = StockVocabulary.libraryTags
+            try await connection.query("INSERT INTO tag (name) SELECT unnest(\(names)::text[])", logger: logger)
+        } else if have == 0 {
             try await connection.query(
                 """
                 INSERT INTO tag (name)
@@ -114,17 +136,11 @@ struct SyntheticLibrary {
             ) AS s
             ORDER BY s.i
             """, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO asset_tag (asset_id, tag_id, kind, present, width, height, duration_ms, last_use)
-            SELECT a.id, t.tag_id, a.kind, true, a.width, a.height, a.duration_ms, coalesce(a.last_used_at, a.created_at)
-            FROM asset a
-            CROSS JOIN LATERAL (
-                SELECT DISTINCT least(\(Self.tagCount), floor(exp(random() * ln(\(Self.tagCount + 1)::float8)))::int4) AS tag_id
-                FROM generate_series(1, 5 + ((a.id * 7919) % 11)::int4)
-            ) AS t
-            WHERE a.id BETWEEN \(first) AND \(last)
-            """, logger: logger)
+        if tagging == .stock {
+            try await addStockTags(from: first, through: last)
+        } else {
+            try await addTopicTags(from: first, through: last)
+        }
         try await connection.query(
             """
             INSERT INTO provenance (asset_id, provider, provider_asset_id, source_url)
@@ -138,6 +154,51 @@ struct SyntheticLibrary {
                    400, greatest(1, 400 * height / width), 30000
             FROM asset WHERE id BETWEEN \(first) AND \(last)
             """, logger: logger)
+    }
+
+    /// 5–15 draws from the 3000 tags' popularity.
+    private func addTopicTags(from first: Int, through last: Int) async throws {
+        try await connection.query(
+            """
+            INSERT INTO asset_tag (asset_id, tag_id, kind, present, width, height, duration_ms, last_use)
+            SELECT a.id, t.tag_id, a.kind, true, a.width, a.height, a.duration_ms, coalesce(a.last_used_at, a.created_at)
+            FROM asset a
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT least(\(Self.tagCount), floor(exp(random() * ln(\(Self.tagCount + 1)::float8)))::int4) AS tag_id
+                FROM generate_series(1, 5 + ((a.id * 7919) % 11)::int4)
+            ) AS t
+            WHERE a.id BETWEEN \(first) AND \(last)
+            """, logger: logger)
+    }
+
+    /// One `StockVocabulary` concept an asset, its tags drawn from a generator seeded by the id;
+    /// sent as (id, name) arrays, 100,000 pairs a statement.
+    private func addStockTags(from first: Int, through last: Int) async throws {
+        var ids: [Int64] = []
+        var names: [String] = []
+        func flush() async throws {
+            guard !ids.isEmpty else { return }
+            try await connection.query(
+                """
+                INSERT INTO asset_tag (asset_id, tag_id, kind, present, width, height, duration_ms, last_use)
+                SELECT a.id, t.id, a.kind, true, a.width, a.height, a.duration_ms, coalesce(a.last_used_at, a.created_at)
+                FROM unnest(\(ids)::int8[], \(names)::text[]) AS x(asset_id, name)
+                JOIN tag t ON t.name = x.name
+                JOIN asset a ON a.id = x.asset_id
+                """, logger: logger)
+            ids.removeAll(keepingCapacity: true)
+            names.removeAll(keepingCapacity: true)
+        }
+        for id in first...last {
+            var random = SplitMix64(state: 0x5EED_0000 &+ UInt64(id) &* 0x9E37_79B9)
+            let concept = StockVocabulary.drawConcept(using: &random)
+            for tag in StockVocabulary.tags(of: concept, using: &random) {
+                ids.append(Int64(id))
+                names.append(tag)
+            }
+            if ids.count >= 100_000 { try await flush() }
+        }
+        try await flush()
     }
 
     private func execute(_ sql: String) async throws {

@@ -49,11 +49,30 @@ extension Scoring {
         let query = request.tags
         guard !query.isEmpty else { return [] }
         var scored: [(candidate: RankingCandidate, parts: Parts)] = []
-        for candidate in candidates where request.admits(candidate) {
+        let admitted = candidates.filter(request.admits)
+        // The fallback reads each related tag's `rowsPerTag` least recently used assets only.
+        var reached: [String: Set<Int64>] = [:]
+        if let related {
+            let relatedKeys = Set(related.expansions.flatMap(\.keys))
+            let storedTags = Set(admitted.flatMap(\.tags)).filter { relatedKeys.contains(TagFolding.fold($0)) }
+            for tag in storedTags {
+                let carrying = admitted.filter { $0.tags.contains(tag) }.sorted { ($0.lastUse, $0.id) < ($1.lastUse, $1.id) }
+                reached[tag] = Set(carrying.prefix(related.rowsPerTag).map(\.id))
+            }
+        }
+        for candidate in admitted {
             let days = days(from: candidate.lastUse, to: request.asOf)
             let parts: Parts
             if let related {
-                let values = related.values(in: candidate.tags)
+                // Per query tag: 1 through an exact form (every asset); else the best related
+                // tag through which this asset was reached.
+                let values = related.query.terms.indices.map { index -> Double in
+                    if candidate.tags.contains(where: { related.query.matches($0, term: index) }) { return 1 }
+                    return candidate.tags.compactMap { tag -> Double? in
+                        guard reached[tag]?.contains(candidate.id) == true else { return nil }
+                        return related.expansions[index][TagFolding.fold(tag)]?.value
+                    }.max() ?? 0
+                }
                 guard values.contains(where: { $0 > 0 }) else { continue }
                 parts = Self.parts(
                     values: values, daysSinceLastUse: days, recencyBoost: request.recencyBoost, width: candidate.width,

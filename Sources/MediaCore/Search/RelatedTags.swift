@@ -40,6 +40,12 @@ public struct RelatedTags: Sendable, Equatable {
     /// At most this many related names per query tag, the highest values first: WordNet gives
     /// a common noun dozens of narrower words, each a set of rows to read.
     public static let maximumPerTag = 64
+    /// A related tag takes part with at most this many of its assets, the least recently used
+    /// (oldest last use, then lower id, after the request's filters): a generic tag that a
+    /// relation reaches (`people` from `lovers`) would otherwise have all its thousands scored.
+    /// An exact form takes part with every asset.
+    public static let defaultRowsPerTag = 500
+    public var rowsPerTag = defaultRowsPerTag
 
     /// `relations` are those whose `term` is one of a query tag's forms (others are ignored).
     public init(query: QueryTags, relations: [Relation]) {
@@ -104,6 +110,25 @@ public struct RelatedTags: Sendable, Equatable {
     /// related value, else 0.
     public func values(in tags: some Sequence<String>) -> [Double] {
         matches(in: tags).map { $0?.value ?? 0 }
+    }
+
+    /// Each query tag's match among `tags` that gives the value the search counted (`values`,
+    /// from the SQL, which knows which related tags an asset was reached through), nil where 0.
+    public func matches(in tags: [String], values: [Double]) -> [MatchedVia?] {
+        let best = matches(in: tags)
+        return query.terms.indices.map { index in
+            let value = index < values.count ? values[index] : 0
+            guard value > 0 else { return nil }
+            if let match = best[index], match.value == value { return match }
+            // A better related tag of the asset was beyond its tag's share of rows: the one counted.
+            let counted = tags.compactMap { tag in expansions[index][TagFolding.fold(tag)].map { (tag, $0) } }
+                .filter { $0.1.value == value }
+                .min { Self.precedes($0.1, $1.1) || ($0.1 == $1.1 && $0.0 < $1.0) }
+            guard let (name, expansion) = counted else { return best[index] }
+            return MatchedVia(
+                queryTag: query.terms[index], tag: name, relation: expansion.relation.relation,
+                source: expansion.relation.source, related: expansion.relation.related, value: value)
+        }
     }
 
     /// Each query tag's best match among `tags`, nil where none.

@@ -72,19 +72,42 @@ enum SearchQuery {
             WHERE \(filters)
             GROUP BY x.asset_id
             """
-        if related != nil {
-            // Per asset and query tag the best value (an asset may carry several related
-            // tags for one query tag), then per asset: how many query tags, their sum and least.
+        if let related {
+            // Exact forms: every asset. A related tag: its `relatedRowsPerTag` least recently
+            // used assets only (the recency term favours them), so that a generic tag such as
+            // `people` reached through `lovers` costs a bounded read, not its thousands of rows.
+            // Then per asset, in one aggregate, each query tag's best value.
+            let cap = q.bind(Int64(related.rowsPerTag))
+            let perTerm = (0..<request.tags.count).map { term in
+                "max(c.value) FILTER (WHERE c.term = \(term)) AS v\(term)"
+            }.joined(separator: ", ")
+            q.sql += """
+                , reached AS (
+                    SELECT ft.term, ft.value, x.asset_id, x.width, x.height, x.last_use
+                    FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
+                    WHERE ft.value = 1.0::float8 AND \(filters)
+                    UNION ALL
+                    SELECT ft.term, ft.value, r.* FROM form_tag ft CROSS JOIN LATERAL (
+                        SELECT x.asset_id, x.width, x.height, x.last_use FROM asset_tag x
+                        WHERE x.tag_id = ft.tag_id AND \(filters)
+                        ORDER BY x.last_use, x.asset_id LIMIT \(cap)::int8) r
+                    WHERE ft.value < 1.0::float8
+                ), per_asset AS (
+                    SELECT c.asset_id AS id, min(c.width) AS width, min(c.height) AS height, min(c.last_use) AS last_use,
+                           \(perTerm)
+                    FROM reached c GROUP BY c.asset_id
+                )
+                """
+            let terms = (0..<request.tags.count).map { "v\($0)" }
+            // Added in query order, as the reference adds them (the values are exact in binary anyway).
             matched = """
-                SELECT v.id, count(*)::int4 AS matched, sum(v.value) AS value_sum, min(v.value) AS value_min,
-                       count(*) FILTER (WHERE v.value < 1)::int4 AS through_relations,
-                       min(v.width) AS width, min(v.height) AS height, min(v.last_use) AS last_use
-                FROM (SELECT x.asset_id AS id, max(ft.value) AS value,
-                             min(x.width) AS width, min(x.height) AS height, min(x.last_use) AS last_use
-                      FROM form_tag ft JOIN asset_tag x ON x.tag_id = ft.tag_id
-                      WHERE \(filters)
-                      GROUP BY x.asset_id, ft.term) v
-                GROUP BY v.id
+                SELECT p.id, p.width, p.height, p.last_use,
+                       (\(terms.map { "(\($0) IS NOT NULL)::int4" }.joined(separator: " + "))) AS matched,
+                       (\(terms.map { "coalesce(\($0), 0.0::float8)" }.joined(separator: " + "))) AS value_sum,
+                       least(\(terms.joined(separator: ", "))) AS value_min,
+                       (\(terms.map { "(coalesce(\($0), 1.0::float8) < 1.0::float8)::int4" }.joined(separator: " + "))) AS through_relations,
+                       ARRAY[\(terms.map { "coalesce(\($0), 0.0::float8)" }.joined(separator: ", "))] AS term_values
+                FROM per_asset p
                 """
         }
         if let topGroup {
@@ -215,8 +238,8 @@ enum SearchQuery {
         // Exact matches count 1 each: the sum is m, the least 1 (the same numbers as m itself).
         let values =
             related == nil
-            ? "m.matched::float8 AS value_sum, 1.0::float8 AS value_min, 0::int4 AS through_relations"
-            : "m.value_sum, m.value_min, m.through_relations"
+            ? "m.matched::float8 AS value_sum, 1.0::float8 AS value_min, 0::int4 AS through_relations, '{}'::float8[] AS term_values"
+            : "m.value_sum, m.value_min, m.through_relations, m.term_values"
         // The fallback puts every asset that carries all the query tags exactly first, whatever
         // its other terms (a large recency boost could otherwise lift a related match above it).
         func exactFirst(_ table: String) -> String { related == nil ? "" : "(\(table).tag_and = 1.0::float8) DESC, " }
@@ -237,7 +260,7 @@ enum SearchQuery {
                        m.width::float8 / m.height AS ratio
                 FROM matched m LEFT JOIN rated rt ON rt.asset_id = m.id
             ), part AS (
-                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating, c.through_relations,
+                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating, c.through_relations, c.term_values,
                        CASE WHEN c.matched = \(queryCount)::int4 THEN c.value_min ELSE 0.0::float8 END AS tag_and,
                        c.value_sum / \(queryCount)::int4::float8 AS tag_or,
                        1.0::float8 / (1.0::float8 + exp(-greatest(-\(clamp)::float8, least(\(clamp)::float8,
@@ -253,7 +276,7 @@ enum SearchQuery {
             )
             SELECT r.id, a.kind::text, a.sha256, a.path, th.path, a.width, a.height, a.duration_ms,
                    coalesce(tg.names, '{}'::text[]), src.provider, src.source_url, a.last_used_at, a.created_at,
-                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating, r.through_relations
+                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating, r.through_relations, r.term_values
             FROM ranked r
             JOIN asset a ON a.id = r.id
             LEFT JOIN thumbnail th ON th.asset_id = r.id AND th.status = 'ok'

@@ -14,6 +14,9 @@ public struct SearchRepository: Sendable {
     /// Below this many assets of the kind, a query tag is rare (`TopGroup`); tests lower it to
     /// take the first step on small libraries.
     var rareTagRows = SearchStep.TopGroup.defaultRareRows
+    /// How many assets of each related tag the fallback reads (`RelatedTags.rowsPerTag`);
+    /// tests lower it to reach the cap on small libraries.
+    var relatedRowsPerTag = RelatedTags.defaultRowsPerTag
     /// The connection's prepared statements, for a caller that searches many times on it.
     public var statements: PreparedStatements?
 
@@ -103,8 +106,13 @@ public struct SearchRepository: Sendable {
         let via = related ?? RelatedTags(query: request.tags, relations: [])
         do {
             return try await rows(text).map { row in
-                var asset = try decode(row.makeRandomAccess(), request: request)
-                asset.matchedVia = via.matches(in: asset.tags).compactMap { $0 }
+                let cells = row.makeRandomAccess()
+                var asset = try decode(cells, request: request)
+                if related == nil {
+                    asset.matchedVia = via.matches(in: asset.tags).compactMap { $0 }
+                } else {
+                    asset.matchedVia = via.matches(in: asset.tags, values: try cells[22].binary([Double].self)).compactMap { $0 }
+                }
                 return asset
             }
         } catch let error as MediaError {
@@ -141,7 +149,9 @@ public struct SearchRepository: Sendable {
         } catch {
             throw DatabaseFailure.translate(error, "cannot read the related tags")
         }
-        return RelatedTags(query: query, relations: relations)
+        var related = RelatedTags(query: query, relations: relations)
+        related.rowsPerTag = relatedRowsPerTag
+        return related
     }
 
     /// For each query tag (by its index in `request.tags`), how many present assets of the

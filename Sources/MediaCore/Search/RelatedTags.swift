@@ -37,8 +37,8 @@ public struct RelatedTags: Sendable, Equatable {
     /// Per query tag, by folded name: the related names (never an exact form of that tag).
     public let expansions: [[String: Expansion]]
 
-    /// At most this many related names per query tag, the highest values first: WordNet gives
-    /// a common noun dozens of narrower words, each a set of rows to read.
+    /// At most this many related words per query tag (each with its forms), the highest values
+    /// first: WordNet gives a common noun dozens of narrower words, each a set of rows to read.
     public static let maximumPerTag = 64
     /// A related tag takes part with at most this many of its assets, the least recently used
     /// (oldest last use, then lower id, after the request's filters): a generic tag that a
@@ -65,8 +65,12 @@ public struct RelatedTags: Sendable, Equatable {
                     best[folded] = candidate
                 }
             }
-            let kept = best.sorted { Self.precedes($0.value, $1.value) }.prefix(Self.maximumPerTag)
-            expansions.append(Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) }))
+            // The strongest `maximumPerTag` related words, each with all its forms.
+            var words: Set<String> = []
+            for expansion in best.values.sorted(by: Self.precedes) where words.count < Self.maximumPerTag {
+                words.insert(expansion.relation.related)
+            }
+            expansions.append(best.filter { words.contains($0.value.relation.related) })
         }
         self.expansions = expansions
     }

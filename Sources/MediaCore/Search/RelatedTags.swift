@@ -44,7 +44,7 @@ public struct RelatedTags: Sendable, Equatable {
     /// (oldest last use, then lower id, after the request's filters): a generic tag that a
     /// relation reaches (`people` from `lovers`) would otherwise have all its thousands scored.
     /// An exact form takes part with every asset.
-    public static let defaultRowsPerTag = 500
+    public static let defaultRowsPerTag = 250
     public var rowsPerTag = defaultRowsPerTag
 
     /// `relations` are those whose `term` is one of a query tag's forms (others are ignored).

@@ -238,8 +238,11 @@ enum SearchQuery {
         // Exact matches count 1 each: the sum is m, the least 1 (the same numbers as m itself).
         let values =
             related == nil
-            ? "m.matched::float8 AS value_sum, 1.0::float8 AS value_min, 0::int4 AS through_relations, '{}'::float8[] AS term_values"
-            : "m.value_sum, m.value_min, m.through_relations, m.term_values"
+            ? "m.matched::float8 AS value_sum, 1.0::float8 AS value_min, 0::int4 AS through_relations"
+            : "m.value_sum, m.value_min, m.through_relations"
+        // Each query tag's value, for what a result matched through: read for the results only.
+        let termValues =
+            related == nil ? "'{}'::float8[]" : "(SELECT mv.term_values FROM matched mv WHERE mv.id = r.id)"
         // The fallback puts every asset that carries all the query tags exactly first, whatever
         // its other terms (a large recency boost could otherwise lift a related match above it).
         func exactFirst(_ table: String) -> String { related == nil ? "" : "(\(table).tag_and = 1.0::float8) DESC, " }
@@ -260,7 +263,7 @@ enum SearchQuery {
                        m.width::float8 / m.height AS ratio
                 FROM matched m LEFT JOIN rated rt ON rt.asset_id = m.id
             ), part AS (
-                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating, c.through_relations, c.term_values,
+                SELECT c.id, c.width, c.height, c.matched, c.last_use, c.days, c.rating, c.through_relations,
                        CASE WHEN c.matched = \(queryCount)::int4 THEN c.value_min ELSE 0.0::float8 END AS tag_and,
                        c.value_sum / \(queryCount)::int4::float8 AS tag_or,
                        1.0::float8 / (1.0::float8 + exp(-greatest(-\(clamp)::float8, least(\(clamp)::float8,
@@ -276,7 +279,7 @@ enum SearchQuery {
             )
             SELECT r.id, a.kind::text, a.sha256, a.path, th.path, a.width, a.height, a.duration_ms,
                    coalesce(tg.names, '{}'::text[]), src.provider, src.source_url, a.last_used_at, a.created_at,
-                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating, r.through_relations, r.term_values
+                   r.score, r.tag_and, r.tag_or, r.recency, r.aspect_fit, r.matched, r.days, r.rating, r.through_relations, \(termValues)
             FROM ranked r
             JOIN asset a ON a.id = r.id
             LEFT JOIN thumbnail th ON th.asset_id = r.id AND th.status = 'ok'

@@ -89,8 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error, program: "mediaq serve", json: options.json)
         }
-        let application = server.application(host: host, port: port) { address, _ in
-            logger.notice("mediaq serve: listening on \(address)")
+        let application = server.application(host: host, port: port) { _, bound in
+            let shown = host.contains(":") ? "[\(host)]" : host
+            logger.notice("mediaq serve: listening on http://\(shown):\(bound ?? port)/")
         }
         let group = ServiceGroup(
             configuration: .init(

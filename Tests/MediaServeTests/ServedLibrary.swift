@@ -69,7 +69,7 @@ final class ServedLibrary: @unchecked Sendable {
 
     /// Runs `body` with a client of a server over a fresh library.
     static func with(
-        token: String? = ServedLibrary.token, loopbackOnly: Bool = true,
+        token: String? = ServedLibrary.token, loopbackOnly: Bool = true, setup: TestingSetup = .router,
         _ body: @escaping @Sendable (ServedLibrary, any TestClientProtocol) async throws -> Void
     ) async throws {
         try await TestDatabase.withFresh(connections: 4) { url in
@@ -83,7 +83,7 @@ final class ServedLibrary: @unchecked Sendable {
                 connector: DatabaseConnector(url: url, logger: testLogger), maximumConnections: 2, logger: testLogger)
             let server = LibraryServer(
                 library: opened, pool: pool, access: AccessPolicy(token: token, loopbackOnly: loopbackOnly), logger: testLogger)
-            try await server.application(host: "127.0.0.1", port: 0, services: [pool]).test(.router) { client in
+            try await server.application(host: "127.0.0.1", port: 0, services: [pool]).test(setup) { client in
                 try await body(library, client)
             }
         }

@@ -13,7 +13,7 @@ extension LibraryServer {
     func addFiles(to router: Router<BasicRequestContext>) {
         let fileIO = Hummingbird.FileIO()
         for variant in ["original", "thumbnail"] {
-            router.get("/assets/:id/\(variant)") { request, context in
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 guard let id = assetId(context) else { return plain(.notFound, "no asset has that id") }
                 let files: AssetFiles?
                 do {
@@ -36,6 +36,8 @@ extension LibraryServer {
                     etag: "\"\(files.sha256)\(variant == "original" ? "" : "-thumbnail")\"", request: request, context: context,
                     fileIO: fileIO)
             }
+            router.get("/assets/:id/\(variant)", use: handler)
+            router.head("/assets/:id/\(variant)", use: handler)
         }
     }
 
@@ -75,6 +77,7 @@ extension LibraryServer {
         case .part(let first, let last):
             headers[.contentRange] = "bytes \(first)-\(last)/\(size)"
             headers[.contentLength] = String(last - first + 1)
+            if request.method == .head { return Response(status: .partialContent, headers: headers) }
             let body = try await fileIO.loadFile(path: path, range: Int(first)...Int(last), context: context)
             return Response(status: .partialContent, headers: headers, body: body)
         case .whole:

@@ -12,13 +12,17 @@ extension LibraryServer {
     /// Files by asset id only: the path comes from the asset's row, never from the request.
     func addFiles(to router: Router<BasicRequestContext>) {
         let fileIO = Hummingbird.FileIO()
+        let cache = FileRowCache()
         for variant in ["original", "thumbnail"] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 guard let id = assetId(context) else { return plain(.notFound, "no asset has that id") }
-                let files: AssetFiles?
+                var files = cache.get(id)
                 do {
-                    files = try await withConnection("cannot read asset \(id)") { connection in
-                        try await AssetRepository(connection: connection, logger: logger).files(id: id)
+                    if files == nil {
+                        files = try await withConnection("cannot read asset \(id)") { connection in
+                            try await AssetRepository(connection: connection, logger: logger).files(id: id)
+                        }
+                        if let files { cache.put(files) }
                     }
                 } catch {
                     let error = MediaError.from(error)

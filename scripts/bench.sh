@@ -6,10 +6,12 @@
 #   4. media-bench daemon: mediad's burst, close-to-row latency and memory beside the ingest function;
 #   5. media-bench scale: a synthetic library of 10k, 100k and 1M assets: search in the database,
 #      whole mediaq processes beside psql, mediaq plan, mediad start to READY=1;
-#   6. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
+#   6. serve: mediaq serve on a synthetic library (scripts/serve-bench.sh): the grid's server time,
+#      thumbnails per second with wrk; its own table (not yet in bench/results.json);
+#   7. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
 # Each step writes its own bench/*-results.json; the report gathers those that exist.
 #
-# Knobs (environment): BENCH_ONLY="ingest daemon scale" picks steps; BENCH_SIZES (default
+# Knobs (environment): BENCH_ONLY="ingest daemon scale serve" picks steps; BENCH_SERVE_SIZE (default 100000); BENCH_SIZES (default
 # 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
 # BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library), BENCH_ROOT=DIR (grow the
 # scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown).
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-ingest daemon scale}
+only=${BENCH_ONLY:-ingest daemon scale serve}
 scripts/install-deps.sh
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
@@ -30,7 +32,8 @@ for step in $only; do
     daemon) "$bin/media-bench" daemon --burst "${BENCH_BURST:-10000}" --latency "${BENCH_LATENCY:-100}" \
               --out bench/daemon-results.json ;;
     scale)  "$bin/media-bench" scale --sizes "${BENCH_SIZES:-10000,100000,1000000}" --out bench/scale-results.json ;;
-    *) echo "bench: unknown step $step (ingest, daemon, scale)" >&2; exit 2 ;;
+    serve)  MEDIAQ="$bin/mediaq" scripts/serve-bench.sh "${BENCH_SERVE_SIZE:-100000}" | tee bench/serve-results.md ;;
+    *) echo "bench: unknown step $step (ingest, daemon, scale, serve)" >&2; exit 2 ;;
   esac
 done
 "$bin/media-bench" report --out bench/results.json \

@@ -70,6 +70,8 @@ func httpStatus(for error: MediaError) -> HTTPResponse.Status {
     switch error.code {
     case .assetNotFound: return .notFound
     case .assetPinned: return .conflict
+    // The database refused the role (a reader's media_client may not curate): not a fault here.
+    case .databaseError where error.message.contains("SQLSTATE 42501"): return .forbidden
     default: break
     }
     switch error.code.disposition {

@@ -113,6 +113,18 @@ import Testing
                     #expect((400..<500).contains(response.status.code), "\(method) \(uri): \(response.status)")
                 }
             }
+            // `../` in every field of every form and in the plan's body: refused, or harmless text.
+            let bearer: HTTPFields = [.authorization: "Bearer \(ServedLibrary.token)", .contentType: "application/x-www-form-urlencoded"]
+            for (uri, body) in [
+                ("/assets/\(library.beachImage)/rate", "stars=../../etc"), ("/assets/\(library.beachImage)/rate", "stars=99999999999"),
+                ("/assets/\(library.beachImage)/tags", "add=&remove="), ("/assets/999999/hide", "csrf=../"),
+                ("/assets/999999/rm", "force=../"), ("/assets/999999/block", "force=on"),
+                ("/api/plan", "../../etc/passwd"), ("/api/plan?exact=../", #"{"segments": "../"}"#),
+            ] {
+                try await client.execute(uri: uri, method: .post, headers: bearer, body: ByteBuffer(string: body)) { response in
+                    #expect((400..<500).contains(response.status.code), "POST \(uri) \(body): \(response.status)")
+                }
+            }
             #expect(try await library.fingerprint() == before)
         }
     }

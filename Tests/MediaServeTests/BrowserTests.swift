@@ -64,8 +64,6 @@ import Testing
             #expect(try await Self.isRed(shot, x: 130, y: 330), "200 px tall")
             #expect(try await !Self.isRed(shot, x: 5, y: 240), "and not wider than its cell")
             #expect(try await !Self.isRed(shot, x: 130, y: 345), "nor taller")
-            try? FileManager.default.removeItem(atPath: "/tmp/mediaserve-last-grid.png")
-            try? FileManager.default.copyItem(atPath: shot, toPath: "/tmp/mediaserve-last-grid.png")
 
             // A search narrows it.
             let search = try await Self.chromium(["--virtual-time-budget=3000", "--dump-dom", base + "/?q=forest"])

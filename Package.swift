@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Native libraries, reached through pkg-config.
@@ -94,6 +96,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // `mediaq serve`: the library seen, searched and curated in a browser, and its JSON API.
+        // Routes and server-rendered HTML over the core's repositories; no SQL of its own.
+        .target(
+            name: "MediaServe",
+            dependencies: [
+                "MediaCore", "MediaCommandSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources/openapi.json")],
+            swiftSettings: strictSettings),
+
         .executableTarget(
             name: "mediad",
             dependencies: [
@@ -108,9 +127,11 @@ let package = Package(
         .executableTarget(
             name: "mediaq",
             dependencies: [
-                "MediaCore", "MediaIsolation", "MediaCommandSupport",
+                "MediaCore", "MediaIsolation", "MediaCommandSupport", "MediaServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings),
 
@@ -188,6 +209,17 @@ let package = Package(
             dependencies: [
                 "MediaCore", "MediaTestSupport", "MediaTestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MediaServeTests",
+            dependencies: [
+                "MediaServe", "MediaCore", "MediaTestSupport", "MediaTestHarness",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -10,10 +10,12 @@
 #      WordNet's relations loaded: local hit rate with and without the fallback through related
 #      tags, precision of its picks against StockVocabulary's acceptable lists, fallback p95 beside
 #      exact p95 at 100k;
-#   7. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
+#   7. serve: mediaq serve on a synthetic library (scripts/serve-bench.sh): the grid's server time,
+#      thumbnails per second with wrk; its own table (not yet in bench/results.json);
+#   8. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
 # Each step writes its own bench/*-results.json; the report gathers those that exist.
 #
-# Knobs (environment): BENCH_ONLY="ingest daemon scale related" picks steps; BENCH_SIZES (default
+# Knobs (environment): BENCH_ONLY="ingest daemon scale related serve" picks steps; BENCH_SERVE_SIZE (default 100000); BENCH_SIZES (default
 # 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
 # BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library), BENCH_ROOT=DIR (grow the
 # scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown),
@@ -25,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-ingest daemon scale related}
+only=${BENCH_ONLY:-ingest daemon scale related serve}
 scripts/install-deps.sh
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
@@ -43,7 +45,8 @@ for step in $only; do
         sizing=(--sizes "${BENCH_RELATED_SIZES:-2000,100000}" --searches "${BENCH_RELATED_SEARCHES:-300}"); fi
       "$bin/media-bench" related "${sizing[@]}" --relations "${BENCH_RELATED_RELATIONS:-wordnet}" \
         --out bench/related-results.json ;;
-    *) echo "bench: unknown step $step (ingest, daemon, scale, related)" >&2; exit 2 ;;
+    serve)  MEDIAQ="$bin/mediaq" scripts/serve-bench.sh "${BENCH_SERVE_SIZE:-100000}" | tee bench/serve-results.md ;;
+    *) echo "bench: unknown step $step (ingest, daemon, scale, related, serve)" >&2; exit 2 ;;
   esac
 done
 "$bin/media-bench" report --out bench/results.json \

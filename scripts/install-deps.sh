@@ -17,6 +17,8 @@ packages=(
   node-typescript     # tsc: the tests compile clients/typescript and run it with Node
   passwd procps       # useradd, pkill: the deployment test runs mediad and gather as two accounts
   wordnet-base        # WordNet 3.0's data files: synonyms and broader words for tags (mediaq tags wordnet)
+  chromium            # the browser tests of mediaq serve: headless, --dump-dom and --screenshot
+  wrk                 # make bench: thumbnails served per second by mediaq serve
 )
 
 missing=()

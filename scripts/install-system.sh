@@ -8,7 +8,8 @@
 #     its drop folder (2770, setgid: the group's files and sidecars are dropped there);
 #   - /etc/media-library/config.json naming the root, so that every user's mediaq finds the
 #     library without LIBRARY_ROOT;
-#   - systemd/mediad.service with the root, account and group filled in.
+#   - systemd/mediad.service with the root, account and group filled in, and
+#     systemd/mediaq-serve.service (mediaq serve as a reader, not enabled).
 # Safe to run again: it creates what is missing and leaves an existing config.json as it is.
 # Needs root.
 #
@@ -100,6 +101,12 @@ if [[ $unit_dir != "-" ]]; then
     "$here/systemd/mediad.service" >"$unit_dir/mediad.service"
   chmod 644 "$unit_dir/mediad.service"
   say "installed $unit_dir/mediad.service"
+  # mediaq serve, the browser, as a reader of the library (not enabled: docs/serve.md).
+  sed -e "s|/media/videos|$root|g" -e "s|^SupplementaryGroups=.*|SupplementaryGroups=$group|" \
+    -e "s|/usr/local/bin/|$prefix/bin/|g" -e "s|/etc/media-library/|$etc/|g" \
+    "$here/systemd/mediaq-serve.service" >"$unit_dir/mediaq-serve.service"
+  chmod 644 "$unit_dir/mediaq-serve.service"
+  say "installed $unit_dir/mediaq-serve.service (to browse the library: systemctl enable --now mediaq-serve)"
   if [[ -d /run/systemd/system ]]; then
     systemctl daemon-reload
     say "now: systemctl enable --now mediad"

@@ -68,6 +68,17 @@ public struct ErrorReport: Encodable, Sendable {
     }
     public let ok: Bool
     public let error: Detail
+
+    /// A failure as `--json` prints it (`mediaq serve`'s JSON API answers the same).
+    public init(_ error: MediaError) {
+        ok = false
+        self.error = Detail(error)
+    }
+
+    init(ok: Bool, error: Detail) {
+        self.ok = ok
+        self.error = error
+    }
 }
 
 /// Writes `text` to standard error as it is, without a newline (for redrawn progress lines).

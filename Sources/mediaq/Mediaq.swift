@@ -28,7 +28,7 @@ struct Mediaq: AsyncParsableCommand {
             BlockCommand.self, BlockedCommand.self, UnblockCommand.self, TagsCommand.self, ExportCommand.self, GCCommand.self,
             StatsCommand.self, DoctorCommand.self,
             RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
-            DatabaseCommand.self, VersionCommand.self,
+            DatabaseCommand.self, ServeCommand.self, VersionCommand.self,
         ])
 }
 

@@ -115,18 +115,6 @@ struct SearchCommand: AsyncParsableCommand {
             recencyBoost: recencyBoost)
     }
 
-    struct Report: Encodable {
-        let ok = true
-        let kind: String
-        let tags: [String]
-        let recencyBoost: Double
-        /// `related` when the search fell back on related tags.
-        let matching: TagMatching
-        /// Results that carry every query tag exactly.
-        let exactMatches: Int
-        let results: [ScoredAsset]
-    }
-
     func run() async throws {
         let logger = options.makeLogger()
         do {
@@ -149,11 +137,7 @@ struct SearchCommand: AsyncParsableCommand {
                     return
                 }
                 if options.json {
-                    JSONOutput.print(
-                        Report(
-                            kind: kind.rawValue, tags: request.tags.terms, recencyBoost: boost,
-                            matching: outcome.fellBack ? .related : .exact, exactMatches: outcome.exactMatches,
-                            results: outcome.results))
+                    JSONOutput.print(SearchReport(kind: kind.rawValue, request: request, outcome: outcome))
                 } else {
                     printTable(outcome.results, request: request, fellBack: outcome.fellBack, exactMatches: outcome.exactMatches)
                 }

@@ -6,7 +6,10 @@ import Testing
 /// The shipped unit file, checked by systemd's own analyser (systemd is not PID 1 here, so
 /// both checks run offline).
 @Suite struct SystemdUnitTests {
-    static let units = ["mediad.service", "mediaq-backup.service", "mediaq-backup.timer", "mediaq-doctor.service", "mediaq-doctor.timer"]
+    static let units = [
+        "mediad.service", "mediaq-backup.service", "mediaq-backup.timer", "mediaq-doctor.service", "mediaq-doctor.timer",
+        "mediaq-serve.service",
+    ]
 
     /// The units with ExecStart pointing at the programs this test run built, since `verify`
     /// insists the program exists; returns the copy of `name` (its siblings are copied beside it).
@@ -37,7 +40,7 @@ import Testing
         #expect(outcome.standardError.isEmpty, "\(outcome.transcript)")
     }
 
-    @Test(arguments: ["mediad.service", "mediaq-backup.service", "mediaq-doctor.service"])
+    @Test(arguments: ["mediad.service", "mediaq-backup.service", "mediaq-doctor.service", "mediaq-serve.service"])
     func isHardened(_ name: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -172,6 +172,13 @@ import Glibc
             ["/usr/bin/systemd-analyze", "security", "--offline=true", "--threshold=10", units + "/mediad.service"],
             environment: ProcessInfo.processInfo.environment)
         #expect(security.status == 0, "the installed unit keeps its hardening: \(security.transcript)")
+        let serveUnit = try String(contentsOfFile: units + "/mediaq-serve.service", encoding: .utf8)
+        #expect(serveUnit.contains("SupplementaryGroups=\(Self.group)\n") && serveUnit.contains("ReadOnlyPaths=\(root)\n"), "\(serveUnit)")
+        #expect(serveUnit.contains("ExecStart=\(prefix)/bin/mediaq serve "), "\(serveUnit)")
+        let serveSecurity = try ChildProcess.run(
+            ["/usr/bin/systemd-analyze", "security", "--offline=true", "--threshold=10", units + "/mediaq-serve.service"],
+            environment: ProcessInfo.processInfo.environment)
+        #expect(serveSecurity.status == 0, "the installed serve unit keeps its hardening: \(serveSecurity.transcript)")
         let again = try ChildProcess.run(["/bin/bash", Self.repository + "/scripts/install-system.sh"], environment: installEnvironment)
         #expect(again.status == 0 && again.standardOutput.contains("kept"), "safe to run again: \(again.transcript)")
 

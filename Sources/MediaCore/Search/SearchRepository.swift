@@ -237,3 +237,31 @@ public struct SearchRepository: Sendable {
             score: try c[13].binary(Double.self), scoreParts: parts)
     }
 }
+
+/// What `mediaq search --json` prints and `mediaq serve` answers at `/api/search`: one type,
+/// so the two cannot differ.
+public struct SearchReport: Sendable, Encodable {
+    public let ok = true
+    /// `videos` or `images`.
+    public let kind: String
+    public let tags: [String]
+    public let recencyBoost: Double
+    /// `related` when the search fell back on related tags.
+    public let matching: TagMatching
+    /// Results that carry every query tag exactly.
+    public let exactMatches: Int
+    public let results: [ScoredAsset]
+
+    public init(kind: String, request: SearchRequest, outcome: SearchRepository.Outcome) {
+        self.kind = kind
+        self.tags = request.tags.terms
+        self.recencyBoost = request.recencyBoost
+        self.matching = outcome.fellBack ? .related : .exact
+        self.exactMatches = outcome.exactMatches
+        self.results = outcome.results
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case ok, kind, tags, recencyBoost, matching, exactMatches, results
+    }
+}

@@ -212,7 +212,8 @@ struct DoctorCommand: AsyncParsableCommand {
             name. Opening the library first finishes ingests and collections a crash interrupted. \
             --fix regenerates thumbnails, removes orphans and temporary files, sets modes, and \
             moves corrupt originals to <root>/quarantine/ with their rows marked quarantined; a \
-            row whose original is gone is reported, not changed.
+            row whose original is gone is reported, not changed. Each run's findings replace \
+            <root>/.doctor.json (what `mediaq serve` shows on its stats page).
 
             With --json: {"ok", "originals", "thumbnails", "verified", "thumbnailsMarkedMissing", \
             "problems": [{"kind", "path", "assetId", "detail", "fixed", "action"}], "fixed", "remaining"}.
@@ -244,7 +245,14 @@ struct DoctorCommand: AsyncParsableCommand {
                 (library, connection) throws(MediaError) in
                 var doctor = LibraryDoctor(connection: connection, root: library.root.path, decoder: decoder, logger: logger)
                 doctor.readsFileKeywords = configuration.fileKeywords
-                return try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }
+                let report = try await doctor.run(verify: verification, fix: fix) { phase, done, total in bar.show(phase, done, total) }
+                // Kept for `mediaq serve`'s stats page; the findings stand without it.
+                do throws(MediaError) {
+                    try DoctorRecord(report, fix: fix).write(root: library.root.path)
+                } catch {
+                    logger.warning("the findings are not kept in the library", metadata: ["reason": "\(error.message)"])
+                }
+                return report
             }
             bar.clear()
         } catch {

@@ -256,6 +256,15 @@ import Testing
             }
             try await client.execute(uri: "/stats", method: .get) { response in
                 #expect(response.status == .ok && response.text.contains("<svg") && response.text.contains("pexels images"))
+                #expect(response.text.contains("no run recorded yet"))
+            }
+            // What the last `mediaq doctor` recorded in the library.
+            let doctorArguments = ["doctor", "--json", "--library-root", library.root, "--database-url", library.url.urlString]
+            let doctor = try await onOwnThread { try Executables.mediaq(doctorArguments) }
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            #expect(DoctorRecord.last(root: library.root)?.remaining == 0)
+            try await client.execute(uri: "/stats", method: .get) { response in
+                #expect(response.text.contains("last run ") && response.text.contains("0 problem(s), 0 remaining"), "\(response.text)")
             }
         }
     }

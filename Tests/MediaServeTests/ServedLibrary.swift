@@ -72,12 +72,13 @@ final class ServedLibrary: @unchecked Sendable {
         token: String? = ServedLibrary.token, loopbackOnly: Bool = true, setup: TestingSetup = .router,
         _ body: @escaping @Sendable (ServedLibrary, any TestClientProtocol) async throws -> Void
     ) async throws {
-        try await TestDatabase.withFresh(connections: 4) { url in
+        try await TestDatabase.withFresh(connections: 6) { url in
             let library = try await ServedLibrary(url: url)
             defer { library.folder.remove() }
             let configuration = LibraryConfiguration(libraryRoot: library.root, databaseURL: url)
+            // Not the commands' 4 s answer: beside the whole suite, the test cluster can be slower.
             let (opened, connection) = try await LibraryOpener(configuration: configuration, logger: testLogger, mode: .reader)
-                .openExisting(within: LibraryOpener.answerWithin)
+                .openExisting(within: 60)
             try await connection.close()
             let pool = try ConnectionPool(
                 connector: DatabaseConnector(url: url, logger: testLogger), maximumConnections: 2, logger: testLogger)

@@ -328,9 +328,14 @@ import Glibc
 
             try "{ not json".write(toFile: config, atomically: true, encoding: .utf8)
             daemon.process.signal(SIGHUP)
-            try await Task.sleep(for: .seconds(1))
+            // Each reload is done (READY=1 after RELOADING=1, refused or not) before the next
+            // step: a drop made while the good file is being read could meet the old limit.
+            #expect(daemon.notify.receive(until: { $0.contains("RELOADING=1") }, timeout: 10) != nil)
+            #expect(daemon.notify.receive(until: { $0.contains("READY=1") }, timeout: 10) != nil)
             try #"{"daemon": {"sidecarGraceMs": 0}}"#.write(toFile: config, atomically: true, encoding: .utf8)
             daemon.process.signal(SIGHUP)
+            #expect(daemon.notify.receive(until: { $0.contains("RELOADING=1") }, timeout: 10) != nil)
+            #expect(daemon.notify.receive(until: { $0.contains("READY=1") }, timeout: 10) != nil)
             let last = try Drops.pngs(1, into: drop, prefix: "restored", staging: folder.path + "/staging")
             let stored = try await Drops.waitUntil(30) { Drops.receiptCount(drop, last) == 1 }
             let outcome = daemon.stop()

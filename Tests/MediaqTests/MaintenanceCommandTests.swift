@@ -138,6 +138,7 @@ struct DoctorOutput: Decodable {
             let doctor = try library.mediaq(["doctor", "--json", "--verify", "all"])
             #expect(doctor.status == 0, "\(doctor.transcript)")
             #expect(try TestLibrary.decode(DoctorOutput.self, doctor).problems.isEmpty)
+            #expect(DoctorRecord.last(root: library.root).map { ($0.problems, $0.remaining, $0.fix) } ?? (-1, -1, true) == (0, 0, false))
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
             #expect(try await library.integers("SELECT count(*) FROM asset WHERE state <> 'present'") == [0])
         }

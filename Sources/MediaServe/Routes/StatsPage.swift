@@ -38,9 +38,26 @@ extension LibraryServer {
         }
         if !pins.isEmpty { body += "</table>" }
         body += dropSection()
-        body +=
-            "<h2>doctor</h2><p>doctor's findings are not recorded in the library: see <code>journalctl -u mediaq-doctor</code>, or run <code>mediaq doctor</code>.</p>"
+        body += doctorSection()
         return html(PageFrame.render(title: "stats", signedIn: signedIn(request), writesEnabled: access.writesEnabled, body: body))
+    }
+
+    /// What the last `mediaq doctor` found (`<root>/.doctor.json`).
+    func doctorSection() -> String {
+        var out = "<h2>doctor</h2>"
+        guard let record = DoctorRecord.last(root: root) else {
+            return out
+                + "<p>no run recorded yet: <code>mediaq doctor</code> (nightly: <code>mediaq-doctor.timer</code>) records its findings here.</p>"
+        }
+        out +=
+            "<p>last run \(HTML.escape(record.finishedAt))\(record.fix ? " with --fix" : ""): \(record.originals) originals, \(record.thumbnails) thumbnails, \(record.verified) verified, \(record.lost) lost; \(record.problems) problem(s), \(record.remaining) remaining</p>"
+        guard !record.findings.isEmpty else { return out }
+        out += "<table class=\"facts\"><tr><th>kind</th><th>path</th><th>detail</th><th>fixed</th></tr>"
+        for finding in record.findings.prefix(20) {
+            out +=
+                "<tr><td>\(HTML.escape(finding.kind))</td><td>\(HTML.escape(finding.path))</td><td>\(HTML.escape(finding.detail))</td><td>\(finding.fixed ? "yes" : "no")</td></tr>"
+        }
+        return out + "</table>"
     }
 
     /// The newest receipts and rejections of the drop folder (docs/drop-contract.md).

@@ -155,7 +155,7 @@ public struct HealthCheck: Sendable {
                         MediaError(
                             .schemaNotCurrent,
                             "the schema is not current: \(names.count) migration(s) pending (\(names.joined(separator: ", "))); "
-                                + "mediad, `mediaq db migrate` or any other mediaq command applies them")))
+                                + "mediad (when it starts) or `mediaq db migrate` applies them; other commands refuse until then")))
             } else {
                 results.append(
                     Result(

@@ -59,8 +59,16 @@ public struct SearchRepository: Sendable {
         guard !related.isEmpty else { return Outcome(results: results, fellBack: false, exactMatches: full) }
         var wider = request
         wider.matching = .related
-        let query = SearchQuery.build(wider, topGroup: nil, related: related)
-        return Outcome(results: try await run(query, request: wider, related: related), fellBack: true, exactMatches: full)
+        return Outcome(results: try await searchRelated(wider, related, seen: nil), fellBack: true, exactMatches: full)
+    }
+
+    /// The fallback's one query: every candidate of the query tags and `related`, scored.
+    private func searchRelated(
+        _ request: SearchRequest, _ related: RelatedTags, seen: ((String, SQLText) -> Void)?
+    ) async throws(MediaError) -> [ScoredAsset] {
+        let query = SearchQuery.build(request, topGroup: nil, related: related)
+        seen?("related tags: every candidate scored", query)
+        return try await run(query, request: request, related: related)
     }
 
     /// Runs search's steps until one answers; `seen` is told each step's title and query.
@@ -70,11 +78,7 @@ public struct SearchRepository: Sendable {
         try request.validate()
         if request.matching == .related {
             let related = try await relatedTags(for: request.tags)
-            if !related.isEmpty {
-                let query = SearchQuery.build(request, topGroup: nil, related: related)
-                seen?("related tags: every candidate scored", query)
-                return try await run(query, request: request, related: related)
-            }
+            if !related.isEmpty { return try await searchRelated(request, related, seen: seen) }
             seen?("related tags: none, so exact search", SQLText())
         }
         if let group = SearchStep.TopGroup(request, tagRows: try await tagRows(request), rareRows: rareTagRows) {

@@ -19,6 +19,8 @@ packages=(
   wordnet-base        # WordNet 3.0's data files: synonyms and broader words for tags (mediaq tags wordnet)
   chromium            # the browser tests of mediaq serve: headless, --dump-dom and --screenshot
   wrk                 # make bench: thumbnails served per second by mediaq serve
+  libturbojpeg0-dev   # lossless JPEG optimisation (tjTransform) of stored originals: mediaq optimize
+  libjpeg-turbo-progs optipng  # jpegtran and optipng: the optimisation benchmark's baselines
 )
 
 missing=()

@@ -20,6 +20,8 @@ packages=(
   chromium            # the browser tests of mediaq serve: headless, --dump-dom and --screenshot
   wrk                 # make bench: thumbnails served per second by mediaq serve
   libturbojpeg0-dev   # lossless JPEG optimisation (tjTransform) of stored originals: mediaq optimize
+  python3-jsonschema  # the API test checks /openapi.json against OpenAPI 3.0's schema, and answers against it
+  curl                # the deployment test asks mediaq serve, run as a reader, for pages and files
   libjpeg-turbo-progs optipng  # jpegtran and optipng: the optimisation benchmark's baselines
 )
 

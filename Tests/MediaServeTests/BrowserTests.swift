@@ -82,4 +82,52 @@ import Testing
             #expect(log.contains("Range: bytes=0-") && log.contains("206 Partial Content"), "the video was fetched by ranges")
         }
     }
+
+    /// A person at the browser curates: signs in with the token through /login's form, and the
+    /// asset page's "hide" form (with its CSRF field) hides the asset. Another browser context
+    /// without the token sees no forms, and a form it makes itself is refused: nothing changes.
+    /// Driven through Chromium's DevTools protocol by `Resources/curate-in-browser.py` (Python's
+    /// standard library only).
+    @Test func aCurationFormWorksWithTheTokenAndIsRefusedWithout() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Resources/curate-in-browser.py"
+        ).path
+        try await ServedLibrary.with(setup: .live) { library, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let asset = library.forestImage
+            let hidden = "SELECT count(*) FROM asset WHERE hidden AND id = \(asset)"
+            #expect(try await library.count(hidden) == 0)
+
+            let run = try await onOwnThread { () throws -> ChildProcess.Outcome in
+                try ChildProcess.run(
+                    ["/usr/bin/timeout", "120", "/usr/bin/python3", script, Self.chromium, base, String(asset), ServedLibrary.token],
+                    environment: ProcessInfo.processInfo.environment)
+            }
+            #expect(run.status == 0, "\(run.transcript)")
+            struct Seen: Decodable {
+                let url: String
+                let text: String
+                let forms: [String]
+            }
+            let seen = try JSONDecoder().decode([String: Seen].self, from: Data(run.standardOutput.utf8))
+
+            // Signed in through the form: the asset page offers the curation forms, and "hide"
+            // hid the asset and led back to its page, which now offers "unhide".
+            let signedIn = try #require(seen["assetPageSignedIn"])
+            #expect(signedIn.forms.contains("/assets/\(asset)/hide"), "\(signedIn.forms)")
+            let afterHide = try #require(seen["afterHide"])
+            #expect(afterHide.url == base + "/assets/\(asset)", "\(afterHide.url): \(afterHide.text.prefix(300))")
+            #expect(afterHide.forms.contains("/assets/\(asset)/unhide"), "\(afterHide.forms)")
+            #expect(try await library.count(hidden) == 1)
+
+            // Without the token: no forms on the page, and a made-up form is refused (403's
+            // text shown), the asset still hidden.
+            let noToken = try #require(seen["assetPageNoToken"])
+            #expect(!noToken.forms.contains { $0.hasPrefix("/assets/\(asset)/") }, "\(noToken.forms)")
+            let forged = try #require(seen["afterForgedUnhide"])
+            #expect(forged.url == base + "/assets/\(asset)/unhide")
+            #expect(forged.text.lowercased().contains("token"), "\(forged.text.prefix(300))")
+            #expect(try await library.count(hidden) == 1)
+        }
+    }
 }

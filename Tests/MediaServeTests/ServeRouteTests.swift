@@ -271,6 +271,56 @@ import Testing
 }
 
 @Suite struct ServePureTests {
+    /// /openapi.json is valid OpenAPI 3.0 (against the OpenAPI Initiative's JSON Schema) and
+    /// describes what the API really answers, strictly: every field sent is in the document.
+    /// Checked by `Resources/check-openapi.py` with Debian's python3-jsonschema.
+    @Test func theOpenAPIDocumentIsValidAndDescribesEveryAnswer() async throws {
+        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Resources/check-openapi.py"
+        ).path
+        try await ServedLibrary.with { library, client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(ServedLibrary.token)"]
+            let calls: [(method: HTTPRequest.Method, uri: String, template: String, body: String?)] = [
+                (.get, "/api/search?kind=videos&tags=beach&aspect=9:16", "/api/search", nil),
+                (.get, "/api/search?kind=images&tags=beach,forest&limit=5&exact", "/api/search", nil),
+                (.get, "/api/search?kind=images&tags=nothing-has-this", "/api/search", nil),
+                (.get, "/api/search?kind=videos", "/api/search", nil),
+                (.get, "/api/assets/\(library.beachVideo)", "/api/assets/{id}", nil),
+                (.get, "/api/assets/\(library.beachImage)", "/api/assets/{id}", nil),
+                (.get, "/api/assets/999999", "/api/assets/{id}", nil),
+                (.post, "/api/plan", "/api/plan", #"{"segments": [{"id": "s1", "tags": ["beach"], "media": ["video", "image"]}]}"#),
+                (.post, "/api/plan?exact", "/api/plan", #"{"segments": [{"id": "s1", "tags": ["moon"], "media": ["video"]}]}"#),
+                (.post, "/api/plan", "/api/plan", "not json"),
+            ]
+            var answers: [[String: Any]] = []
+            for call in calls {
+                try await client.execute(
+                    uri: call.uri, method: call.method, headers: call.method == .post ? bearer : [:],
+                    body: call.body.map { ByteBuffer(string: $0) }
+                ) { response in
+                    #expect(response.headers[.contentType] == "application/json", "\(call.uri)")
+                    let body = try JSONSerialization.jsonObject(with: response.data, options: [.fragmentsAllowed])
+                    answers.append([
+                        "method": call.method.rawValue, "path": call.template, "status": response.status.code, "body": body,
+                    ])
+                }
+            }
+            // Both kinds of success and of failure are among them.
+            #expect(Set(answers.map { $0["status"] as? Int ?? 0 }) == [200, 400, 404])
+            let document = try await client.execute(uri: "/openapi.json", method: .get) { $0.data }
+            let documentPath = library.folder.path + "/openapi.json"
+            let answersPath = library.folder.path + "/answers.json"
+            try document.write(to: URL(fileURLWithPath: documentPath))
+            try JSONSerialization.data(withJSONObject: answers).write(to: URL(fileURLWithPath: answersPath))
+            let check = try await onOwnThread { () throws -> ChildProcess.Outcome in
+                try ChildProcess.run(
+                    ["/usr/bin/python3", checker, documentPath, answersPath], environment: ProcessInfo.processInfo.environment)
+            }
+            #expect(check.status == 0, "\(check.transcript)")
+            #expect(check.standardOutput.contains("document valid; \(calls.count) answers valid"), "\(check.transcript)")
+        }
+    }
+
     @Test func byteRanges() {
         #expect(ByteRange.parse(nil, size: 100) == .whole)
         #expect(ByteRange.parse("bytes=0-9", size: 100) == .part(first: 0, last: 9))

@@ -128,6 +128,23 @@ import Glibc
             workingDirectory: "/", environment: environment)
     }
 
+    /// A loopback TCP port nothing listens on now (the kernel's pick, released at once).
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(bound, "cannot find a free port")
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     static func ensureAccount(_ name: String) throws {
         guard getpwnam(name) == nil else { return }
         let made = try ChildProcess.run(
@@ -316,6 +333,41 @@ import Glibc
             #expect(outcome.status == 0, "\(arguments) as gather: \(outcome.transcript)")
         }
         #expect(try await count("SELECT use_count::int8 FROM asset WHERE id = \(anId)") == 3, "sidecar, plan, use")
+        // `mediaq serve` as the serve unit runs it: a member of the group, the reader's rights.
+        // It shows the library and serves its files; a curation POST, even with the token, is
+        // refused with a reason that says whose rights it needs, and changes nothing.
+        let port = try Self.freeLoopbackPort()
+        let serveToken = "reader-serve-token-0123456789"
+        var serveEnvironment = environment
+        serveEnvironment["MEDIAQ_SERVE_TOKEN"] = serveToken
+        let server = try Self.asUser(
+            Self.gatherAccount, [mediaq, "serve", "--listen", "127.0.0.1:\(port)"], environment: serveEnvironment)
+        defer {
+            server.signal(SIGTERM)
+            _ = server.wait()
+        }
+        func curl(_ arguments: [String]) async throws -> (status: String, body: String) {
+            let outcome = try await onOwnThread { () throws -> ChildProcess.Outcome in
+                try ChildProcess.run(
+                    ["/usr/bin/curl", "-s", "-o", "/dev/stderr", "-w", "%{http_code}", "--max-time", "10"] + arguments,
+                    environment: [:])
+            }
+            return (outcome.standardOutput, outcome.standardError)
+        }
+        let base = "http://127.0.0.1:\(port)"
+        var page = try await curl([base + "/assets/\(anId)"])
+        while page.status != "200" && ContinuousClock.now < deadline + .seconds(150) {
+            try await Task.sleep(for: .milliseconds(200))
+            page = try await curl([base + "/assets/\(anId)"])
+        }
+        #expect(page.status == "200", "the asset page, served as the reader: \(page)")
+        #expect(try await curl([base + "/assets/\(anId)/thumbnail"]).status == "200")
+        #expect(try await curl([base + "/assets/\(anId)/original", "-r", "0-99"]).status == "206")
+        let hideAttempt = try await curl([
+            "-X", "POST", "-H", "Authorization: Bearer \(serveToken)", "--data", "", base + "/assets/\(anId)/hide",
+        ])
+        #expect(hideAttempt.status == "403" && hideAttempt.body.contains("library's owner"), "\(hideAttempt)")
+        #expect(try await count("SELECT count(*)::int8 FROM asset WHERE hidden") == 0)
         let unpinned = try gather([mediaq, "unpin", "run-2", "--json"])
         #expect(unpinned.status == 0 && unpinned.standardOutput.contains("\"unpinned\" : 5"), "\(unpinned.transcript)")
 

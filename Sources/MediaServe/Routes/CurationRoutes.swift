@@ -23,7 +23,16 @@ extension LibraryServer {
                     return Response(status: .seeOther, headers: [.location: next])
                 } catch {
                     let error = MediaError.from(error)
-                    return plain(httpStatus(for: error), error.message)
+                    let status = httpStatus(for: error)
+                    if status == .forbidden {
+                        // A reader (the serve unit's account) may look, not curate: say whose
+                        // rights it takes rather than only the database's words.
+                        return plain(
+                            status,
+                            "this server's account may not curate the library: curation needs the library's owner's rights "
+                                + "(run mediaq serve as mediad's account; docs/serve.md). The database said: \(error.message)")
+                    }
+                    return plain(status, error.message)
                 }
             }
         }

@@ -100,7 +100,7 @@ import Testing
 
             let run = try await onOwnThread { () throws -> ChildProcess.Outcome in
                 try ChildProcess.run(
-                    ["/usr/bin/timeout", "120", "/usr/bin/python3", script, Self.chromium, base, String(asset), ServedLibrary.token],
+                    ["/usr/bin/timeout", "400", "/usr/bin/python3", script, Self.chromium, base, String(asset), ServedLibrary.token],
                     environment: ProcessInfo.processInfo.environment)
             }
             #expect(run.status == 0, "\(run.transcript)")

@@ -49,7 +49,7 @@ class Browser:
         self.buffer = b""
         self.next_id = 0
 
-    def call(self, method, params=None, session=None, timeout=30):
+    def call(self, method, params=None, session=None, timeout=60):
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -103,14 +103,19 @@ class Tab:
         return result["result"].get("value")
 
     def wait_for_load(self, leaving):
-        """Waits until the document is a new one (not `leaving`) and fully loaded."""
-        deadline = time.monotonic() + 20
+        """Waits until the document is a new one (not `leaving`) and fully loaded. Generous:
+        beside a whole test suite on two cores, the server's answer to a POST can take long."""
+        deadline = time.monotonic() + 90
+        state = None
         while time.monotonic() < deadline:
-            state = self.evaluate("[document.readyState, window.__marker || null]")
-            if state[0] == "complete" and state[1] != leaving:
+            try:
+                state = self.evaluate("[document.readyState, window.__marker || null, location.href]")
+            except RuntimeError as error:  # the context went away mid-navigation: ask again
+                state = [str(error)]
+            if len(state) == 3 and state[0] == "complete" and state[1] != leaving:
                 return
             time.sleep(0.1)
-        raise TimeoutError("the page did not load")
+        raise TimeoutError(f"the page did not load within 90 s (last seen: {state})")
 
     def mark(self):
         """Marks the current document, so a navigation away from it can be recognised."""

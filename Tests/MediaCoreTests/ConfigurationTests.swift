@@ -198,7 +198,8 @@ import Testing
         let defaults = try await LibraryConfiguration.load(
             environment: ["MEDIAD_WORKERS": "3"], workingDirectory: "/")
         #expect(defaults.databaseMaxConnections == nil)
-        #expect(defaults.embeddedMaxConnections == 3 + 3 + 40, "3 workers, the collector, the tag learner, the opener")
+        #expect(
+            defaults.embeddedMaxConnections == 3 + 4 + 40, "3 workers, the collector, the tag learner, the optimiser, the opener")
         let configured = try await LibraryConfiguration.load(
             flags: [.databaseMaxConnections: "12"], environment: ["MEDIA_DB_MAX_CONNECTIONS": "99"], workingDirectory: "/")
         #expect(configured.embeddedMaxConnections == 12, "the flag wins over the environment")

@@ -143,10 +143,14 @@ extension AssetRepository {
         var found: [Int64: ExportSource] = [:]
         do {
             let rows = try await connection.query(
-                "SELECT id, kind::text, sha256, path FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present'",
+                """
+                SELECT id, kind::text, sha256, path, stored_sha256 FROM asset
+                WHERE id = ANY(\(ids)::int8[]) AND state = 'present'
+                """,
                 logger: logger)
-            for try await (id, kind, sha, path) in rows.decode((Int64, String, String, String).self) {
-                found[id] = ExportSource(id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path)
+            for try await (id, kind, sha, path, stored) in rows.decode((Int64, String, String, String, String?).self) {
+                found[id] = ExportSource(
+                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, storedSha256: stored)
             }
         } catch {
             throw DatabaseFailure.translate(error, "cannot look up the assets to export")

@@ -209,7 +209,7 @@ public struct Ingestor: Sendable {
             try? await repository.forgetIntents([asset.path])
             throw Self.storeError(error)
         }
-        try await repository.markFound(asset.id)
+        try await repository.markFoundAsDownloaded(asset.id)
         try await repository.forgetIntents([asset.path])
         logger.info("a lost original came back", metadata: ["id": "\(asset.id)", "path": "\(asset.path)"])
     }

@@ -142,10 +142,10 @@ public struct LibraryDoctor: Sendable {
                 continue  // gone meanwhile
             }
             report.verified += 1
-            guard found != row.sha256 else { continue }
+            guard found != row.expectedSha256 else { continue }
             var problem = Problem(
                 kind: .checksumMismatch, path: row.path, assetId: row.id,
-                detail: "its bytes hash to \(found.prefix(12)), not \(row.sha256.prefix(12))")
+                detail: "its bytes hash to \(found.prefix(12)), not \(row.expectedSha256.prefix(12))")
             if fix { await quarantine(row, &problem) }
             report.problems.append(problem)
         }

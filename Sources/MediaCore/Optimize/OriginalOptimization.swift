@@ -1,0 +1,371 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Rewrites stored originals smaller without changing what they are (`mediaq optimize`, and
+/// `mediad` in the background when `media.optimize = lossless`).
+///
+/// The asset keeps its identity, the SHA-256 of its download; only the stored facts change
+/// (docs/storage.md, "Optimised originals"). One original at a time:
+/// 1. the optimiser writes a copy to `.tmp` and proves it equal to the source (pixels, packets,
+///    or a PSNR floor when lossy);
+/// 2. the copy is kept only when it is worth it (`OptimizationDecision`);
+/// 3. it is hashed, given the original's mode and fsynced, and a `replace` intent naming it is
+///    committed;
+/// 4. it is renamed over the original, and the folder fsynced;
+/// 5. one transaction gives the row the new stored facts and removes the intent.
+/// A kill at any point leaves the old file or the new one, never none; recovery
+/// (`IngestRecovery`) then hashes the file to tell which and brings the row in line.
+public struct OriginalOptimization: Sendable {
+    public let store: ContentStore
+    public let optimizer: any OriginalOptimizer
+    public let request: OptimizationRequest
+    /// The share of its bytes a copy must save to replace the original (`media.optimizeMinSaving`).
+    public let minimumSaving: Double
+    /// Writes and measures the copies, replaces nothing.
+    public let dryRun: Bool
+    public let logger: Logger
+    /// A pause between the intent's commit and the rename, for tests that kill a run there
+    /// (`MEDIAQ_OPTIMIZE_PAUSE_MS`).
+    public var pauseBeforeRename: Duration?
+
+    public init(
+        root: String, optimizer: any OriginalOptimizer, request: OptimizationRequest,
+        minimumSaving: Double = LibraryConfiguration.defaultOptimizeMinSaving, dryRun: Bool = false, logger: Logger
+    ) {
+        self.store = ContentStore(root: root)
+        self.optimizer = optimizer
+        self.request = request
+        self.minimumSaving = minimumSaving
+        self.dryRun = dryRun
+        self.logger = logger
+    }
+
+    /// What became of one original.
+    public enum Outcome: String, Sendable, Codable, CaseIterable {
+        /// Replaced by its smaller copy (with `--dry-run`: would have been).
+        case optimized
+        /// The copy saved too little: the original stays.
+        case notWorthIt = "not_worth_it"
+        /// Nothing to do for this file (a GIF, a video under the bitrate ceiling).
+        case notApplicable = "not_applicable"
+        /// The optimiser failed or refused its result (a check, the quality floor): the original stays.
+        case failed
+        /// Another process holds the file (GC removing it, another run replacing it): not tried.
+        case busy
+    }
+
+    public struct AssetOutcome: Sendable, Codable, Equatable {
+        public let id: Int64
+        public let kind: MediaFormat.Kind
+        public let path: String
+        public let outcome: Outcome
+        public let method: String?
+        public let bytesBefore: Int64
+        /// The copy's size (kept or not); `bytesBefore` when none was written.
+        public let bytesAfter: Int64
+        public let quality: Double?
+        public let reason: String?
+    }
+
+    /// Totals of one kind.
+    public struct KindSummary: Sendable, Codable, Equatable {
+        public var optimized = 0
+        /// Of the optimised originals: their size before and after.
+        public var bytesBefore: Int64 = 0
+        public var bytesAfter: Int64 = 0
+        public var bytesSaved: Int64 { bytesBefore - bytesAfter }
+
+        enum CodingKeys: String, CodingKey { case optimized, bytesBefore, bytesAfter, bytesSaved }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            optimized = try container.decode(Int.self, forKey: .optimized)
+            bytesBefore = try container.decode(Int64.self, forKey: .bytesBefore)
+            bytesAfter = try container.decode(Int64.self, forKey: .bytesAfter)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(optimized, forKey: .optimized)
+            try container.encode(bytesBefore, forKey: .bytesBefore)
+            try container.encode(bytesAfter, forKey: .bytesAfter)
+            try container.encode(bytesSaved, forKey: .bytesSaved)
+        }
+    }
+
+    public struct Summary: Sendable, Codable, Equatable {
+        public var dryRun = false
+        public var examined = 0
+        public var optimized = 0
+        public var notWorthIt = 0
+        public var notApplicable = 0
+        public var failed = 0
+        public var busy = 0
+        public var image = KindSummary()
+        public var video = KindSummary()
+        public var bytesSaved: Int64 { image.bytesSaved + video.bytesSaved }
+        public var seconds = 0.0
+        public var assets: [AssetOutcome] = []
+
+        public init() {}
+
+        mutating func add(_ outcome: AssetOutcome) {
+            examined += 1
+            assets.append(outcome)
+            switch outcome.outcome {
+            case .optimized:
+                optimized += 1
+                let before = outcome.bytesBefore
+                let after = outcome.bytesAfter
+                if outcome.kind == .image {
+                    image.optimized += 1
+                    image.bytesBefore += before
+                    image.bytesAfter += after
+                } else {
+                    video.optimized += 1
+                    video.bytesBefore += before
+                    video.bytesAfter += after
+                }
+            case .notWorthIt: notWorthIt += 1
+            case .notApplicable: notApplicable += 1
+            case .failed: failed += 1
+            case .busy: busy += 1
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case dryRun, examined, optimized, notWorthIt, notApplicable, failed, busy, image, video, bytesSaved, seconds,
+                assets
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            dryRun = try container.decode(Bool.self, forKey: .dryRun)
+            examined = try container.decode(Int.self, forKey: .examined)
+            optimized = try container.decode(Int.self, forKey: .optimized)
+            notWorthIt = try container.decode(Int.self, forKey: .notWorthIt)
+            notApplicable = try container.decode(Int.self, forKey: .notApplicable)
+            failed = try container.decode(Int.self, forKey: .failed)
+            busy = try container.decode(Int.self, forKey: .busy)
+            image = try container.decode(KindSummary.self, forKey: .image)
+            video = try container.decode(KindSummary.self, forKey: .video)
+            seconds = try container.decode(Double.self, forKey: .seconds)
+            assets = try container.decode([AssetOutcome].self, forKey: .assets)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(dryRun, forKey: .dryRun)
+            try container.encode(examined, forKey: .examined)
+            try container.encode(optimized, forKey: .optimized)
+            try container.encode(notWorthIt, forKey: .notWorthIt)
+            try container.encode(notApplicable, forKey: .notApplicable)
+            try container.encode(failed, forKey: .failed)
+            try container.encode(busy, forKey: .busy)
+            try container.encode(image, forKey: .image)
+            try container.encode(video, forKey: .video)
+            try container.encode(bytesSaved, forKey: .bytesSaved)
+            try container.encode(seconds, forKey: .seconds)
+            try container.encode(assets, forKey: .assets)
+        }
+    }
+
+    /// The assets a run with this request works through.
+    public var selection: OptimizationRepository.Selection {
+        if case .reencodeVideo = request { return .videosNotReencoded }
+        return .untried
+    }
+
+    /// Works through up to `limit` candidates (all when nil), oldest first. `progress` gets
+    /// (done, total, the latest outcome). `shouldYield` is asked before each asset: the daemon
+    /// waits there while drops are queued.
+    public func run(
+        on connection: PostgresConnection, limit: Int? = nil,
+        progress: @Sendable (Int, Int, AssetOutcome) -> Void = { _, _, _ in }
+    ) async throws(MediaError) -> Summary {
+        let started = ContinuousClock.now
+        let repository = OptimizationRepository(connection: connection, logger: logger)
+        let total = min(limit ?? Int.max, try await repository.remaining(selection))
+        var summary = Summary()
+        summary.dryRun = dryRun
+        var after: Int64 = 0
+        while summary.examined < total {
+            let batch = try await repository.candidates(selection, after: after, limit: min(50, total - summary.examined))
+            guard !batch.isEmpty else { break }
+            for candidate in batch {
+                after = candidate.id
+                let outcome = try await optimize(candidate, on: connection)
+                summary.add(outcome)
+                progress(summary.examined, total, outcome)
+            }
+        }
+        summary.seconds = (ContinuousClock.now - started) / .seconds(1)
+        return summary
+    }
+
+    /// Optimises one original, replacing it when worth it (see the type's steps).
+    public func optimize(
+        _ candidate: OptimizationRepository.Candidate, on connection: PostgresConnection
+    ) async throws(MediaError) -> AssetOutcome {
+        let repository = OptimizationRepository(connection: connection, logger: logger)
+        func finish(_ outcome: Outcome, method: String? = nil, bytesAfter: Int64? = nil, quality: Double? = nil, reason: String? = nil)
+            async throws(MediaError) -> AssetOutcome
+        {
+            let result = AssetOutcome(
+                id: candidate.id, kind: candidate.kind, path: candidate.path, outcome: outcome, method: method,
+                bytesBefore: candidate.bytes, bytesAfter: bytesAfter ?? candidate.bytes, quality: quality, reason: reason)
+            // A lossy run leaves the background's record alone: lossless may still apply later.
+            if !dryRun && outcome != .busy && outcome != .optimized && request == .lossless {
+                try await repository.recordOutcome(candidate.id, outcome.rawValue)
+            }
+            log(result)
+            return result
+        }
+        guard let format = MediaFormat.withMimeType(candidate.mimeType) else {
+            return try await finish(.notApplicable, reason: "no optimiser knows \(candidate.mimeType)")
+        }
+        do {
+            try store.createDirectory(store.temporaryDirectory)
+        } catch {
+            throw Ingestor.storeError(error)
+        }
+        let output = store.temporaryPath(suffix: "." + candidate.ext)
+        var keepOutput = false
+        defer { if !keepOutput { unlink(output) } }
+        let result: OptimizationResult
+        do {
+            result = try await optimizer.optimize(
+                path: store.absolute(candidate.path), format: format, to: output, request: request)
+        } catch {
+            return try await finish(.failed, reason: "\(error.reason.rawValue): \(error.message)")
+        }
+        guard result.applicable else {
+            return try await finish(.notApplicable, method: nil, reason: result.reason)
+        }
+        var info = stat()
+        guard stat(output, &info) == 0 else {
+            return try await finish(.failed, method: result.method, reason: "the optimiser wrote no file at \(output)")
+        }
+        let bytesAfter = Int64(info.st_size)
+        if let refusal = OptimizationDecision.refusal(
+            result, bytesBefore: candidate.bytes, bytesAfter: bytesAfter, kind: candidate.kind, request: request,
+            minimumSaving: minimumSaving)
+        {
+            let outcome: Outcome = refusal.isFailure ? .failed : .notWorthIt
+            return try await finish(
+                outcome, method: result.method, bytesAfter: bytesAfter, quality: result.quality, reason: refusal.reason)
+        }
+        if dryRun {
+            return try await finish(.optimized, method: result.method, bytesAfter: bytesAfter, quality: result.quality)
+        }
+        let original = store.absolute(candidate.path)
+        let sha256: String
+        do {
+            sha256 = try await Self.prepare(output, modeOf: original)
+        } catch {
+            return try await finish(.failed, method: result.method, reason: error.message)
+        }
+        guard sha256 != candidate.storedSha256 else {
+            return try await finish(.notWorthIt, method: result.method, reason: "the copy is the stored file")
+        }
+        let temporaryRelative = ContentStore.temporaryFolder + "/" + (output as NSString).lastPathComponent
+        let replacement = OptimizationRepository.Replacement(
+            assetId: candidate.id, path: candidate.path, temporaryPath: temporaryRelative, sha256: sha256, bytes: bytesAfter,
+            method: result.method, quality: result.quality)
+        guard try await repository.recordReplaceIntent(replacement) else {
+            return try await finish(.busy, method: result.method, reason: "another process holds \(candidate.path)")
+        }
+        if let pause = pauseBeforeRename { try? await Task.sleep(for: pause) }
+        guard rename(output, original) == 0 else {
+            let reason = "cannot replace \(original): \(LibraryRoot.errnoText())"
+            try await repository.forgetReplaceIntent(path: candidate.path)
+            return try await finish(.failed, method: result.method, reason: reason)
+        }
+        keepOutput = true
+        LibraryRoot.syncDirectory((original as NSString).deletingLastPathComponent)
+        try await repository.applyReplacement(replacement)
+        // The metadata file follows the rows now; a failure leaves the mark for the next flush.
+        _ = try? await MetadataRepository(connection: connection, logger: logger).flush([candidate.id], in: store)
+        return try await finish(.optimized, method: result.method, bytesAfter: bytesAfter, quality: result.quality)
+    }
+
+    /// Gives the copy the original's mode (originals are read-only), makes it durable and
+    /// hashes it, on a thread of its own (a video is gigabytes).
+    static func prepare(_ path: String, modeOf original: String) async throws(MediaError) -> String {
+        try await onOwnThread { () throws(MediaError) -> String in
+            var info = stat()
+            let mode = stat(original, &info) == 0 ? info.st_mode & 0o7777 : 0o444
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw MediaError(.libraryWriteFailed, "cannot open \(path): \(LibraryRoot.errnoText())") }
+            defer { close(fd) }
+            guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+                throw MediaError(.libraryWriteFailed, "cannot make \(path) durable: \(LibraryRoot.errnoText())")
+            }
+            do {
+                return try FileIO.sha256(streaming: fd).sha256
+            } catch {
+                throw MediaError(.libraryWriteFailed, "cannot read \(path): \(LibraryRoot.errnoText(error.code))")
+            }
+        }
+    }
+
+    private func log(_ outcome: AssetOutcome) {
+        var metadata: Logger.Metadata = [
+            "asset": "\(outcome.id)", "outcome": "\(outcome.outcome.rawValue)", "bytesBefore": "\(outcome.bytesBefore)",
+            "bytesAfter": "\(outcome.bytesAfter)", "dryRun": "\(dryRun)",
+        ]
+        if let method = outcome.method { metadata["method"] = "\(method)" }
+        if let quality = outcome.quality { metadata["quality"] = "\(quality)" }
+        if let reason = outcome.reason { metadata["reason"] = "\(reason)" }
+        if outcome.outcome == .failed {
+            logger.event(.optimizeFailed, "original not optimised", metadata: metadata)
+        } else {
+            logger.event(.optimized, "original optimised", metadata: metadata)
+        }
+    }
+}
+
+/// Whether an optimised copy replaces the original: pure, so the rule is read and tested in one place.
+public enum OptimizationDecision {
+    public struct Refusal: Sendable, Equatable {
+        public let reason: String
+        /// The copy broke a promise (larger than claimed, below the quality floor) rather than
+        /// merely saving too little.
+        public let isFailure: Bool
+    }
+
+    /// Nil when the copy is kept. A copy is kept when it is at least `minimumSaving` smaller;
+    /// a remux that moved a video's index to the front is kept under that share (players
+    /// then start without reading the file's end), as long as it is not larger. A lossy copy
+    /// must also meet the request's quality floor.
+    public static func refusal(
+        _ result: OptimizationResult, bytesBefore: Int64, bytesAfter: Int64, kind: MediaFormat.Kind,
+        request: OptimizationRequest, minimumSaving: Double
+    ) -> Refusal? {
+        if case .reencodeVideo(_, _, _, let floor) = request {
+            guard let quality = result.quality else {
+                return Refusal(reason: "the re-encoded copy has no quality score", isFailure: true)
+            }
+            if quality < floor {
+                return Refusal(
+                    reason: "quality \(String(format: "%.2f", quality)) dB is below the floor of \(floor) dB", isFailure: true)
+            }
+        }
+        guard bytesAfter > 0 else { return Refusal(reason: "the copy is empty", isFailure: true) }
+        if kind == .video && result.movedIndexFirst && bytesAfter <= bytesBefore { return nil }
+        let saved = Double(bytesBefore - bytesAfter) / Double(max(bytesBefore, 1))
+        guard saved >= minimumSaving, bytesAfter < bytesBefore else {
+            return Refusal(
+                reason: "saves \(String(format: "%.1f", saved * 100)) %, less than \(String(format: "%.1f", minimumSaving * 100)) %",
+                isFailure: false)
+        }
+        return nil
+    }
+}

@@ -137,7 +137,9 @@ extension LibraryConfiguration {
             }
             configuration.optimize = mode
         }
-        if let text = try string(reader, .optimizeMinSaving) {
+        // A JSON number in the file, a string in the environment.
+        let number = try? reader.requiredDouble(forKey: ConfigKey(ConfigurationKey.optimizeMinSaving.rawValue))
+        if let text = try number.map(String.init) ?? string(reader, .optimizeMinSaving) {
             guard let share = Double(text.trimmingCharacters(in: .whitespaces)), share >= 0, share <= 0.9 else {
                 throw MediaError(
                     .invalidConfiguration,

@@ -1,0 +1,286 @@
+import Foundation
+@testable import MediaCore
+import MediaTestHarness
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct OptimizeOutput: Decodable {
+    struct Kind: Decodable {
+        let optimized: Int
+        let bytesBefore: Int64
+        let bytesAfter: Int64
+        let bytesSaved: Int64
+    }
+    struct Asset: Decodable {
+        let id: Int64
+        let kind: String
+        let path: String
+        let outcome: String
+        let method: String?
+        let bytesBefore: Int64
+        let bytesAfter: Int64
+        let quality: Double?
+        let reason: String?
+    }
+    let ok: Bool
+    let dryRun: Bool
+    let examined: Int
+    let optimized: Int
+    let notWorthIt: Int
+    let notApplicable: Int
+    let failed: Int
+    let image: Kind
+    let video: Kind
+    let bytesSaved: Int64
+    let assets: [Asset]
+}
+
+/// `mediaq optimize` on real libraries: the real optimiser in `mediad --decoder-worker`
+/// processes, PostgreSQL, files, kills.
+@Suite(.serialized) struct OptimizeCommandTests {
+    /// Runs `mediaq` off the cooperative pool (it blocks until the child ends).
+    static func mediaq(
+        _ library: TestLibrary, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> ChildProcess.Outcome {
+        let all = arguments + library.arguments
+        return try await onOwnThread { try Executables.mediaq(all, environment: environment) }
+    }
+
+    /// A baseline JPEG with a camera-like texture, a PNG saved at the lowest compression and an
+    /// MP4 with its index at the end, each as downloaded into `folder/downloads`.
+    static func makeDownloads(in folder: String, seed: Int = 1) throws -> [String] {
+        let downloads = folder + "/downloads"
+        try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
+        let jpeg = downloads + "/photo-\(seed).jpg"
+        try SampleMedia.make([
+            SampleMedia.convert, "-seed", "\(seed)", "-size", "640x480", "plasma:fractal", "-quality", "92",
+            "-define", "jpeg:optimize-coding=false", jpeg,
+        ])
+        let png = downloads + "/screen-\(seed).png"
+        try SampleMedia.make([
+            SampleMedia.convert, "-seed", "\(seed + 100)", "-size", "400x300", "plasma:fractal", "-depth", "8",
+            "-define", "png:compression-level=0", "-define", "png:compression-filter=0", png,
+        ])
+        let mp4 = downloads + "/clip-\(seed).mp4"
+        try SampleMedia.video(
+            mp4, seconds: 1, size: "320x240",
+            extra: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-metadata", "comment=\(seed)"])
+        return [jpeg, png, mp4]
+    }
+
+    /// Ingests copies of `downloads` (the downloads themselves stay, to be dropped again).
+    static func ingest(_ library: TestLibrary, _ downloads: [String]) async throws -> [Int64] {
+        let staging = library.folder + "/staging-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        var copies: [String] = []
+        for download in downloads {
+            let copy = staging + "/" + (download as NSString).lastPathComponent
+            try FileManager.default.copyItem(atPath: download, toPath: copy)
+            copies.append(copy)
+        }
+        let outcome = try await mediaq(
+            library, ["ingest", "--json", "--provider", "pexels", "--tags", "optimise,test"] + copies)
+        try #require(outcome.status == 0, "\(outcome.transcript)")
+        return try IngestOutput.decode(outcome.standardOutput).files.compactMap(\.id)
+    }
+
+    static func sha256(_ path: String) throws -> String { try ContentStore.sha256(ofFileAt: path) }
+
+    static func size(_ path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : -1
+    }
+
+    /// Every present original exists, hashes to its row's stored hash and is its row's size.
+    static func expectOriginalsMatchRows(_ library: TestLibrary, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
+        let rows = try await library.strings(
+            "SELECT path || ' ' || coalesce(stored_sha256, sha256) || ' ' || bytes FROM asset WHERE state = 'present' ORDER BY id")
+        for row in rows {
+            let parts = row.split(separator: " ").map(String.init)
+            let path = library.root + "/" + parts[0]
+            #expect(FileManager.default.fileExists(atPath: path), "\(parts[0]) exists", sourceLocation: sourceLocation)
+            #expect((try? sha256(path)) == parts[1], "\(parts[0]) hashes to its stored hash", sourceLocation: sourceLocation)
+            #expect(String(size(path)) == parts[2], "\(parts[0]) is its row's size", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func optimisesAJPEGAPNGAndATrailingIndexMP4KeepingWhatTheyAre() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder)
+            let ids = try await Self.ingest(library, downloads)
+            try #require(ids.count == 3)
+            let paths = try await library.strings("SELECT path FROM asset ORDER BY id")
+            let before = try await library.integers("SELECT bytes FROM asset ORDER BY id")
+            let usageBefore = try await library.integers("SELECT sum(original_bytes)::int8 FROM storage_usage")
+
+            let outcome = try await Self.mediaq(library, ["optimize", "--json"])
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+            let summary = try TestLibrary.decode(OptimizeOutput.self, outcome)
+            #expect(summary.examined == 3 && summary.failed == 0, "\(summary.assets)")
+            let methods = Dictionary(uniqueKeysWithValues: summary.assets.map { ($0.id, $0) })
+            #expect(methods[ids[0]]?.outcome == "optimized" && methods[ids[0]]?.method == "jpeg-lossless", "\(summary.assets)")
+            #expect(methods[ids[1]]?.outcome == "optimized" && methods[ids[1]]?.method == "png-lossless", "\(summary.assets)")
+            #expect(methods[ids[2]]?.outcome == "optimized" && methods[ids[2]]?.method == "mp4-faststart", "\(summary.assets)")
+            #expect(summary.bytesSaved > 0 && summary.image.bytesSaved > 0)
+            #expect(outcome.standardError.isEmpty || !outcome.standardError.contains("error"))
+
+            // Identity unchanged: same paths and download hashes; the stored facts are the file's.
+            #expect(try await library.strings("SELECT path FROM asset ORDER BY id") == paths)
+            for (index, path) in paths.enumerated() {
+                let absolute = library.root + "/" + path
+                #expect(try Self.sha256(downloads[index]) == (try await library.strings("SELECT sha256 FROM asset WHERE id = \(ids[index])"))[0])
+                #expect(try await library.strings("SELECT stored_sha256 FROM asset WHERE id = \(ids[index])") == [try Self.sha256(absolute)])
+                #expect(try await library.integers("SELECT download_bytes FROM asset WHERE id = \(ids[index])") == [before[index]])
+                var info = stat()
+                #expect(stat(absolute, &info) == 0 && info.st_mode & 0o777 == 0o444, "the original stays read-only")
+            }
+            try await Self.expectOriginalsMatchRows(library)
+            let after = try await library.integers("SELECT bytes FROM asset ORDER BY id")
+            let saved = zip(before, after).reduce(Int64(0)) { $0 + $1.0 - $1.1 }
+            #expect(saved == summary.bytesSaved)
+            #expect(try await library.integers("SELECT sum(original_bytes)::int8 FROM storage_usage") == [usageBefore[0] - saved])
+
+            // The metadata file says what is stored.
+            let kind = MediaFormat.Kind.image
+            let sha = try await library.strings("SELECT sha256 FROM asset WHERE id = \(ids[0])")[0]
+            let metadata = try #require(try AssetMetadata.read(at: library.root + "/" + AssetMetadata.path(sha256: sha, kind: kind)))
+            #expect(metadata.stored?.sha256 == (try await library.strings("SELECT stored_sha256 FROM asset WHERE id = \(ids[0])"))[0])
+            #expect(metadata.stored?.method == "jpeg-lossless" && metadata.bytes == before[0] && metadata.stored?.bytes == after[0])
+
+            // Nothing left to try; doctor verifies the stored hashes; stats count the saving.
+            let again = try TestLibrary.decode(OptimizeOutput.self, try await Self.mediaq(library, ["optimize", "--json"]))
+            #expect(again.examined == 0)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            #expect(try TestLibrary.decode(DoctorOutput.self, doctor).verified == 3)
+            struct Stats: Decodable {
+                struct Optimized: Decodable {
+                    let kind: String
+                    let assets: Int
+                    let bytesSaved: Int64
+                }
+                let optimized: [Optimized]
+                let optimizedBytesSaved: Int64
+            }
+            let stats = try TestLibrary.decode(Stats.self, try await Self.mediaq(library, ["stats", "--json"]))
+            #expect(stats.optimizedBytesSaved == saved)
+            #expect(stats.optimized.map(\.assets).reduce(0, +) == 3)
+
+            // Export copies the stored file, verified against the stored hash.
+            let project = library.folder + "/project"
+            let exported = try await Self.mediaq(library, ["export", "--json", "--mode", "copy", "--to", project] + ids.map(String.init))
+            #expect(exported.status == 0, "\(exported.transcript)")
+
+            // The same download dropped again is the same asset, known by its download's hash.
+            let redropped = try await Self.ingest(library, downloads)
+            #expect(redropped == ids)
+            #expect(try await library.integers("SELECT count(*) FROM asset") == [3])
+            try await Self.expectOriginalsMatchRows(library)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
+    @Test func aDryRunWritesNothingAndReportsTheSaving() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 2)
+            let ids = try await Self.ingest(library, downloads)
+            try #require(ids.count == 3)
+            let hashes = try await library.strings("SELECT path FROM asset ORDER BY id").map { try Self.sha256(library.root + "/" + $0) }
+            let outcome = try await Self.mediaq(library, ["optimize", "--dry-run", "--json"])
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+            let summary = try TestLibrary.decode(OptimizeOutput.self, outcome)
+            #expect(summary.dryRun && summary.optimized >= 2 && summary.bytesSaved > 0, "\(summary.assets)")
+            #expect(try await library.strings("SELECT path FROM asset ORDER BY id").map { try Self.sha256(library.root + "/" + $0) } == hashes)
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL OR optimize_checked_at IS NOT NULL") == [0])
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+            // A real run afterwards still finds every one.
+            let real = try TestLibrary.decode(OptimizeOutput.self, try await Self.mediaq(library, ["optimize", "--json", "--limit", "2"]))
+            #expect(real.examined == 2)
+        }
+    }
+
+    @Test func killedRunsLeaveTheOldOrTheNewOriginalNeverNone() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            var downloads: [String] = []
+            for seed in 10..<14 { downloads += try Self.makeDownloads(in: library.folder, seed: seed) }
+            let ids = try await Self.ingest(library, downloads)
+            try #require(ids.count == downloads.count)
+            var generator = SystemRandomNumberGenerator()
+            let rounds = 5
+            for round in 0..<rounds {
+                // A pause between each intent and its rename widens the window a kill may land in.
+                let process = try ChildProcess.spawn(
+                    [Executables.path("mediaq"), "optimize"] + library.arguments,
+                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": "150"]))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &generator)))
+                process.signal(SIGKILL)
+                let status = await onOwnThread { process.wait() }.status
+                // The next command that opens the library for writing finishes the interrupted step.
+                let doctor = try await Self.mediaq(library, ["doctor", "--json"])
+                let report = try TestLibrary.decode(DoctorOutput.self, doctor)
+                let optimised = try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL")[0]
+                print("optimize round \(round): killed (\(status)), \(optimised) optimised, doctor \(report.problems.map(\.kind))")
+                #expect(report.problems.isEmpty, "\(doctor.transcript)")
+                try await Self.expectOriginalsMatchRows(library)
+                try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+            }
+            let last = try await Self.mediaq(library, ["optimize", "--json"])
+            #expect(last.status == 0, "\(last.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE optimize_checked_at IS NULL") == [0])
+            try await Self.expectOriginalsMatchRows(library)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
+    @Test func reindexAfterALostDatabaseRestoresTheStoredFacts() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 3)
+            _ = try await Self.ingest(library, downloads)
+            let optimised = try await Self.mediaq(library, ["optimize", "--json"])
+            #expect(optimised.status == 0, "\(optimised.transcript)")
+            let facts =
+                "SELECT sha256 || ' ' || coalesce(stored_sha256, '-') || ' ' || bytes || ' ' || coalesce(download_bytes, 0) || ' ' || coalesce(optimization, '-') FROM asset ORDER BY sha256"
+            let before = try await library.strings(facts)
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL")[0] >= 2)
+            try await TestDatabase.withFresh { lostURL in
+                let rebuilt = TestLibrary(root: library.root, url: lostURL, folder: library.folder)
+                let reindex = try await Self.mediaq(rebuilt, ["reindex", "--json"])
+                #expect(reindex.status == 0, "\(reindex.transcript)")
+                #expect(try await rebuilt.strings(facts) == before)
+                let usage = try await library.integers("SELECT sum(original_bytes)::int8 FROM storage_usage")
+                #expect(try await rebuilt.integers("SELECT sum(original_bytes)::int8 FROM storage_usage") == usage)
+                try await Self.expectOriginalsMatchRows(rebuilt)
+                let doctor = try await Self.mediaq(rebuilt, ["doctor", "--json", "--verify", "all"])
+                #expect(doctor.status == 0, "\(doctor.transcript)")
+            }
+        }
+    }
+
+    @Test func theLossyFloorRefusesABadResultAndLeavesTheOriginal() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 4)
+            let ids = try await Self.ingest(library, [downloads[2]])
+            try #require(ids.count == 1)
+            let path = try await library.strings("SELECT path FROM asset")[0]
+            let hash = try Self.sha256(library.root + "/" + path)
+            let outcome = try await Self.mediaq(
+                library, ["optimize", "--json", "--reencode-video", "51", "--min-bitrate", "0", "--quality-floor", "60"])
+            #expect(outcome.status == 1, "\(outcome.transcript)")
+            let summary = try TestLibrary.decode(OptimizeOutput.self, outcome)
+            #expect(summary.failed == 1 && summary.optimized == 0, "\(summary.assets)")
+            #expect(try Self.sha256(library.root + "/" + path) == hash)
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL") == [0])
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+            let usage = try await Self.mediaq(library, ["optimize", "--quality-floor", "30"])
+            #expect(usage.status == 2, "\(usage.transcript)")
+        }
+    }
+}

@@ -90,6 +90,7 @@ struct OptimizeCommand: AsyncParsableCommand {
             let request = request
             let dryRun = dryRun
             let limit = limit
+            let json = options.json
             summary = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
                 (library, connection) throws(MediaError) in
                 var optimization = OriginalOptimization(
@@ -98,7 +99,7 @@ struct OptimizeCommand: AsyncParsableCommand {
                 optimization.pauseBeforeRename = pause.map { .milliseconds($0) }
                 return try await optimization.run(on: connection, limit: limit) { done, total, outcome in
                     bar.show("optimize", done, total)
-                    if !bar.enabled && !options.json {
+                    if !bar.enabled && !json {
                         printError("\(done)/\(total) \(outcome.path): \(Self.describe(outcome))")
                     }
                 }

@@ -139,7 +139,9 @@ extension LibraryConfiguration {
         }
         // A JSON number in the file, a string in the environment.
         let number = try? reader.requiredDouble(forKey: ConfigKey(ConfigurationKey.optimizeMinSaving.rawValue))
-        if let text = try number.map(String.init) ?? string(reader, .optimizeMinSaving) {
+        var given = number.map { "\($0)" }
+        if given == nil { given = try string(reader, .optimizeMinSaving) }
+        if let text = given {
             guard let share = Double(text.trimmingCharacters(in: .whitespaces)), share >= 0, share <= 0.9 else {
                 throw MediaError(
                     .invalidConfiguration,

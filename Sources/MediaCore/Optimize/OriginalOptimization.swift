@@ -192,7 +192,8 @@ public struct OriginalOptimization: Sendable {
     ) async throws(MediaError) -> Summary {
         let started = ContinuousClock.now
         let repository = OptimizationRepository(connection: connection, logger: logger)
-        let total = min(limit ?? Int.max, try await repository.remaining(selection))
+        let remaining = try await repository.remaining(selection)
+        let total = min(limit ?? Int.max, remaining)
         var summary = Summary()
         summary.dryRun = dryRun
         var after: Int64 = 0
@@ -308,11 +309,10 @@ public struct OriginalOptimization: Sendable {
             guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
                 throw MediaError(.libraryWriteFailed, "cannot make \(path) durable: \(LibraryRoot.errnoText())")
             }
-            do {
-                return try FileIO.sha256(streaming: fd).sha256
-            } catch {
-                throw MediaError(.libraryWriteFailed, "cannot read \(path): \(LibraryRoot.errnoText(error.code))")
+            guard let digest = try? FileIO.sha256(streaming: fd).sha256 else {
+                throw MediaError(.libraryWriteFailed, "cannot read \(path): \(LibraryRoot.errnoText())")
             }
+            return digest
         }
     }
 

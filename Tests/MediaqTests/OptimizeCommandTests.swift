@@ -96,7 +96,9 @@ struct OptimizeOutput: Decodable {
     }
 
     /// Every present original exists, hashes to its row's stored hash and is its row's size.
-    static func expectOriginalsMatchRows(_ library: TestLibrary, sourceLocation: SourceLocation = #_sourceLocation)
+    static func expectOriginalsMatchRows(
+        _ library: TestLibrary, sourceLocation: SourceLocation = #_sourceLocation
+    )
         async throws
     {
         let rows = try await library.strings(
@@ -134,8 +136,11 @@ struct OptimizeOutput: Decodable {
             #expect(try await library.strings("SELECT path FROM asset ORDER BY id") == paths)
             for (index, path) in paths.enumerated() {
                 let absolute = library.root + "/" + path
-                #expect(try Self.sha256(downloads[index]) == (try await library.strings("SELECT sha256 FROM asset WHERE id = \(ids[index])"))[0])
-                #expect(try await library.strings("SELECT stored_sha256 FROM asset WHERE id = \(ids[index])") == [try Self.sha256(absolute)])
+                #expect(
+                    try Self.sha256(downloads[index]) == (try await library.strings("SELECT sha256 FROM asset WHERE id = \(ids[index])"))[0]
+                )
+                #expect(
+                    try await library.strings("SELECT stored_sha256 FROM asset WHERE id = \(ids[index])") == [try Self.sha256(absolute)])
                 #expect(try await library.integers("SELECT download_bytes FROM asset WHERE id = \(ids[index])") == [before[index]])
                 var info = stat()
                 #expect(stat(absolute, &info) == 0 && info.st_mode & 0o777 == 0o444, "the original stays read-only")
@@ -196,8 +201,11 @@ struct OptimizeOutput: Decodable {
             #expect(outcome.status == 0, "\(outcome.transcript)")
             let summary = try TestLibrary.decode(OptimizeOutput.self, outcome)
             #expect(summary.dryRun && summary.optimized >= 2 && summary.bytesSaved > 0, "\(summary.assets)")
-            #expect(try await library.strings("SELECT path FROM asset ORDER BY id").map { try Self.sha256(library.root + "/" + $0) } == hashes)
-            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL OR optimize_checked_at IS NOT NULL") == [0])
+            #expect(
+                try await library.strings("SELECT path FROM asset ORDER BY id").map { try Self.sha256(library.root + "/" + $0) } == hashes)
+            #expect(
+                try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL OR optimize_checked_at IS NOT NULL")
+                    == [0])
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
             // A real run afterwards still finds every one.
             let real = try TestLibrary.decode(OptimizeOutput.self, try await Self.mediaq(library, ["optimize", "--json", "--limit", "2"]))

@@ -178,7 +178,8 @@ extension MaintenanceRepository {
         do {
             var sample: [(id: Int64, path: String, sha256: String)] = []
             let rows = try await connection.query(
-                "SELECT id, path, coalesce(stored_sha256, sha256) FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)", logger: logger)
+                "SELECT id, path, coalesce(stored_sha256, sha256) FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)",
+                logger: logger)
             for try await row in rows.decode((Int64, String, String).self) { sample.append(row) }
             return sample
         } catch {

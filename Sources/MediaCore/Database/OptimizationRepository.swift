@@ -44,7 +44,9 @@ public struct OptimizationRepository: Sendable {
     }
 
     /// Up to `limit` candidates after `afterId`, oldest first.
-    public func candidates(_ selection: Selection, after afterId: Int64 = 0, limit: Int) async throws(MediaError)
+    public func candidates(
+        _ selection: Selection, after afterId: Int64 = 0, limit: Int
+    ) async throws(MediaError)
         -> [Candidate]
     {
         let filter =
@@ -144,8 +146,8 @@ public struct OptimizationRepository: Sendable {
     public func recordReplaceIntent(_ replacement: Replacement) async throws(MediaError) -> Bool {
         let pid = Int(getpid())
         let logger = logger
-        return try await connection.transaction("cannot record the replacement of asset \(replacement.assetId)", logger: logger)
-        { connection in
+        return try await connection.transaction("cannot record the replacement of asset \(replacement.assetId)", logger: logger) {
+            connection in
             // The row lock keeps GC's marking (an UPDATE of the same row) after this commit, and
             // its delete intent then takes over this one (ON CONFLICT), never the reverse.
             let present = try await connection.query(
@@ -172,8 +174,8 @@ public struct OptimizationRepository: Sendable {
     /// transaction. The size as downloaded is kept from the first rewrite.
     public func applyReplacement(_ replacement: Replacement) async throws(MediaError) {
         let logger = logger
-        try await connection.transaction("cannot record the optimised original of asset \(replacement.assetId)", logger: logger)
-        { connection in
+        try await connection.transaction("cannot record the optimised original of asset \(replacement.assetId)", logger: logger) {
+            connection in
             try await Self.apply(replacement, on: connection, logger: logger)
             try await connection.query(
                 "DELETE FROM file_intent WHERE path = \(replacement.path) AND action = 'replace'", logger: logger)

@@ -233,7 +233,8 @@ public struct AssetExporter: Sendable {
             throw .failed(
                 MediaError(
                     .checksumMismatch,
-                    "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.storedSha256): it is damaged; nothing was exported"))
+                    "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.storedSha256): it is damaged; nothing was exported"
+                ))
         }
         guard fsync(output) == 0 else { throw .failed(writeError("cannot fsync \(temporary)")) }
     }

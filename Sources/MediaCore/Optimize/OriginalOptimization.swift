@@ -216,7 +216,9 @@ public struct OriginalOptimization: Sendable {
         _ candidate: OptimizationRepository.Candidate, on connection: PostgresConnection
     ) async throws(MediaError) -> AssetOutcome {
         let repository = OptimizationRepository(connection: connection, logger: logger)
-        func finish(_ outcome: Outcome, method: String? = nil, bytesAfter: Int64? = nil, quality: Double? = nil, reason: String? = nil)
+        func finish(
+            _ outcome: Outcome, method: String? = nil, bytesAfter: Int64? = nil, quality: Double? = nil, reason: String? = nil
+        )
             async throws(MediaError) -> AssetOutcome
         {
             let result = AssetOutcome(

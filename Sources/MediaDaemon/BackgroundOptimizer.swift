@@ -18,6 +18,9 @@ public struct BackgroundOptimizer: Service {
     let optimization: OriginalOptimization
     /// True when no drop is waiting.
     let idle: @Sendable () async -> Bool
+    /// A count that grows with every asset ingested: a change ends a rest early, so that new
+    /// originals are optimised soon after their drop, not a whole rest later.
+    let ingestedCount: @Sendable () async -> Int
     let logger: Logger
     /// How long it rests when every asset was tried, or after a failure of the database.
     let restInterval: Duration
@@ -26,11 +29,13 @@ public struct BackgroundOptimizer: Service {
 
     public init(
         connector: DatabaseConnector, optimization: OriginalOptimization, idle: @escaping @Sendable () async -> Bool,
-        restInterval: Duration = .seconds(60), idlePoll: Duration = .milliseconds(500), logger: Logger
+        ingestedCount: @escaping @Sendable () async -> Int = { 0 }, restInterval: Duration = .seconds(60),
+        idlePoll: Duration = .milliseconds(500), logger: Logger
     ) {
         self.connector = connector
         self.optimization = optimization
         self.idle = idle
+        self.ingestedCount = ingestedCount
         self.restInterval = restInterval
         self.idlePoll = idlePoll
         self.logger = logger
@@ -48,9 +53,7 @@ public struct BackgroundOptimizer: Service {
                         metadata: ["reason": "\(error.message)"])
                     worked = false
                 }
-                if !worked {
-                    do { try await Task.sleep(for: restInterval) } catch { return }
-                }
+                if !worked { await rest() }
             }
         }
     }
@@ -87,6 +90,16 @@ public struct BackgroundOptimizer: Service {
             }
         }
         return any
+    }
+
+    /// Sleeps `restInterval`, or until something new was ingested.
+    private func rest() async {
+        let mark = await ingestedCount()
+        let until = ContinuousClock.now + restInterval
+        while ContinuousClock.now < until, !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            if await ingestedCount() != mark { return }
+        }
     }
 
     private func waitForIdleDrops() async {

@@ -67,7 +67,8 @@ extension Mediad {
                     optimization: OriginalOptimization(
                         root: opened.root.path, optimizer: decoder, request: .lossless,
                         minimumSaving: configuration.optimizeMinSaving, logger: logger),
-                    idle: { await drops.totals().queued == 0 }, logger: logger))
+                    idle: { await drops.totals().queued == 0 }, ingestedCount: { await drops.totals().ingested },
+                    logger: logger))
         }
         services += [
             collector, MetadataWriter(database: database, root: opened.root.path, backlog: backlog, logger: logger), drops,

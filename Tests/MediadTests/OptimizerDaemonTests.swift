@@ -11,7 +11,7 @@ import Testing
         defer { folder.remove() }
         try await TestDatabase.withFresh(connections: RunningDaemon.testDatabaseConnections) { url in
             let root = folder.path + "/library"
-            let options = ["--library-root", root, "--database-url", url.urlString, "--sidecar-grace-ms", "0"]
+            let options = ["--library-root", root, "--database-url", url.urlString]
             let made = try Executables.mediaq(["db", "migrate"] + options)
             try #require(made.status == 0, "\(made.transcript)")
             let staging = folder.path + "/staging"
@@ -26,7 +26,7 @@ import Testing
             ])
 
             let daemon = try RunningDaemon(
-                folder: folder.path, arguments: options, environment: ["MEDIA_OPTIMIZE": "lossless"])
+                folder: folder.path, arguments: options + ["--sidecar-grace-ms", "0"], environment: ["MEDIA_OPTIMIZE": "lossless"])
             guard daemon.waitReady() else { return }
             let drop = root + "/drop"
             for name in ["photo.jpg", "screen.png"] {

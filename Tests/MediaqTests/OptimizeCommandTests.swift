@@ -248,6 +248,50 @@ struct OptimizeOutput: Decodable {
         }
     }
 
+    /// Both halves of recovering a `replace` intent left by a dead process: the rename happened
+    /// (the row takes the copy's facts) or did not (the row stays); the copy goes either way.
+    @Test func recoveryFinishesOrUndoesAReplacementFromItsIntent() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 5)
+            let ids = try await Self.ingest(library, Array(downloads.prefix(2)))
+            try #require(ids.count == 2)
+            let paths = try await library.strings("SELECT path FROM asset ORDER BY id")
+            // A process id that no longer runs: a child that has ended.
+            let dead = try ChildProcess.spawn(["/bin/true"], environment: [:])
+            _ = await onOwnThread { dead.wait() }
+            try FileManager.default.createDirectory(atPath: library.root + "/.tmp", withIntermediateDirectories: true)
+            var copies: [(temporary: String, sha: String, bytes: Int64)] = []
+            for (index, path) in paths.enumerated() {
+                // A copy that still decodes (bytes after the image's end), as an optimiser's would.
+                let temporary = ".tmp/\(dead.pid)-copy\(index)" + "." + (path as NSString).pathExtension
+                var bytes = try Data(contentsOf: URL(fileURLWithPath: library.root + "/" + path))
+                bytes.append(contentsOf: [0, 1, 2, 3])
+                try bytes.write(to: URL(fileURLWithPath: library.root + "/" + temporary))
+                chmod(library.root + "/" + temporary, 0o444)
+                copies.append((temporary, try Self.sha256(library.root + "/" + temporary), Int64(bytes.count)))
+                try await library.execute(
+                    """
+                    INSERT INTO file_intent (path, action, asset_id, owner_pid, replacement_path, replacement_sha256,
+                                             replacement_bytes, replacement_method)
+                    VALUES ('\(path)', 'replace', \(ids[index]), \(dead.pid), '\(temporary)', '\(copies[index].sha)',
+                            \(bytes.count), 'test-copy')
+                    """)
+            }
+            let before = try await library.integers("SELECT bytes FROM asset ORDER BY id")
+            // The first was renamed before the crash; the second was not.
+            try #require(rename(library.root + "/" + copies[0].temporary, library.root + "/" + paths[0]) == 0)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM file_intent") == [0])
+            #expect(try await library.strings("SELECT coalesce(stored_sha256, '-') FROM asset ORDER BY id") == [copies[0].sha, "-"])
+            #expect(try await library.integers("SELECT bytes FROM asset ORDER BY id") == [copies[0].bytes, before[1]])
+            #expect(try await library.integers("SELECT coalesce(download_bytes, 0) FROM asset ORDER BY id") == [before[0], 0])
+            #expect(!library.exists(copies[1].temporary))
+            try await Self.expectOriginalsMatchRows(library)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
     @Test func reindexAfterALostDatabaseRestoresTheStoredFacts() async throws {
         try await MaintenanceCommandTests.withLibrary { library in
             let downloads = try Self.makeDownloads(in: library.folder, seed: 3)

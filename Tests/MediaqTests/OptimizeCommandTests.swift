@@ -220,24 +220,42 @@ struct OptimizeOutput: Decodable {
             let ids = try await Self.ingest(library, downloads)
             try #require(ids.count == downloads.count)
             var generator = SystemRandomNumberGenerator()
-            let rounds = 5
+            let rounds = 6
+            var insideReplacement = 0
             for round in 0..<rounds {
-                // A pause between each intent and its rename widens the window a kill may land in.
+                // A pause between each intent and its rename widens the window a kill may land in;
+                // every other round is killed inside it, the others at a random moment.
                 let process = try ChildProcess.spawn(
                     [Executables.path("mediaq"), "optimize"] + library.arguments,
-                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": "150"]))
-                try await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &generator)))
+                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": "300"]))
+                if round % 2 == 0 {
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while ContinuousClock.now < deadline,
+                        try await library.integers("SELECT count(*) FROM file_intent WHERE action = 'replace'") == [0]
+                    {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
+                } else {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &generator)))
+                }
                 process.signal(SIGKILL)
                 let status = await onOwnThread { process.wait() }.status
+                let pending = try await library.integers("SELECT count(*) FROM file_intent WHERE action = 'replace'")[0]
+                if pending > 0 { insideReplacement += 1 }
                 // The next command that opens the library for writing finishes the interrupted step.
                 let doctor = try await Self.mediaq(library, ["doctor", "--json"])
                 let report = try TestLibrary.decode(DoctorOutput.self, doctor)
                 let optimised = try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL")[0]
-                print("optimize round \(round): killed (\(status)), \(optimised) optimised, doctor \(report.problems.map(\.kind))")
+                print(
+                    "optimize round \(round): killed (\(status)) with \(pending) replacement(s) pending, \(optimised) optimised, "
+                        + "doctor \(report.problems.map(\.kind))")
                 #expect(report.problems.isEmpty, "\(doctor.transcript)")
+                #expect(try await library.integers("SELECT count(*) FROM file_intent") == [0])
                 try await Self.expectOriginalsMatchRows(library)
                 try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
             }
+            #expect(insideReplacement >= rounds / 2, "kills landed between an intent and its row update")
             let last = try await Self.mediaq(library, ["optimize", "--json"])
             #expect(last.status == 0, "\(last.transcript)")
             #expect(try await library.integers("SELECT count(*) FROM asset WHERE optimize_checked_at IS NULL") == [0])

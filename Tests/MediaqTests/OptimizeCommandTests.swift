@@ -227,14 +227,19 @@ struct OptimizeOutput: Decodable {
                 // every other round is killed inside it, the others at a random moment.
                 let process = try ChildProcess.spawn(
                     [Executables.path("mediaq"), "optimize"] + library.arguments,
-                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": "300"]))
+                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": round % 2 == 0 ? "1500" : "300"]))
                 if round % 2 == 0 {
+                    // Watched on one connection: a new one per look may take longer than the window.
+                    let watcher = try await TestDatabase.connect(library.url)
                     let deadline = ContinuousClock.now + .seconds(60)
-                    while ContinuousClock.now < deadline,
-                        try await library.integers("SELECT count(*) FROM file_intent WHERE action = 'replace'") == [0]
-                    {
-                        try await Task.sleep(for: .milliseconds(10))
+                    var pending = 0
+                    while ContinuousClock.now < deadline, pending == 0 {
+                        let rows = try await watcher.query(
+                            "SELECT count(*)::int FROM file_intent WHERE action = 'replace'", logger: testLogger)
+                        for try await count in rows.decode(Int.self) { pending = count }
+                        if pending == 0 { try await Task.sleep(for: .milliseconds(10)) }
                     }
+                    try? await watcher.close()
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
                 } else {
                     try await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &generator)))
@@ -306,6 +311,34 @@ struct OptimizeOutput: Decodable {
             #expect(try await library.integers("SELECT coalesce(download_bytes, 0) FROM asset ORDER BY id") == [before[0], 0])
             #expect(!library.exists(copies[1].temporary))
             try await Self.expectOriginalsMatchRows(library)
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
+    /// The download dropped again where the optimised original is gone (lost), or where its
+    /// row is (a database from before it): the download goes back, and the row describes it.
+    @Test func theDownloadDroppedAgainReplacesAMissingOrUnrecordedOptimisedOriginal() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 6)
+            let ids = try await Self.ingest(library, Array(downloads.prefix(2)))
+            try #require(ids.count == 2)
+            let optimised = try await Self.mediaq(library, ["optimize", "--json"])
+            #expect(optimised.status == 0, "\(optimised.transcript)")
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL") == [2])
+            let paths = try await library.strings("SELECT path FROM asset ORDER BY id")
+            // The first one's file is gone; the second one's row is.
+            try FileManager.default.removeItem(atPath: library.root + "/" + paths[0])
+            try await library.execute("DELETE FROM asset WHERE id = \(ids[1])")
+            let again = try await Self.ingest(library, Array(downloads.prefix(2)))
+            #expect(again.first == ids[0])
+            for (index, path) in paths.enumerated() {
+                #expect(try Self.sha256(library.root + "/" + path) == (try Self.sha256(downloads[index])), "the download is back")
+            }
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL") == [0])
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE optimize_checked_at IS NULL") == [2])
+            try await Self.expectOriginalsMatchRows(library)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
             try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
         }
     }

@@ -133,7 +133,7 @@ extension AssetRepository {
     }
 
     /// A lost asset's original is in its place again: it is offered again.
-    /// A lost asset whose download came again and was placed: the file is the download now,
+    /// A lost asset (or a present one whose file is gone) whose download came again and was placed: the file is the download now,
     /// whatever optimisation the old one had, and the background optimiser may try it again.
     func markFoundAsDownloaded(_ id: Int64) async throws(MediaError) {
         do {
@@ -142,7 +142,7 @@ extension AssetRepository {
                 UPDATE asset SET state = 'present', bytes = coalesce(download_bytes, bytes), download_bytes = NULL,
                                  stored_sha256 = NULL, optimization = NULL, optimization_quality = NULL, optimized_at = NULL,
                                  optimize_checked_at = NULL, optimize_outcome = NULL
-                WHERE id = \(id) AND state = 'lost'
+                WHERE id = \(id) AND state IN ('lost', 'present')
                 """, logger: logger)
         } catch {
             throw DatabaseFailure.translate(error, "cannot mark asset \(id) present again")

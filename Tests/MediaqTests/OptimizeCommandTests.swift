@@ -177,6 +177,22 @@ struct OptimizeOutput: Decodable {
             #expect(stats.optimizedBytesSaved == saved)
             #expect(stats.optimized.map(\.assets).reduce(0, +) == 3)
 
+            struct Shown: Decodable {
+                struct Stored: Decodable {
+                    let sha256: String
+                    let bytes: Int64
+                    let method: String
+                }
+                let sha256: String
+                let bytes: Int64
+                let downloadBytes: Int64?
+                let stored: Stored?
+            }
+            let shown = try TestLibrary.decode(Shown.self, try await Self.mediaq(library, ["show", "--json", String(ids[0])]))
+            #expect(shown.stored?.method == "jpeg-lossless" && shown.downloadBytes == before[0] && shown.bytes == after[0])
+            let text = try await Self.mediaq(library, ["show", String(ids[0])])
+            #expect(text.standardOutput.contains("stored:     optimised (jpeg-lossless)"), "\(text.transcript)")
+
             // Export copies the stored file, verified against the stored hash.
             let project = library.folder + "/project"
             let exported = try await Self.mediaq(library, ["export", "--json", "--mode", "copy", "--to", project] + ids.map(String.init))

@@ -66,6 +66,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func jpegWithDataAfterItsPictureIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("motion.jpg")
+        let output = folder.path("motion.optimized.jpg")
+        try OptimizationFixtures.cameraLikeJPEG(source, size: "400x300")
+        // A motion photo appends its video after the picture's EOI.
+        let appended = try OptimizationFixtures.bytes(source) + [0, 0, 0, 0x18] + Array("ftypmp42".utf8) + [UInt8](repeating: 7, count: 64)
+        try Data(appended).write(to: URL(fileURLWithPath: source))
+        let result = try await optimizer.optimize(path: source, format: .jpeg, to: output, request: .lossless)
+        #expect(!result.applicable)
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func gifIsNotApplicable() async throws {
         let folder = try VideoFixtureFolder()
         let source = folder.path("anim.gif")
@@ -141,6 +154,26 @@ import Testing
         _ = try await optimizer.optimize(path: source, format: .png, to: output, request: .lossless)
         let outputKind = try OptimizationFixtures.pngDepthAndColourType(output)
         #expect(outputKind == (8, 6), "the output is depth \(outputKind.depth), colour type \(outputKind.colourType)")
+    }
+}
+
+extension PNGOptimizationTests {
+    @Test func animatedPNGIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("animated.png")
+        try FFmpegTool.run(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5:duration=1", "-f", "apng", "-plays", "0", source])
+        let result = try await optimizer.optimize(path: source, format: .png, to: folder.path("out.png"), request: .lossless)
+        #expect(!result.applicable)
+        #expect(result.reason?.contains("animated") == true)
+    }
+
+    @Test func pngWithANonSRGBGammaIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("gamma.png")
+        try OptimizationFixtures.lowCompressionPNG(source, extra: ["-set", "gamma", "1.0"])
+        let result = try await optimizer.optimize(path: source, format: .png, to: folder.path("out.png"), request: .lossless)
+        #expect(!result.applicable)
+        #expect(result.reason?.contains("gamma") == true)
     }
 }
 

@@ -200,6 +200,40 @@ extension PNGOptimizationTests {
         #expect(!again.movedIndexFirst)
     }
 
+    @Test func rotatedQuickTimeKeepsItsRotation() async throws {
+        let folder = try VideoFixtureFolder()
+        let output = folder.path("phone.optimized.mov")
+        // ffmpeg 5.1 writes the display matrix only when copying a stream: encoded, then remuxed.
+        let plain = try folder.ffmpeg(
+            [
+                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
+                "yuv420p",
+            ],
+            output: "plain.mov")
+        let source = try folder.ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90"], output: "phone.mov")
+        // ffmpeg's rotate=90 is counter-clockwise: shown turned 270° clockwise.
+        let rotation = try VideoProbe.probe(path: source).rotationDegrees
+        #expect(rotation == 270)
+        let result = try await optimizer.optimize(path: source, format: .quickTime, to: output, request: .lossless)
+        #expect(result.verification == "packets")
+        #expect(try VideoProbe.probe(path: output).rotationDegrees == rotation)
+        #expect(try VideoProbe.probe(path: output).containerName == "mov,mp4,m4a,3gp,3g2,mj2")
+    }
+
+    @Test func hevcReencodeIsTaggedForApplePlayers() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("master.mp4")
+        let output = folder.path("master.hevc.mp4")
+        try OptimizationFixtures.videoWithTrailingIndex(source, seconds: 1, videoArguments: ["-crf", "4"])
+        let request = OptimizationRequest.reencodeVideo(codec: .hevc, crf: 28, minimumBitrate: 1_000_000, qualityFloor: 30)
+        let result = try await optimizer.optimize(path: source, format: .mp4, to: output, request: request)
+        #expect(result.method == "hevc-crf28")
+        #expect((result.quality ?? 0) >= 30)
+        #expect(try VideoProbe.probe(path: output).videoCodec == "hevc")
+        let bytes = try OptimizationFixtures.bytes(output)
+        #expect(bytes.indices.dropLast(4).contains { bytes[$0..<$0 + 4].elementsEqual("hvc1".utf8) })
+    }
+
     @Test func highBitrateVideoAtCRF23PassesA30dBFloor() async throws {
         let folder = try VideoFixtureFolder()
         let source = folder.path("master.mp4")

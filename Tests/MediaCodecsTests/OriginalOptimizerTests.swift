@@ -108,6 +108,22 @@ import Testing
         #expect(!gif.applicable)
     }
 
+    @Test func workerCrashingWhileOptimizingIsNeverQuarantined() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("crash.jpg")
+        try Data("MEDIAD-FAULT:crash".utf8).write(to: URL(fileURLWithPath: source))
+        // The worker plants the fault only with the variable set: set for its command alone.
+        let command = ["/usr/bin/env", "\(DecoderServer.faultInjectionVariable)=1"] + OptimizationFixtures.workerCommand()
+        let pool = DecoderPool(settings: DecoderPool.Settings(command: command))
+        defer { pool.shutdown() }
+        for _ in 0..<2 {
+            let failure = await #expect(throws: DecodeFailure.self) {
+                try await pool.optimize(path: source, format: .jpeg, to: folder.path("out.jpg"), request: .lossless)
+            }
+            #expect(failure?.reason == .crashed)
+        }
+    }
+
     @Test func oldRepliesWithoutAnOptimizationStillDecode() throws {
         let old = Data(#"{"thumbnail":{"width":10,"height":5}}"#.utf8)
         let reply = try JSONDecoder().decode(DecodeReply.self, from: old)

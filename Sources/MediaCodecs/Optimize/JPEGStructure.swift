@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where a JPEG's picture ends. Bytes after its EOI marker are another picture (an MPF second
 /// image, a depth map) or a motion photo's video: transcoding keeps only the picture, so a file
 /// that carries more is left as it is.
@@ -25,15 +29,13 @@ enum JPEGStructure {
                 guard marker == 0xDA else { continue }
                 // Entropy-coded data runs to the next marker: FF 00 is a stuffed FF, FF D0-D7 a restart.
                 while offset + 1 < count {
-                    if buffer[offset] == 0xFF {
-                        let next = buffer[offset + 1]
-                        if next == 0x00 || (0xD0...0xD7).contains(next) {
-                            offset += 2
-                            continue
-                        }
-                        break
-                    }
-                    offset += 1
+                    // memchr to the next FF: megabytes of coded data are not walked byte by byte.
+                    guard let found = memchr(buffer.baseAddress! + offset, 0xFF, count - offset) else { return nil }
+                    offset = buffer.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    guard offset + 1 < count else { return nil }
+                    let next = buffer[offset + 1]
+                    guard next == 0x00 || (0xD0...0xD7).contains(next) else { break }
+                    offset += 2
                 }
             }
             return nil

@@ -112,6 +112,11 @@ public final class DecoderPool: MediaDecoder, OriginalOptimizer, Sendable {
             return reply
         case .cannotStart(let reason):
             throw DecodeFailure(.crashed, reason)
+        case .died(let how) where request.operation == .optimize, .hung(let how) where request.operation == .optimize:
+            // An optimisation is optional work on a file already stored: a crash or hang says
+            // nothing the library should quarantine the file for, so it is not counted.
+            if case .hung = outcome { throw DecodeFailure(.hung, "the optimiser \(how) while optimising it") }
+            throw DecodeFailure(.crashed, "the optimiser \(how) while optimising it")
         case .died(let how), .hung(let how):
             let count =
                 identity.map { identity in

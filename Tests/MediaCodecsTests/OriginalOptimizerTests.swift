@@ -66,6 +66,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func jpegWithDataAfterItsPictureIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("motion.jpg")
+        let output = folder.path("motion.optimized.jpg")
+        try OptimizationFixtures.cameraLikeJPEG(source, size: "400x300")
+        // A motion photo appends its video after the picture's EOI.
+        let appended = try OptimizationFixtures.bytes(source) + [0, 0, 0, 0x18] + Array("ftypmp42".utf8) + [UInt8](repeating: 7, count: 64)
+        try Data(appended).write(to: URL(fileURLWithPath: source))
+        let result = try await optimizer.optimize(path: source, format: .jpeg, to: output, request: .lossless)
+        #expect(!result.applicable)
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func gifIsNotApplicable() async throws {
         let folder = try VideoFixtureFolder()
         let source = folder.path("anim.gif")
@@ -93,6 +106,22 @@ import Testing
         #expect(result.outputBytes == (try OptimizationFixtures.size(output)))
         let gif = try await pool.optimize(path: source, format: .gif, to: output + ".gif", request: .lossless)
         #expect(!gif.applicable)
+    }
+
+    @Test func workerCrashingWhileOptimizingIsNeverQuarantined() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("crash.jpg")
+        try Data("MEDIAD-FAULT:crash".utf8).write(to: URL(fileURLWithPath: source))
+        // The worker plants the fault only with the variable set: set for its command alone.
+        let command = ["/usr/bin/env", "\(DecoderServer.faultInjectionVariable)=1"] + OptimizationFixtures.workerCommand()
+        let pool = DecoderPool(settings: DecoderPool.Settings(command: command))
+        defer { pool.shutdown() }
+        for _ in 0..<2 {
+            let failure = await #expect(throws: DecodeFailure.self) {
+                try await pool.optimize(path: source, format: .jpeg, to: folder.path("out.jpg"), request: .lossless)
+            }
+            #expect(failure?.reason == .crashed)
+        }
     }
 
     @Test func oldRepliesWithoutAnOptimizationStillDecode() throws {
@@ -144,6 +173,26 @@ import Testing
     }
 }
 
+extension PNGOptimizationTests {
+    @Test func animatedPNGIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("animated.png")
+        try FFmpegTool.run(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5:duration=1", "-f", "apng", "-plays", "0", source])
+        let result = try await optimizer.optimize(path: source, format: .png, to: folder.path("out.png"), request: .lossless)
+        #expect(!result.applicable)
+        #expect(result.reason?.contains("animated") == true)
+    }
+
+    @Test func pngWithANonSRGBGammaIsNotApplicable() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("gamma.png")
+        try OptimizationFixtures.lowCompressionPNG(source, extra: ["-set", "gamma", "1.0"])
+        let result = try await optimizer.optimize(path: source, format: .png, to: folder.path("out.png"), request: .lossless)
+        #expect(!result.applicable)
+        #expect(result.reason?.contains("gamma") == true)
+    }
+}
+
 @Suite struct VideoOptimizationTests {
     let optimizer = NativeOriginalOptimizer()
 
@@ -165,6 +214,40 @@ import Testing
         // Already index-first: the copy is still proven, but nothing was moved.
         let again = try await optimizer.optimize(path: output, format: .mp4, to: folder.path("again.mp4"), request: .lossless)
         #expect(!again.movedIndexFirst)
+    }
+
+    @Test func rotatedQuickTimeKeepsItsRotation() async throws {
+        let folder = try VideoFixtureFolder()
+        let output = folder.path("phone.optimized.mov")
+        // ffmpeg 5.1 writes the display matrix only when copying a stream: encoded, then remuxed.
+        let plain = try folder.ffmpeg(
+            [
+                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
+                "yuv420p",
+            ],
+            output: "plain.mov")
+        let source = try folder.ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90"], output: "phone.mov")
+        // ffmpeg's rotate=90 is counter-clockwise: shown turned 270° clockwise.
+        let rotation = try VideoProbe.probe(path: source).rotationDegrees
+        #expect(rotation == 270)
+        let result = try await optimizer.optimize(path: source, format: .quickTime, to: output, request: .lossless)
+        #expect(result.verification == "packets")
+        #expect(try VideoProbe.probe(path: output).rotationDegrees == rotation)
+        #expect(try VideoProbe.probe(path: output).containerName == "mov,mp4,m4a,3gp,3g2,mj2")
+    }
+
+    @Test func hevcReencodeIsTaggedForApplePlayers() async throws {
+        let folder = try VideoFixtureFolder()
+        let source = folder.path("master.mp4")
+        let output = folder.path("master.hevc.mp4")
+        try OptimizationFixtures.videoWithTrailingIndex(source, seconds: 1, videoArguments: ["-crf", "4"])
+        let request = OptimizationRequest.reencodeVideo(codec: .hevc, crf: 28, minimumBitrate: 1_000_000, qualityFloor: 30)
+        let result = try await optimizer.optimize(path: source, format: .mp4, to: output, request: request)
+        #expect(result.method == "hevc-crf28")
+        #expect((result.quality ?? 0) >= 30)
+        #expect(try VideoProbe.probe(path: output).videoCodec == "hevc")
+        let bytes = try OptimizationFixtures.bytes(output)
+        #expect(bytes.indices.dropLast(4).contains { bytes[$0..<$0 + 4].elementsEqual("hvc1".utf8) })
     }
 
     @Test func highBitrateVideoAtCRF23PassesA30dBFloor() async throws {

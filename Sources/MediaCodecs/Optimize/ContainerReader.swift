@@ -31,6 +31,8 @@ final class ContainerReader {
 
     var streamCount: Int32 { Int32(context.pointee.nb_streams) }
 
+    var chapterCount: Int { Int(context.pointee.nb_chapters) }
+
     /// The container's overall bit rate (bits per second), when known.
     var bitRate: Int64? { context.pointee.bit_rate > 0 ? context.pointee.bit_rate : nil }
 

@@ -6,6 +6,18 @@ import CFFmpeg
 enum FaststartRemuxer {
     static let method = "mp4-faststart"
 
+    /// Why the file's streams cannot all be copied into a new MP4 or QuickTime file, or nil:
+    /// chapters (not copied) and streams libavformat has no codec for (QuickTime's `mebx`
+    /// metadata tracks) would be lost.
+    static func reasonNotToCopy(path: String) throws(OptimizationError) -> String? {
+        let input = try ContainerReader(path: path)
+        if input.chapterCount > 0 { return "it has chapters, which the copy would lose" }
+        for index in 0..<input.streamCount where input.stream(index).pointee.codecpar.pointee.codec_id == AV_CODEC_ID_NONE {
+            return "its stream \(index) is of a kind libavformat cannot copy"
+        }
+        return nil
+    }
+
     static func remux(path: String, to output: String, muxer: String) throws(OptimizationError) {
         let expected = try copyPackets(from: path, to: output, muxer: muxer)
         try verify(output, carries: expected)

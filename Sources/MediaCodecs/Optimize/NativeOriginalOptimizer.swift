@@ -40,13 +40,19 @@ public struct NativeOriginalOptimizer: OriginalOptimizer {
         case .lossless:
             switch format {
             case .jpeg:
-                let optimized = try JPEGOptimizer.optimize(source: try Self.contents(of: path))
+                let source = try Self.contents(of: path)
+                if JPEGStructure.carriesDataAfterPicture(source) {
+                    return .notApplicable("it carries data after its picture (a second image or a motion photo's video)")
+                }
+                let optimized = try JPEGOptimizer.optimize(source: source)
                 try Self.write(optimized, to: output)
                 return OptimizationResult(method: JPEGOptimizer.method, outputBytes: Int64(optimized.count), verification: "pixels")
             case .png:
+                if let reason = PNGChunks.reasonNotToReencode(path: path) { return .notApplicable(reason) }
                 try PNGOptimizer.optimize(path: path, to: output)
                 return OptimizationResult(method: PNGOptimizer.method, outputBytes: try Self.size(of: output), verification: "pixels")
             case .mp4, .quickTime:
+                if let reason = try FaststartRemuxer.reasonNotToCopy(path: path) { return .notApplicable(reason) }
                 let indexFirst = TopLevelAtoms.indexComesFirst(path: path)
                 try FaststartRemuxer.remux(path: path, to: output, muxer: Self.muxer(for: format))
                 return OptimizationResult(
@@ -59,6 +65,8 @@ public struct NativeOriginalOptimizer: OriginalOptimizer {
             guard format == .mp4 || format == .quickTime else {
                 return .notApplicable("re-encoding applies to MP4 and QuickTime videos only")
             }
+            if let reason = try FaststartRemuxer.reasonNotToCopy(path: path) { return .notApplicable(reason) }
+            if let reason = try VideoReencoder.reasonNotToReencode(path: path) { return .notApplicable(reason) }
             guard let bitRate = try VideoReencoder.videoBitRate(path: path) else {
                 return .notApplicable("its bit rate is not known")
             }

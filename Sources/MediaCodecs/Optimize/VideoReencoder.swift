@@ -12,6 +12,23 @@ enum VideoReencoder {
         }
     }
 
+    /// Why the video is not re-encoded, or nil: its quality could not be measured (PSNR is
+    /// computed on 8-bit YUV pictures), or it has more than one video stream.
+    static func reasonNotToReencode(path: String) throws(OptimizationError) -> String? {
+        let reader = try ContainerReader(path: path)
+        guard let index = reader.videoStreamIndex() else { return "it has no video stream" }
+        let videoStreams = (0..<reader.streamCount).filter {
+            reader.stream($0).pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                && reader.stream($0).pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+        }
+        if videoStreams.count > 1 { return "it has \(videoStreams.count) video streams" }
+        let pixelFormat = reader.stream(index).pointee.codecpar.pointee.format
+        if !LumaPSNR.measurableFormats.contains(pixelFormat) {
+            return "its pictures are not 8-bit YUV, on which the quality check is measured"
+        }
+        return nil
+    }
+
     /// The video stream's bit rate (bits per second), else the container's; nil when neither is known.
     static func videoBitRate(path: String) throws(OptimizationError) -> Int64? {
         let reader = try ContainerReader(path: path)

@@ -383,6 +383,35 @@ struct OptimizeOutput: Decodable {
         }
     }
 
+    @Test func aLossyReencodeIsOnlyDoneWhenAskedAndIsRecordedWithItsQuality() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let video = library.folder + "/heavy.mp4"
+            try SampleMedia.video(
+                video, seconds: 1, size: "320x240",
+                extra: ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "5", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            let ids = try await Self.ingest(library, [video])
+            try #require(ids.count == 1)
+            let outcome = try await Self.mediaq(
+                library, ["optimize", "--json", "--reencode-video", "28", "--min-bitrate", "0", "--quality-floor", "25"])
+            #expect(outcome.status == 0, "\(outcome.transcript)")
+            let summary = try TestLibrary.decode(OptimizeOutput.self, outcome)
+            #expect(summary.optimized == 1 && summary.video.bytesSaved > 0, "\(summary.assets)")
+            let asset = try #require(summary.assets.first)
+            #expect(asset.method == "h264-crf28" && (asset.quality ?? 0) >= 25, "\(asset)")
+            #expect(try await library.strings("SELECT optimization FROM asset") == ["h264-crf28"])
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE optimization_quality >= 25") == [1])
+            try await Self.expectOriginalsMatchRows(library)
+            // Not again: it is re-encoded already.
+            let again = try TestLibrary.decode(
+                OptimizeOutput.self,
+                try await Self.mediaq(library, ["optimize", "--json", "--reencode-video", "28", "--min-bitrate", "0"]))
+            #expect(again.examined == 0)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+        }
+    }
+
     @Test func theLossyFloorRefusesABadResultAndLeavesTheOriginal() async throws {
         try await MaintenanceCommandTests.withLibrary { library in
             let downloads = try Self.makeDownloads(in: library.folder, seed: 4)

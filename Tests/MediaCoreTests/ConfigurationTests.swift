@@ -128,6 +128,9 @@ import Testing
         let fromEnvironment = try await LibraryConfiguration.load(
             configFile: file, environment: ["MEDIA_OPTIMIZE": "off", "MEDIA_OPTIMIZE_MIN_SAVING": "0.1"], workingDirectory: "/")
         #expect(fromEnvironment.optimize == .off && fromEnvironment.optimizeMinSaving == 0.1)
+        #expect(
+            DaemonSettings.restartNeeded(from: fromFile, to: fromEnvironment) == ["media.optimize", "media.optimizeMinSaving"],
+            "the background optimiser starts with the daemon")
         for (variable, value) in [("MEDIA_OPTIMIZE", "lossy"), ("MEDIA_OPTIMIZE_MIN_SAVING", "2%"), ("MEDIA_OPTIMIZE_MIN_SAVING", "0.95")] {
             await #expect(throws: MediaError.self, "\(variable)=\(value)") {
                 try await LibraryConfiguration.load(environment: [variable: value], workingDirectory: "/")

@@ -34,13 +34,23 @@ import Testing
             }
             let received = try await Drops.waitUntil(60) { Drops.receiptCount(drop, ["photo.jpg", "screen.png"]) == 2 }
             let optimised = "SELECT count(*)::text FROM asset WHERE stored_sha256 IS NOT NULL"
+            let checked = "SELECT count(*)::text FROM asset WHERE optimize_checked_at IS NOT NULL"
             let deadline = ContinuousClock.now + .seconds(90)
             while (try? await TestDatabase.texts(optimised, on: url)) != ["2"], ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(200))
             }
+            let firstTwo = try await TestDatabase.texts(optimised, on: url)
+            // More drops after the backlog is done: received, then optimised without a rest first.
+            let later = try Drops.pngs(2, into: drop, prefix: "later", staging: staging)
+            let laterReceived = try await Drops.waitUntil(30) { Drops.receiptCount(drop, later) == later.count }
+            let catchUp = ContinuousClock.now + .seconds(30)
+            while (try? await TestDatabase.texts(checked, on: url)) != ["4"], ContinuousClock.now < catchUp {
+                try await Task.sleep(for: .milliseconds(200))
+            }
             let outcome = daemon.stop()
-            #expect(received, "both drops got their receipts: \(outcome.transcript.suffix(2000))")
-            #expect(try await TestDatabase.texts(optimised, on: url) == ["2"], "\(outcome.transcript.suffix(3000))")
+            #expect(received && laterReceived, "every drop got its receipt: \(outcome.transcript.suffix(2000))")
+            #expect(firstTwo == ["2"], "\(outcome.transcript.suffix(3000))")
+            #expect(try await TestDatabase.texts(checked, on: url) == ["4"], "tried within seconds of their drop")
             #expect(outcome.standardError.contains("original optimised"), "\(outcome.transcript.suffix(2000))")
             for line in try await TestDatabase.texts("SELECT path || ' ' || stored_sha256 FROM asset", on: url) {
                 let parts = line.split(separator: " ").map(String.init)

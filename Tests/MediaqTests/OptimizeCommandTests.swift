@@ -262,6 +262,10 @@ struct OptimizeOutput: Decodable {
                 }
                 process.signal(SIGKILL)
                 let status = await onOwnThread { process.wait() }.status
+                // Its decoder worker may be writing a copy into .tmp still: it sees its parent gone
+                // within 200 ms and exits (DecoderServer.exitWhenOrphaned); a copy it finishes later
+                // would be a leftover for the next open, not for this one.
+                try await Task.sleep(for: .seconds(1))
                 let pending = try await library.integers("SELECT count(*) FROM file_intent WHERE action = 'replace'")[0]
                 if pending > 0 { insideReplacement += 1 }
                 // The next command that opens the library for writing finishes the interrupted step.

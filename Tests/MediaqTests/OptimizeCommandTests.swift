@@ -387,6 +387,35 @@ struct OptimizeOutput: Decodable {
         }
     }
 
+    /// Rows restored from before the optimisation (a backup) say the download is stored:
+    /// `doctor --verify` finds the metadata file naming the bytes and `--fix` takes its facts,
+    /// never quarantining a good original.
+    @Test func doctorFixesRowsRestoredFromBeforeAnOptimisation() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            let downloads = try Self.makeDownloads(in: library.folder, seed: 7)
+            let ids = try await Self.ingest(library, [downloads[0]])
+            try #require(ids.count == 1)
+            let optimised = try await Self.mediaq(library, ["optimize", "--json"])
+            #expect(optimised.status == 0, "\(optimised.transcript)")
+            let facts = "SELECT coalesce(stored_sha256, '-') || ' ' || bytes FROM asset"
+            let after = try await library.strings(facts)
+            // As the restored rows would have it (their metadata marks are cleared by the restore).
+            try await library.execute(
+                """
+                UPDATE asset SET bytes = download_bytes, download_bytes = NULL, stored_sha256 = NULL, optimization = NULL,
+                                 optimized_at = NULL, optimize_checked_at = NULL, optimize_outcome = NULL
+                """)
+            try await library.execute("DELETE FROM asset_metadata_pending")
+            let found = try TestLibrary.decode(DoctorOutput.self, try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"]))
+            #expect(found.problems.map(\.kind) == ["stored_facts_behind"], "\(found.problems)")
+            let fixing = try await Self.mediaq(library, ["doctor", "--json", "--fix", "--verify", "all"])
+            #expect(fixing.status == 0, "\(fixing.transcript)")
+            #expect(try await library.strings(facts) == after)
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE state = 'present'") == [1])
+            try await Self.expectOriginalsMatchRows(library)
+        }
+    }
+
     @Test func aLossyReencodeIsOnlyDoneWhenAskedAndIsRecordedWithItsQuality() async throws {
         try await MaintenanceCommandTests.withLibrary { library in
             let video = library.folder + "/heavy.mp4"

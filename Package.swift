@@ -38,6 +38,8 @@ let package = Package(
             name: "CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // libjpeg-turbo's TurboJPEG API: lossless JPEG transcoding for the original optimiser.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         // libvips' option API is variadic, which Swift cannot call: this C target wraps it.
         .target(name: "CMediaShim", dependencies: ["CVips"]),
 
@@ -64,11 +66,14 @@ let package = Package(
             name: "MediaIsolation",
             dependencies: ["MediaCore"],
             swiftSettings: strictSettings),
-        // libvips and FFmpeg behind small Swift types that own their handles, and the worker
-        // that runs them.
+        // libvips, FFmpeg and libjpeg-turbo behind small Swift types that own their handles, and
+        // the worker that runs them.
         .target(
             name: "MediaCodecs",
-            dependencies: ["MediaCore", "MediaIsolation", "CMediaShim", "CFFmpeg"],
+            dependencies: [
+                "MediaCore", "MediaIsolation", "CMediaShim", "CFFmpeg", "CTurboJPEG",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings),
         // sd_notify and the journal.
         .target(
@@ -188,7 +193,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "MediaCodecsTests",
-            dependencies: ["MediaCodecs", "MediaCore"],
+            dependencies: ["MediaCodecs", "MediaCore", "MediaIsolation"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MediaDaemonTests",

@@ -14,12 +14,17 @@ import Glibc
 /// A file the decoder dies or hangs on once is reported as `.crashed` (the drop is tried again
 /// later: the worker may have been starved by a neighbour); the second time on the same file
 /// (same device, inode, size and modification time) it is `.quarantined`.
-public final class DecoderPool: MediaDecoder, Sendable {
+///
+/// It is also the daemon's `OriginalOptimizer`: optimisations run in the same workers, with a
+/// time limit of their own (`optimizeTimeout`), since re-coding a large video takes minutes.
+public final class DecoderPool: MediaDecoder, OriginalOptimizer, Sendable {
     public struct Settings: Sendable {
         /// The worker's command line; the daemon uses its own executable in worker mode.
         public var command: [String]
         /// Longest a probe or a thumbnail may take before the worker is killed.
         public var timeout: Duration = .seconds(60)
+        /// Longest an optimisation (`optimize`) may take before the worker is killed.
+        public var optimizeTimeout: Duration = .seconds(600)
         /// Idle workers kept for the next request (the daemon's worker count).
         public var keptIdle: Int = 2
 
@@ -43,6 +48,11 @@ public final class DecoderPool: MediaDecoder, Sendable {
         settings.withLock { $0.timeout = timeout }
     }
 
+    /// Changes the time limit for optimisations from now on (configuration reload).
+    public func setOptimizeTimeout(_ timeout: Duration) {
+        settings.withLock { $0.optimizeTimeout = timeout }
+    }
+
     /// Ends the idle workers; call when the daemon stops.
     public func shutdown() {
         let workers = idle.withLock { workers in
@@ -64,6 +74,17 @@ public final class DecoderPool: MediaDecoder, Sendable {
         let reply = try await run(request, file: path)
         guard let size = reply.thumbnail else { throw DecodeFailure(.failed, "the decoder worker sent no thumbnail size") }
         return size
+    }
+
+    public func optimize(
+        path: String, format: MediaFormat, to output: String, request: OptimizationRequest
+    ) async throws(DecodeFailure) -> OptimizationResult {
+        let workerRequest = DecodeRequest(
+            operation: .optimize, path: Self.openableByChild(path), kind: format.kind, mimeType: format.mimeType,
+            output: output, optimization: request)
+        let reply = try await run(workerRequest, file: path)
+        guard let result = reply.optimized else { throw DecodeFailure(.failed, "the decoder worker sent no optimisation result") }
+        return result
     }
 
     // MARK: -
@@ -91,6 +112,11 @@ public final class DecoderPool: MediaDecoder, Sendable {
             return reply
         case .cannotStart(let reason):
             throw DecodeFailure(.crashed, reason)
+        case .died(let how) where request.operation == .optimize, .hung(let how) where request.operation == .optimize:
+            // An optimisation is optional work on a file already stored: a crash or hang says
+            // nothing the library should quarantine the file for, so it is not counted.
+            if case .hung = outcome { throw DecodeFailure(.hung, "the optimiser \(how) while optimising it") }
+            throw DecodeFailure(.crashed, "the optimiser \(how) while optimising it")
         case .died(let how), .hung(let how):
             let count =
                 identity.map { identity in
@@ -101,7 +127,12 @@ public final class DecoderPool: MediaDecoder, Sendable {
                     }
                 } ?? 1
             let what = request.kind == .video ? "video decoder" : "image decoder"
-            let operation = request.operation == .probe ? "reading" : "making the thumbnail of"
+            let operation =
+                switch request.operation {
+                case .probe: "reading"
+                case .thumbnail: "making the thumbnail of"
+                case .optimize: "optimising"
+                }
             if count >= 2 {
                 throw DecodeFailure(.quarantined, "the \(what) \(how) while \(operation) it, for the second time")
             }
@@ -126,7 +157,8 @@ public final class DecoderPool: MediaDecoder, Sendable {
             giveBack(worker, keep: current.keptIdle)
             return .reply(DecodeReply(failure: .init(reason: .failed, message: "cannot encode a decoder request")))
         }
-        switch worker.exchange(Array(line), timeout: current.timeout) {
+        let timeout = request.operation == .optimize ? current.optimizeTimeout : current.timeout
+        switch worker.exchange(Array(line), timeout: timeout) {
         case .reply(let bytes):
             guard let reply = try? JSONDecoder().decode(DecodeReply.self, from: Data(bytes)) else {
                 worker.kill()
@@ -138,7 +170,7 @@ public final class DecoderPool: MediaDecoder, Sendable {
             return .died(how)
         case .timedOut:
             worker.kill()
-            return .hung("hung (no answer within \(current.timeout))")
+            return .hung("hung (no answer within \(timeout))")
         }
     }
 

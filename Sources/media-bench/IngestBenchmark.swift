@@ -47,6 +47,9 @@ struct IngestBenchmark {
         case "related":
             try report(try await RelatedBenchmark.run(rest), to: outputArgument ?? "bench/related-results.json")
             return
+        case "optimize":
+            try report(try await OptimizeBenchmark.run(rest), to: outputArgument ?? "bench/optimize-results.json")
+            return
         case "report":
             try BenchReport.run(rest)
             return
@@ -73,6 +76,7 @@ struct IngestBenchmark {
                 print(
                     "       media-bench related [--sizes 2000,100000] [--searches N] [--relations wordnet[,library]] "
                         + "[--wordnet DIR] [--quick] [--out FILE]")
+                print("       media-bench optimize [--photos N] [--screens N] [--videos N] [--out FILE]")
                 print("       media-bench report [--out FILE] RESULTS.json …")
                 exit(2)
             }

@@ -12,7 +12,7 @@ import SystemdSupport
 extension Mediad {
     /// The daemon's services, in the order they start; a graceful shutdown ends them in reverse:
     /// readiness (STOPPING=1), watchdog, reloads, the drops (in-flight ones finish), the
-    /// collector, the tag learner, the status line, the decoders, and last the database pool
+    /// collector, the optimiser, the tag learner, the status line, the decoders, and last the database pool
     /// they all lease from.
     /// Everything the barrier before READY=1 needs (the library open and migrated, the root
     /// checked, the watch installed, the backlog queued) is done before the group starts.
@@ -59,6 +59,16 @@ extension Mediad {
                     connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
                     interval: .seconds(configuration.daemon.learnTagsHours * 3600), wordNet: configuration.wordNetDirectory,
                     idle: { await drops.totals().queued == 0 }, logger: logger))
+        }
+        if configuration.optimize == .lossless {
+            services.append(
+                BackgroundOptimizer(
+                    connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
+                    optimization: OriginalOptimization(
+                        root: opened.root.path, optimizer: decoder, request: .lossless,
+                        minimumSaving: configuration.optimizeMinSaving, logger: logger),
+                    idle: { await drops.totals().queued == 0 }, ingestedCount: { await drops.totals().ingested },
+                    logger: logger))
         }
         services += [
             collector, MetadataWriter(database: database, root: opened.root.path, backlog: backlog, logger: logger), drops,

@@ -129,7 +129,7 @@ struct StatsCommand: AsyncParsableCommand {
             "provider", "assets", "originalBytes", "thumbnailBytes"}], "budget": {"usedBytes", \
             "budgetBytes", "usedPercent", "lowWaterBytes", "reserveBytes", "freeBytes"}, "pins": \
             {"live", "pinnedAssets", "runs", "expired"}, "thumbnailsMissing", "quarantined", \
-            "deleting", "lost", "curation": {"hidden", "rated", "blocked"}, "oldestUse", "newestUse", "neverUsed", "tagCount", "topTags": [{"tag", "assets"}]}.
+            "deleting", "lost", "curation": {"hidden", "rated", "blocked"}, "oldestUse", "newestUse", "neverUsed", "tagCount", "topTags": [{"tag", "assets"}], "optimized": [{"kind", "assets", "bytesSaved", "lossy"}], "optimizedBytesSaved"}.
 
             Exit codes: 0 done; 2 usage; 75 database or library root unavailable.
             """)
@@ -180,6 +180,13 @@ struct StatsCommand: AsyncParsableCommand {
             "use: oldest \(TextFormat.age(stats.oldestUse)), newest \(TextFormat.age(stats.newestUse)), never used \(stats.neverUsed)")
         let top = stats.topTags.map { "\($0.tag) (\($0.assets))" }.joined(separator: ", ")
         lines.append("tags: \(stats.tagCount)\(top.isEmpty ? "" : "; top: " + top)")
+        if !stats.optimized.isEmpty {
+            let kinds = stats.optimized.map {
+                "\($0.kind.rawValue)s \($0.assets) (\(ByteCount.format($0.bytesSaved)))" + ($0.lossy > 0 ? ", \($0.lossy) lossy" : "")
+            }
+            lines.append(
+                "optimised: saved \(ByteCount.format(stats.optimizedBytesSaved)); " + kinds.joined(separator: "; "))
+        }
         return lines.joined(separator: "\n")
     }
 }

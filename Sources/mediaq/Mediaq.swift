@@ -26,7 +26,7 @@ struct Mediaq: AsyncParsableCommand {
             UnpinCommand.self, PinCommand.self, PinsCommand.self, KnownCommand.self, TagCommand.self, HideCommand.self, UnhideCommand.self,
             RateCommand.self, RemoveCommand.self,
             BlockCommand.self, BlockedCommand.self, UnblockCommand.self, TagsCommand.self, ExportCommand.self, GCCommand.self,
-            StatsCommand.self, DoctorCommand.self,
+            StatsCommand.self, DoctorCommand.self, OptimizeCommand.self,
             RebaseCommand.self, ReindexCommand.self, ForgetCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self,
             DatabaseCommand.self, ServeCommand.self, VersionCommand.self,
         ])

@@ -8,7 +8,12 @@ struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show one asset: its file, size, tags, sources and thumbnail state.",
-        discussion: "Exit codes: 0 found; 65 no such asset; 75 database or library root unavailable.")
+        discussion: """
+            An optimised original (`mediaq optimize`) shows what is stored: with --json, "stored": \
+            {"sha256", "bytes", "method", "quality"} and "downloadBytes"; "bytes" is the stored size.
+
+            Exit codes: 0 found; 65 no such asset; 75 database or library root unavailable.
+            """)
 
     @OptionGroup var options: CommonOptions
 
@@ -37,6 +42,12 @@ struct ShowCommand: AsyncParsableCommand {
             print(
                 "  size:       \(asset.width)×\(asset.height), \(ByteCount.format(asset.bytes)), \(asset.mimeType)"
                     + (asset.pageCount > 1 ? ", \(asset.pageCount) pages" : ""))
+            if let stored = asset.stored {
+                let quality = stored.quality.map { String(format: ", PSNR %.1f dB", $0) } ?? ""
+                print(
+                    "  stored:     optimised (\(stored.method)\(quality)), \(ByteCount.format(stored.bytes)) of "
+                        + "\(ByteCount.format(asset.downloadBytes ?? stored.bytes)) downloaded; sha256 \(stored.sha256)")
+            }
             if let duration = asset.durationMs {
                 let codecs = [asset.videoCodec, asset.audioCodec].compactMap { $0 }.joined(separator: " + ")
                 print("  video:      \(duration) ms, \(asset.fps.map { "\($0) fps, " } ?? "")\(codecs)")

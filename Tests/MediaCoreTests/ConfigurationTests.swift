@@ -115,6 +115,27 @@ import Testing
         #expect(configuration.daemon.decoderMemoryBytes == 4 * 1024 * 1024 * 1024)
         #expect(configuration.fileKeywords)
         #expect(configuration.daemon.learnTagsHours == 24)
+        #expect(configuration.optimize == .off && configuration.optimizeMinSaving == 0.02)
+    }
+
+    @Test func optimisingIsOffUnlessAskedAndItsShareIsChecked() async throws {
+        defer { folder.remove() }
+        let defaults = try await LibraryConfiguration.load(environment: [:], workingDirectory: "/")
+        #expect(defaults.optimize == .off && defaults.optimizeMinSaving == LibraryConfiguration.defaultOptimizeMinSaving)
+        let file = try writeFile(#"{"media": {"optimize": "lossless", "optimizeMinSaving": 0.05}}"#)
+        let fromFile = try await LibraryConfiguration.load(configFile: file, environment: [:], workingDirectory: "/")
+        #expect(fromFile.optimize == .lossless && fromFile.optimizeMinSaving == 0.05)
+        let fromEnvironment = try await LibraryConfiguration.load(
+            configFile: file, environment: ["MEDIA_OPTIMIZE": "off", "MEDIA_OPTIMIZE_MIN_SAVING": "0.1"], workingDirectory: "/")
+        #expect(fromEnvironment.optimize == .off && fromEnvironment.optimizeMinSaving == 0.1)
+        #expect(
+            DaemonSettings.restartNeeded(from: fromFile, to: fromEnvironment) == ["media.optimize", "media.optimizeMinSaving"],
+            "the background optimiser starts with the daemon")
+        for (variable, value) in [("MEDIA_OPTIMIZE", "lossy"), ("MEDIA_OPTIMIZE_MIN_SAVING", "2%"), ("MEDIA_OPTIMIZE_MIN_SAVING", "0.95")] {
+            await #expect(throws: MediaError.self, "\(variable)=\(value)") {
+                try await LibraryConfiguration.load(environment: [variable: value], workingDirectory: "/")
+            }
+        }
     }
 
     @Test func fileKeywordsAreOnUnlessTurnedOffInTheFileOrTheEnvironment() async throws {
@@ -198,7 +219,8 @@ import Testing
         let defaults = try await LibraryConfiguration.load(
             environment: ["MEDIAD_WORKERS": "3"], workingDirectory: "/")
         #expect(defaults.databaseMaxConnections == nil)
-        #expect(defaults.embeddedMaxConnections == 3 + 3 + 40, "3 workers, the collector, the tag learner, the opener")
+        #expect(
+            defaults.embeddedMaxConnections == 3 + 4 + 40, "3 workers, the collector, the tag learner, the optimiser, the opener")
         let configured = try await LibraryConfiguration.load(
             flags: [.databaseMaxConnections: "12"], environment: ["MEDIA_DB_MAX_CONNECTIONS": "99"], workingDirectory: "/")
         #expect(configured.embeddedMaxConnections == 12, "the flag wins over the environment")

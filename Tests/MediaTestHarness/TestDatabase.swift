@@ -287,7 +287,8 @@ package enum Executables {
         var environment = ProcessInfo.processInfo.environment
         for key in [
             "LIBRARY_ROOT", "DATABASE_URL", "MEDIA_DROP_DIR", "MEDIA_BUDGET_BYTES", "MEDIA_RESERVE_BYTES", "MEDIA_GC_LOW_WATER_PERCENT",
-            "MEDIA_GC_KEEP_PER_PROVIDER", "MEDIA_INGEST_FILE_KEYWORDS", "MEDIA_CONFIG", "NOTIFY_SOCKET",
+            "MEDIA_GC_KEEP_PER_PROVIDER", "MEDIA_INGEST_FILE_KEYWORDS", "MEDIA_CONFIG", "MEDIA_OPTIMIZE", "MEDIA_OPTIMIZE_MIN_SAVING",
+            "NOTIFY_SOCKET",
             "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
         ] {
             environment.removeValue(forKey: key)

@@ -39,13 +39,14 @@ public enum DecoderServer {
         }
         let faults = ProcessInfo.processInfo.environment[faultInjectionVariable] == "1"
         let decoder = NativeMediaDecoder()
+        let optimizer = NativeOriginalOptimizer()
         let encoder = JSONEncoder()
         while let line = readLine(strippingNewline: true) {
             let reply: DecodeReply
             do {
                 let request = try JSONDecoder().decode(DecodeRequest.self, from: Data(line.utf8))
                 if faults { injectFault(for: request.path) }
-                reply = handle(request, with: decoder)
+                reply = handle(request, with: decoder, optimizer: optimizer)
             } catch {
                 reply = DecodeReply(failure: .init(reason: .failed, message: "the decoder could not read its request: \(error)"))
             }
@@ -75,7 +76,9 @@ public enum DecoderServer {
         exit(0)
     }
 
-    static func handle(_ request: DecodeRequest, with decoder: NativeMediaDecoder) -> DecodeReply {
+    static func handle(
+        _ request: DecodeRequest, with decoder: NativeMediaDecoder, optimizer: NativeOriginalOptimizer
+    ) -> DecodeReply {
         do throws(DecodeFailure) {
             switch request.operation {
             case .probe:
@@ -88,6 +91,15 @@ public enum DecoderServer {
                     return DecodeReply(failure: .init(reason: .failed, message: "no thumbnail path given"))
                 }
                 return DecodeReply(thumbnail: try decoder.writeThumbnailNow(of: request.path, kind: request.kind, to: output))
+            case .optimize:
+                guard let format = request.mimeType.flatMap(MediaFormat.withMimeType) else {
+                    return DecodeReply(failure: .init(reason: .failed, message: "unknown format \(request.mimeType ?? "(none)")"))
+                }
+                guard let output = request.output, let optimization = request.optimization else {
+                    return DecodeReply(failure: .init(reason: .failed, message: "no output path or optimisation given"))
+                }
+                let result = try optimizer.optimizeNow(path: request.path, format: format, to: output, request: optimization)
+                return DecodeReply(optimized: result)
             }
         } catch {
             return DecodeReply(failure: .init(reason: error.reason, message: error.message))

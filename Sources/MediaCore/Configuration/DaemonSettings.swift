@@ -73,6 +73,9 @@ public struct DaemonSettings: Sendable, Equatable {
         if old.reserveBytes != new.reserveBytes { changed.append(ConfigurationKey.reserveBytes.rawValue) }
         if old.gcLowWaterPercent != new.gcLowWaterPercent { changed.append(ConfigurationKey.gcLowWaterPercent.rawValue) }
         if old.gcKeepPerProvider != new.gcKeepPerProvider { changed.append(ConfigurationKey.gcKeepPerProvider.rawValue) }
+        // The background optimiser is started, or not, with the daemon.
+        if old.optimize != new.optimize { changed.append(ConfigurationKey.optimize.rawValue) }
+        if old.optimizeMinSaving != new.optimizeMinSaving { changed.append(ConfigurationKey.optimizeMinSaving.rawValue) }
         return changed
     }
 }

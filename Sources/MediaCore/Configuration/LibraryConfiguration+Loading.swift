@@ -116,11 +116,39 @@ extension LibraryConfiguration {
         }
         try gcSettings(reader, into: &configuration)
         if let fileKeywords = try flag(reader, .fileKeywords) { configuration.fileKeywords = fileKeywords }
+        try optimizeSettings(reader, into: &configuration)
         if let wordNet = try string(reader, .wordNet) {
             let off = ["off", "false", "no", "0", ""].contains(wordNet.trimmingCharacters(in: .whitespaces).lowercased())
             configuration.wordNetDirectory = off ? nil : absolute(wordNet, in: workingDirectory)
         }
         return configuration
+    }
+
+    private static func optimizeSettings(
+        _ reader: ConfigReader, into configuration: inout LibraryConfiguration
+    ) throws(MediaError) {
+        if let text = try string(reader, .optimize) {
+            let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let mode = OptimizeMode(rawValue: word == "false" || word == "no" ? "off" : word) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "media.optimize (MEDIA_OPTIMIZE) is \"\(text)\"; use off or lossless (lossy re-encoding is only "
+                        + "`mediaq optimize --reencode-video`)")
+            }
+            configuration.optimize = mode
+        }
+        // A JSON number in the file, a string in the environment.
+        let number = try? reader.requiredDouble(forKey: ConfigKey(ConfigurationKey.optimizeMinSaving.rawValue))
+        var given = number.map { "\($0)" }
+        if given == nil { given = try string(reader, .optimizeMinSaving) }
+        if let text = given {
+            guard let share = Double(text.trimmingCharacters(in: .whitespaces)), share >= 0, share <= 0.9 else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "media.optimizeMinSaving (MEDIA_OPTIMIZE_MIN_SAVING) is \"\(text)\"; use a share from 0 to 0.9 (0.02 is 2 %)")
+            }
+            configuration.optimizeMinSaving = share
+        }
     }
 
     /// The pipeline's stock-assets.json given where the library's file belongs (`plan --config`

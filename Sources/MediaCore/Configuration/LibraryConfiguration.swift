@@ -1,5 +1,10 @@
 import Foundation
 
+/// `media.optimize`: whether stored originals are rewritten smaller in the background.
+public enum OptimizeMode: String, Sendable, Equatable, CaseIterable {
+    case off, lossless
+}
+
 /// The settings every part of the library reads, resolved once at start.
 ///
 /// Each value is looked up, first match wins, in: a command-line flag, the environment, the
@@ -9,7 +14,7 @@ import Foundation
 /// |---------------------|----------------------|-------------------|-------|---------|
 /// | `library.root`      | `LIBRARY_ROOT`       | `--library-root`  | path  | `/media/videos` when it holds a library or is writable, else `./cache/library` |
 /// | `database.url`      | `DATABASE_URL`       | `--database-url`  | URL   | none: the embedded cluster in `<library.root>/.db` |
-/// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 3 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
+/// | `database.maxConnections` | `MEDIA_DB_MAX_CONNECTIONS` | `--db-max-connections` | count 5–10000 | `daemon.workers` + 4 (`mediad`) + 40 (`mediaq` processes at once): the embedded cluster's `max_connections`, applied when it starts |
 /// | `media.dropDir`     | `MEDIA_DROP_DIR`     | `--drop-dir`      | path  | `<library.root>/drop` |
 /// | `media.budgetBytes` | `MEDIA_BUDGET_BYTES` | `--budget`        | size  | `300GB` |
 /// | `media.pixelLimit`  | `MEDIA_PIXEL_LIMIT`  | `--pixel-limit`   | count | `100000000` (100 megapixels) |
@@ -17,6 +22,8 @@ import Foundation
 /// | `gc.lowWaterPercent` | `MEDIA_GC_LOW_WATER_PERCENT` | `--gc-low-water` | percent 1–100 | `90`: GC frees down to this share of the budget |
 /// | `gc.keepPerProvider` | `MEDIA_GC_KEEP_PER_PROVIDER` | `--gc-keep` | `provider=N,…` | none: GC keeps the N most recently used assets of each named provider |
 /// | `ingest.fileKeywords` | `MEDIA_INGEST_FILE_KEYWORDS` | none | boolean | `true`: the keywords written into an image (IPTC, XMP, EXIF) become its tags |
+/// | `media.optimize`    | `MEDIA_OPTIMIZE`     | none              | `off`, `lossless` | `off`: with `lossless`, `mediad` rewrites stored originals smaller in the background, same pixels and frames (docs/optimize.md) |
+/// | `media.optimizeMinSaving` | `MEDIA_OPTIMIZE_MIN_SAVING` | none | share 0–0.9 | `0.02`: an optimised original is kept only when it saves at least this share of its bytes |
 /// | `search.wordnet`    | `MEDIA_WORDNET`      | none              | path or `off` | `/usr/share/wordnet`: WordNet's data, loaded into the database by `mediad` at start and `mediaq db migrate` when present and not loaded yet |
 /// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
 /// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
@@ -56,6 +63,12 @@ public struct LibraryConfiguration: Sendable, Equatable {
     /// Where WordNet's data files are, for the relations between tags that search falls back
     /// on; nil (`off`) never loads them on its own (`mediaq tags wordnet` still does).
     public var wordNetDirectory: String? = defaultWordNetDirectory
+    /// Whether `mediad` optimises stored originals in the background (`mediaq optimize` runs
+    /// whatever this says).
+    public var optimize: OptimizeMode = .off
+    /// An optimised original replaces the stored one only when it saves at least this share.
+    public var optimizeMinSaving: Double = defaultOptimizeMinSaving
+    public static let defaultOptimizeMinSaving = 0.02
     /// Debian's `wordnet-base`.
     public static let defaultWordNetDirectory = "/usr/share/wordnet"
     /// The embedded cluster's `max_connections`, when configured; see `embeddedMaxConnections`.
@@ -67,7 +80,7 @@ public struct LibraryConfiguration: Sendable, Equatable {
     public var libraryRootIsDefault = false
 
     /// The connections the embedded cluster admits: as configured, else enough for `mediad`
-    /// (one per drop worker, its collector, its tag learner and one for opening and recovery) and
+    /// (one per drop worker, its collector, its tag learner, its optimiser and one for opening and recovery) and
     /// `concurrentCommands` `mediaq` processes at once (each holds one). A command that finds
     /// every slot taken exits 75; `mediad` waits as for any outage.
     public var embeddedMaxConnections: Int {
@@ -76,9 +89,10 @@ public struct LibraryConfiguration: Sendable, Equatable {
 
     /// The connections of `mediad`'s pool: one per drop worker and one for the background GC.
     public static func daemonPoolConnections(workers: Int) -> Int { workers + 1 }
-    /// The connections `mediad` holds at most: its pool's, one while it opens the library, and
-    /// one while it learns related tags (its own, so that it never takes a drop's).
-    public static func daemonConnections(workers: Int) -> Int { daemonPoolConnections(workers: workers) + 2 }
+    /// The connections `mediad` holds at most: its pool's, one while it opens the library, one
+    /// while it learns related tags and one while it optimises originals (`media.optimize`),
+    /// each its own, so that background work never takes a drop's.
+    public static func daemonConnections(workers: Int) -> Int { daemonPoolConnections(workers: workers) + 3 }
     /// The embedded cluster's connection limit unless one is configured.
     public static func defaultMaxConnections(workers: Int) -> Int { daemonConnections(workers: workers) + concurrentCommands }
     /// The `mediaq` processes the embedded cluster's default connection limit leaves room for.

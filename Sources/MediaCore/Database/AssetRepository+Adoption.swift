@@ -46,6 +46,7 @@ extension AssetRepository {
             guard
                 Set(current.tags) != Set(wanted) || !missingSources.isEmpty || !keywordsToFill.isEmpty
                     || current.hidden != metadata.hidden || current.rating != metadata.rating
+                    || (metadata.stored != nil && current.stored != metadata.stored)
             else {
                 return false
             }
@@ -76,6 +77,18 @@ extension AssetRepository {
             let rating = Int16(min(max(metadata.rating ?? 0, 0), Scoring.maximumRating))
             try await connection.query(
                 "UPDATE asset SET rating = \(rating) WHERE id = \(id) AND rating <> \(rating)", logger: logger)
+            if let stored = metadata.stored {
+                // The original on disk is the optimised one the file describes (the adopter
+                // checked its hash, or the rows were restored from before the optimisation).
+                try await connection.query(
+                    """
+                    UPDATE asset SET download_bytes = \(metadata.bytes), bytes = \(stored.bytes),
+                                     stored_sha256 = \(stored.sha256), optimization = \(stored.method),
+                                     optimization_quality = \(stored.quality), optimized_at = coalesce(optimized_at, now()),
+                                     optimize_checked_at = coalesce(optimize_checked_at, now()), optimize_outcome = 'optimized'
+                    WHERE id = \(id) AND stored_sha256 IS DISTINCT FROM \(stored.sha256)
+                    """, logger: logger)
+            }
         }
         let sources =
             metadata?.sources
@@ -120,6 +133,22 @@ extension AssetRepository {
     }
 
     /// A lost asset's original is in its place again: it is offered again.
+    /// A lost asset (or a present one whose file is gone) whose download came again and was placed: the file is the download now,
+    /// whatever optimisation the old one had, and the background optimiser may try it again.
+    func markFoundAsDownloaded(_ id: Int64) async throws(MediaError) {
+        do {
+            try await connection.query(
+                """
+                UPDATE asset SET state = 'present', bytes = coalesce(download_bytes, bytes), download_bytes = NULL,
+                                 stored_sha256 = NULL, optimization = NULL, optimization_quality = NULL, optimized_at = NULL,
+                                 optimize_checked_at = NULL, optimize_outcome = NULL
+                WHERE id = \(id) AND state IN ('lost', 'present')
+                """, logger: logger)
+        } catch {
+            throw DatabaseFailure.translate(error, "cannot mark asset \(id) present again")
+        }
+    }
+
     func markFound(_ id: Int64) async throws(MediaError) {
         do {
             try await connection.query("UPDATE asset SET state = 'present' WHERE id = \(id) AND state = 'lost'", logger: logger)

@@ -52,6 +52,10 @@ public struct AssetDetails: Sendable, Encodable {
     public let tags: [String]
     public let sources: [Source]
     public let thumbnail: Thumbnail?
+    /// The stored file when it was optimised (`bytes` is its size then); nil while it is the download.
+    public var stored: AssetMetadata.Stored?
+    /// The download's size when the stored file is not the download.
+    public var downloadBytes: Int64?
 }
 
 extension AssetRepository {
@@ -64,7 +68,8 @@ extension AssetRepository {
                 """
                 SELECT a.id, a.kind::text, a.state::text, a.sha256, a.path, a.ext, a.mime_type, a.bytes,
                        a.width, a.height, a.page_count, a.duration_ms, a.fps, a.video_codec, a.audio_codec,
-                       a.bitrate, a.has_audio, a.original_name, a.created_at, a.last_used_at, a.use_count, a.hidden, a.rating
+                       a.bitrate, a.has_audio, a.original_name, a.created_at, a.last_used_at, a.use_count, a.hidden, a.rating,
+                       a.stored_sha256, a.download_bytes, a.optimization, a.optimization_quality
                 FROM asset a WHERE a.id = \(id) OR a.sha256 = \(sha)
                 """, logger: logger)
             var found: AssetDetails?
@@ -90,6 +95,12 @@ extension AssetRepository {
                     lastUsedAt: try c[19].decode(Date?.self), useCount: try c[20].decode(Int.self),
                     tags: try await tagNames(assetId: assetId), sources: try await sources(assetId: assetId),
                     thumbnail: try await thumbnail(assetId: assetId))
+                if let storedSha = try c[23].decode(String?.self), let method = try c[25].decode(String?.self) {
+                    found?.stored = .init(
+                        sha256: storedSha, bytes: try c[7].decode(Int64.self), method: method,
+                        quality: try c[26].decode(Double?.self))
+                    found?.downloadBytes = try c[24].decode(Int64?.self)
+                }
             }
             return found
         } catch let error as MediaError {
@@ -143,10 +154,14 @@ extension AssetRepository {
         var found: [Int64: ExportSource] = [:]
         do {
             let rows = try await connection.query(
-                "SELECT id, kind::text, sha256, path FROM asset WHERE id = ANY(\(ids)::int8[]) AND state = 'present'",
+                """
+                SELECT id, kind::text, sha256, path, stored_sha256 FROM asset
+                WHERE id = ANY(\(ids)::int8[]) AND state = 'present'
+                """,
                 logger: logger)
-            for try await (id, kind, sha, path) in rows.decode((Int64, String, String, String).self) {
-                found[id] = ExportSource(id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path)
+            for try await (id, kind, sha, path, stored) in rows.decode((Int64, String, String, String, String?).self) {
+                found[id] = ExportSource(
+                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, storedSha256: stored)
             }
         } catch {
             throw DatabaseFailure.translate(error, "cannot look up the assets to export")

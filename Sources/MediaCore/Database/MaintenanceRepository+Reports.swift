@@ -11,16 +11,16 @@ extension MaintenanceRepository {
             var rows: [DoctorScan.Row] = []
             let result = try await connection.query(
                 """
-                SELECT a.id, a.kind::text, a.sha256, a.path, a.state::text, t.status::text, t.path
+                SELECT a.id, a.kind::text, a.sha256, a.path, a.state::text, t.status::text, t.path, a.stored_sha256
                 FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id
                 """, logger: logger)
-            for try await (id, kind, sha, path, state, status, thumb)
-                in result.decode((Int64, String, String, String, String, String?, String?).self)
+            for try await (id, kind, sha, path, state, status, thumb, stored)
+                in result.decode((Int64, String, String, String, String, String?, String?, String?).self)
             {
                 rows.append(
                     DoctorScan.Row(
                         id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, path: path, state: state,
-                        thumbnailStatus: status, thumbnailPath: thumb))
+                        thumbnailStatus: status, thumbnailPath: thumb, storedSha256: stored))
             }
             return rows
         } catch {
@@ -76,6 +76,18 @@ extension MaintenanceRepository {
                     LibraryStats.Group(
                         kind: MediaFormat.Kind(rawValue: kind) ?? .image, provider: provider, assets: count,
                         originalBytes: bytes, thumbnailBytes: thumbBytes))
+            }
+            let optimized = try await connection.query(
+                """
+                SELECT kind::text, count(*)::int, coalesce(sum(download_bytes - bytes), 0)::int8,
+                       count(*) FILTER (WHERE optimization LIKE '%-crf%')::int
+                FROM asset WHERE state = 'present' AND stored_sha256 IS NOT NULL
+                GROUP BY 1 ORDER BY 1
+                """, logger: logger)
+            for try await (kind, count, saved, lossy) in optimized.decode((String, Int, Int64, Int).self) {
+                counts.optimized.append(
+                    LibraryStats.Optimized(
+                        kind: MediaFormat.Kind(rawValue: kind) ?? .image, assets: count, bytesSaved: saved, lossy: lossy))
             }
             let pinRows = try await connection.query(
                 """
@@ -166,7 +178,8 @@ extension MaintenanceRepository {
         do {
             var sample: [(id: Int64, path: String, sha256: String)] = []
             let rows = try await connection.query(
-                "SELECT id, path, sha256 FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)", logger: logger)
+                "SELECT id, path, coalesce(stored_sha256, sha256) FROM asset WHERE state = 'present' ORDER BY random() LIMIT \(count)",
+                logger: logger)
             for try await row in rows.decode((Int64, String, String).self) { sample.append(row) }
             return sample
         } catch {

@@ -103,15 +103,21 @@ public struct MetadataRepository: Sendable {
         var documents: [Int64: AssetMetadata] = [:]
         let assets = try await connection.query(
             """
-            SELECT id, sha256, kind::text, ext, bytes, original_name, created_at, hidden, rating
+            SELECT id, sha256, kind::text, ext, coalesce(download_bytes, bytes), original_name, created_at, hidden, rating,
+                   stored_sha256, bytes, optimization, optimization_quality
             FROM asset WHERE id = ANY(\(ids)::int8[]) AND state <> 'deleting'
             """, logger: logger)
-        for try await (id, sha256, kind, ext, bytes, name, created, hidden, rating)
-            in assets.decode((Int64, String, String, String, Int64, String?, Date, Bool, Int16).self)
+        for try await (id, sha256, kind, ext, bytes, name, created, hidden, rating, storedSha, storedBytes, method, quality)
+            in assets.decode(
+                (Int64, String, String, String, Int64, String?, Date, Bool, Int16, String?, Int64, String?, Double?).self)
         {
-            documents[id] = AssetMetadata(
+            var document = AssetMetadata(
                 sha256: sha256, kind: MediaFormat.Kind(rawValue: kind) ?? .image, ext: ext, bytes: bytes, originalName: name,
                 addedAt: created, tags: [], sources: [], hidden: hidden ? true : nil, rating: rating > 0 ? Int(rating) : nil)
+            if let storedSha, let method {
+                document.stored = .init(sha256: storedSha, bytes: storedBytes, method: method, quality: quality)
+            }
+            documents[id] = document
         }
         let tags = try await connection.query(
             """

@@ -29,12 +29,16 @@ public struct ExportSource: Sendable, Equatable {
     public let sha256: String
     /// Relative to LIBRARY_ROOT.
     public let path: String
+    /// What the stored file hashes to: `sha256` unless it was optimised (docs/storage.md).
+    /// An export is the stored file, named by the asset's identity.
+    public let storedSha256: String
 
-    public init(id: Int64, kind: MediaFormat.Kind, sha256: String, path: String) {
+    public init(id: Int64, kind: MediaFormat.Kind, sha256: String, path: String, storedSha256: String? = nil) {
         self.id = id
         self.kind = kind
         self.sha256 = sha256
         self.path = path
+        self.storedSha256 = storedSha256 ?? sha256
     }
 
     /// `<sha256>.<ext>`: a name that is the content, so exporting twice is harmless.
@@ -225,11 +229,12 @@ public struct AssetExporter: Sendable {
             case .consumer(let code): throw .failed(writeError("cannot write \(temporary)", code))
             }
         }
-        guard digest == asset.sha256 else {
+        guard digest == asset.storedSha256 else {
             throw .failed(
                 MediaError(
                     .checksumMismatch,
-                    "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.sha256): it is damaged; nothing was exported"))
+                    "asset \(asset.id)'s original \(source) reads as \(digest), not \(asset.storedSha256): it is damaged; nothing was exported"
+                ))
         }
         guard fsync(output) == 0 else { throw .failed(writeError("cannot fsync \(temporary)")) }
     }
@@ -277,10 +282,10 @@ public struct AssetExporter: Sendable {
         } catch {
             throw .failed(writeError("cannot read back \(path)"))
         }
-        guard digest == asset.sha256 else {
+        guard digest == asset.storedSha256 else {
             throw .failed(
                 MediaError(
-                    .checksumMismatch, "\(path) reads back as \(digest), not asset \(asset.id)'s \(asset.sha256)"))
+                    .checksumMismatch, "\(path) reads back as \(digest), not asset \(asset.id)'s \(asset.storedSha256)"))
         }
     }
 

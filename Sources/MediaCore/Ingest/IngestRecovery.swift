@@ -26,6 +26,10 @@ public struct IngestRecovery: Sendable {
         public var removedFiles: [String] = []
         public var keptFiles: [String] = []
         public var removedTemporaries: [String] = []
+        /// Originals an interrupted optimisation had replaced already: their rows now say so.
+        public var replacedOriginals: [String] = []
+        /// Originals an interrupted optimisation had not replaced yet: left as they were.
+        public var keptOriginals: [String] = []
     }
 
     /// - Parameter ownWorkIsOver: this process has stopped ingesting (a daemon at its end): its
@@ -56,6 +60,7 @@ public struct IngestRecovery: Sendable {
                 ])
         }
         try await finishCollections(with: repository, isLeftover: isLeftover, into: &report)
+        try await finishReplacements(on: connection, isLeftover: isLeftover, into: &report)
         // Temporary files are named "<pid>-…": those of dead processes are leftovers.
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.temporaryDirectory)) ?? []
         for name in entries {
@@ -85,6 +90,28 @@ public struct IngestRecovery: Sendable {
         try await repository.forgetCollected(assets: Array(assets), paths: paths)
         report.collectedAssets = assets.sorted()
         logger.event(.recovered, "finished an interrupted collection", metadata: ["assets": "\(assets.count)"])
+    }
+
+    /// An optimisation recorded a `replace` intent and may have renamed its copy over the
+    /// original: the file at the path tells which. The copy's hash there means the rename
+    /// happened, and the row takes the stored facts; anything else means it did not, and the row
+    /// stays. The temporary copy goes either way, then the intent (see `OriginalOptimization`).
+    private func finishReplacements(
+        on connection: PostgresConnection, isLeftover: (Int?) -> Bool, into report: inout Report
+    ) async throws(MediaError) {
+        let repository = OptimizationRepository(connection: connection, logger: logger)
+        for intent in try await repository.replaceIntents(abandonedAfter: Self.abandonedAfter)
+        where intent.abandoned || isLeftover(intent.ownerPid) {
+            let replacement = intent.replacement
+            let found = try? ContentStore.sha256(ofFileAt: store.absolute(replacement.path))
+            let renamed = found != nil && found == replacement.sha256
+            if !replacement.temporaryPath.isEmpty { try? store.remove(replacement.temporaryPath) }
+            try await repository.finishInterrupted(replacement, renamed: renamed)
+            if renamed { report.replacedOriginals.append(replacement.path) } else { report.keptOriginals.append(replacement.path) }
+            logger.event(
+                .recovered, "finished an interrupted optimisation",
+                metadata: ["path": "\(replacement.path)", "replaced": "\(renamed)"])
+        }
     }
 
     static func isAlive(_ pid: Int?) -> Bool {

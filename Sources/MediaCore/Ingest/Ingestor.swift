@@ -129,6 +129,12 @@ public struct Ingestor: Sendable {
         try await repository.recordIntents([originalPath, thumbnailPath])
         var placed: [String] = []
         do {
+            // A file at the path that is not these bytes is an optimised original whose row is
+            // gone (a database restored from before it, not yet reindexed): the download takes
+            // its place, as the row about to be written describes the download.
+            if store.exists(originalPath), (try? ContentStore.sha256(ofFileAt: store.absolute(originalPath))) != copy.sha256 {
+                try store.remove(originalPath)
+            }
             if try store.place(copy.temporaryPath, at: originalPath) { placed.append(originalPath) }
             if case .made(let path, _, _, _) = thumbnail, try store.place(path, at: thumbnailPath, mode: 0o444) {
                 placed.append(thumbnailPath)
@@ -209,7 +215,7 @@ public struct Ingestor: Sendable {
             try? await repository.forgetIntents([asset.path])
             throw Self.storeError(error)
         }
-        try await repository.markFound(asset.id)
+        try await repository.markFoundAsDownloaded(asset.id)
         try await repository.forgetIntents([asset.path])
         logger.info("a lost original came back", metadata: ["id": "\(asset.id)", "path": "\(asset.path)"])
     }

@@ -12,6 +12,12 @@ struct DoctorScan {
         let state: String
         let thumbnailStatus: String?
         let thumbnailPath: String?
+        /// The hash of the file on disk when it was optimised (docs/storage.md); nil when it
+        /// is the download, whose hash is `sha256`.
+        var storedSha256: String? = nil
+
+        /// What the original's bytes hash to.
+        var expectedSha256: String { storedSha256 ?? sha256 }
     }
 
     /// What was read.

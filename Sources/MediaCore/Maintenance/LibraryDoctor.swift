@@ -40,6 +40,9 @@ public struct LibraryDoctor: Sendable {
         case temporaryLeftover = "temporary_leftover"
         case checksumMismatch = "checksum_mismatch"
         case lostOriginalBack = "lost_original_back"
+        /// An optimised original whose row does not record it (a database restored from before
+        /// the optimisation): its metadata file's `stored` names its bytes.
+        case storedFactsBehind = "stored_facts_behind"
     }
 
     public struct Problem: Sendable, Encodable, Equatable {
@@ -142,10 +145,14 @@ public struct LibraryDoctor: Sendable {
                 continue  // gone meanwhile
             }
             report.verified += 1
-            guard found != row.sha256 else { continue }
+            guard found != row.expectedSha256 else { continue }
+            if let behind = await storedFactsBehind(row, found: found, fix: fix) {
+                report.problems.append(behind)
+                continue
+            }
             var problem = Problem(
                 kind: .checksumMismatch, path: row.path, assetId: row.id,
-                detail: "its bytes hash to \(found.prefix(12)), not \(row.sha256.prefix(12))")
+                detail: "its bytes hash to \(found.prefix(12)), not \(row.expectedSha256.prefix(12))")
             if fix { await quarantine(row, &problem) }
             report.problems.append(problem)
         }
@@ -221,5 +228,31 @@ public struct LibraryDoctor: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
         return time(nil) - info.st_mtim.tv_sec > 86_400
+    }
+}
+
+extension LibraryDoctor {
+    /// A file that does not hash to its row may be an optimised original the row does not
+    /// record (rows restored from before the optimisation): its metadata file then names the
+    /// bytes found, and `--fix` gives the row those stored facts, as `mediaq reindex` would.
+    /// Nil when the metadata file does not vouch for the bytes: a checksum mismatch then.
+    func storedFactsBehind(_ row: Row, found: String, fix: Bool) async -> Problem? {
+        let file = store.absolute(AssetMetadata.path(sha256: row.sha256, kind: row.kind))
+        guard let metadata = try? AssetMetadata.read(at: file), let stored = metadata.stored, stored.sha256 == found else {
+            return nil
+        }
+        var problem = Problem(
+            kind: .storedFactsBehind, path: row.path, assetId: row.id,
+            detail: "it was optimised (\(stored.method)) to \(found.prefix(12)); its row does not say so")
+        if fix {
+            do {
+                _ = try await assets.apply(metadata, to: row.id)
+                problem.fixed = true
+                problem.action = "the row took the stored facts of its metadata file"
+            } catch {
+                problem.action = "not fixed: \(error.message)"
+            }
+        }
+        return problem
     }
 }

@@ -34,6 +34,16 @@ public struct LibraryStats: Sendable, Encodable {
         public let assets: Int
     }
 
+    /// Originals rewritten smaller (`mediaq optimize`, `media.optimize`), of one kind.
+    public struct Optimized: Sendable, Encodable, Equatable {
+        public let kind: MediaFormat.Kind
+        public let assets: Int
+        /// The downloads' size less the stored files' size.
+        public let bytesSaved: Int64
+        /// Of those, re-encoded with loss (`--reencode-video`).
+        public let lossy: Int
+    }
+
     /// What the rows say; `budget` adds the configuration's view of the size.
     public struct Counts: Sendable {
         public var byKindAndProvider: [Group] = []
@@ -48,6 +58,7 @@ public struct LibraryStats: Sendable, Encodable {
         public var neverUsed = 0
         public var tagCount = 0
         public var topTags: [TagCount] = []
+        public var optimized: [Optimized] = []
     }
 
     /// What operators did (`mediaq hide`, `rate`, `block`).
@@ -75,6 +86,9 @@ public struct LibraryStats: Sendable, Encodable {
     public var neverUsed: Int
     public var tagCount: Int
     public var topTags: [TagCount]
+    /// Optimised originals and the bytes they saved, by kind.
+    public var optimized: [Optimized]
+    public var optimizedBytesSaved: Int64
 
     init(_ counts: Counts, budget: Budget) {
         byKindAndProvider = counts.byKindAndProvider
@@ -93,6 +107,8 @@ public struct LibraryStats: Sendable, Encodable {
         neverUsed = counts.neverUsed
         tagCount = counts.tagCount
         topTags = counts.topTags
+        optimized = counts.optimized
+        optimizedBytesSaved = counts.optimized.reduce(0) { $0 + $1.bytesSaved }
     }
 
     public static func collect(

@@ -102,9 +102,14 @@ public struct OriginalAdopter: Sendable {
         } catch {
             throw MediaError(.libraryWriteFailed, "cannot read \(absolute): \(LibraryRoot.errnoText(error.code))")
         }
-        guard found == sha256 else {
+        // An optimised original hashes to the stored hash its metadata file records.
+        guard found == sha256 || (metadata?.stored.map { $0.sha256 == found && $0.bytes == source.size } ?? false) else {
             return .corrupt(detail: "\(relative): its bytes hash to \(found.prefix(12)), not \(sha256.prefix(12))")
         }
+        // The download itself is back (an older copy of the folders): what the file said was
+        // stored is no longer what is.
+        var metadata = metadata
+        if found == sha256 { metadata?.stored = nil }
         let format: MediaFormat
         switch try ingestor.inspect(source) {
         case .success(let sniffed) where sniffed.kind == kind && sniffed.canonicalExtension == ext: format = sniffed

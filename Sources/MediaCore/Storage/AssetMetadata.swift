@@ -35,12 +35,32 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
         }
     }
 
+    /// What is stored when the original was optimised (docs/storage.md, "Optimised originals"):
+    /// the file on disk hashes to `sha256` here and is `bytes` long; the document's own
+    /// `sha256` and `bytes` stay the download's. Absent while the stored file is the download.
+    public struct Stored: Codable, Equatable, Sendable {
+        public var sha256: String
+        public var bytes: Int64
+        /// `jpeg-lossless`, `png-lossless`, `mp4-faststart`, `h264-crf23`...
+        public var method: String
+        /// A lossy rewrite's measured quality (PSNR, dB).
+        public var quality: Double?
+
+        public init(sha256: String, bytes: Int64, method: String, quality: Double? = nil) {
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.method = method
+            self.quality = quality
+        }
+    }
+
     public var format: String = formatName
     public var version: Int = currentVersion
     public var sha256: String
     public var kind: MediaFormat.Kind
     /// The original's canonical extension (its name in the library is `<sha256>.<ext>`).
     public var ext: String
+    /// The download's size (the stored file's is `stored.bytes` when optimised).
     public var bytes: Int64
     public var originalName: String?
     public var addedAt: Date
@@ -53,6 +73,8 @@ public struct AssetMetadata: Codable, Equatable, Sendable {
     public var hidden: Bool?
     /// An operator's stars (`mediaq rate`, 1 to 5); absent when not rated.
     public var rating: Int?
+    /// The stored file, when it is not the download (optimised).
+    public var stored: Stored?
 
     /// Relative path of an asset's metadata file.
     public static func path(sha256: String, kind: MediaFormat.Kind) -> String {

@@ -87,6 +87,10 @@ public enum LogEventKind: String, CaseIterable, Sendable {
     case tagsLearnFailed
     /// `mediad` loaded WordNet's relations between tags (at start, when present and not loaded).
     case wordNetLoaded
+    /// An original was rewritten smaller, or tried and left (`mediaq optimize`, `media.optimize`).
+    case optimized
+    /// Optimising an original failed; it is left as it was and not tried again in the background.
+    case optimizeFailed
 
     // Faults.
     /// A retryable fault: the database or the library root is unavailable; drops stay in
@@ -145,6 +149,8 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         case .tagsLearned: "dc197ae98e7e4258856439e18d18c9bc"
         case .tagsLearnFailed: "078c714c8b0c43a28472f1d4dc6d9cfa"
         case .wordNetLoaded: "77c8885520a54e11a6f984bd991e2e83"
+        case .optimized: "aa76edfc3b684b8da2ad76f9aedaf261"
+        case .optimizeFailed: "96b08a863fe143afb96907db6c2a781f"
         }
     }
 
@@ -153,12 +159,12 @@ public enum LogEventKind: String, CaseIterable, Sendable {
         switch self {
         case .ready, .stopping, .stopped, .libraryOpened, .migrationApplied, .ingested, .duplicate,
             .sidecarApplied, .receiptsPruned, .gcStarted, .metadataWritten, .assetRemoved, .tagsLearned,
-            .wordNetLoaded:
+            .wordNetLoaded, .optimized:
             .info
         case .reloaded, .libraryCreated, .databaseStarted, .recovered, .resumed, .collected, .rebased, .dropFolderWatched:
             .notice
         case .reloadFailed, .rejected, .quarantined, .sidecarRefused, .rescanned, .waiting, .thumbnailFailed, .retrying,
-            .gcShort, .gcFailed, .metadataFailed, .assetLost, .tagsLearnFailed:
+            .gcShort, .gcFailed, .metadataFailed, .assetLost, .tagsLearnFailed, .optimizeFailed:
             .warning
         case .failed, .decoderCrashed, .decoderHung:
             .error

@@ -27,6 +27,11 @@ extension LibraryServer {
         body += Chart.budget(used: stats.budget.usedBytes, lowWater: stats.budget.lowWaterBytes, budget: stats.budget.budgetBytes)
         body +=
             "<p>\(HTML.bytes(stats.budget.usedBytes)) of \(HTML.bytes(stats.budget.budgetBytes)) (\(stats.budget.usedPercent) %); GC collects down to \(HTML.bytes(stats.budget.lowWaterBytes))</p>"
+        if !stats.optimized.isEmpty {
+            let kinds = stats.optimized.map { "\($0.assets) \($0.kind.rawValue)s (\(HTML.bytes($0.bytesSaved)))" }
+            body +=
+                "<p>optimised originals saved \(HTML.bytes(stats.optimizedBytesSaved)): \(kinds.joined(separator: ", "))</p>"
+        }
         body += "<h2>assets added per week</h2>"
         let weekFormat = Date.ISO8601FormatStyle().year().month().day()
         body += Chart.bars(weeks.map { ($0.0.formatted(weekFormat), Double($0.1), String($0.1)) })

@@ -84,6 +84,56 @@ import Testing
         }
     }
 
+    /// An original optimised under its id (`mediaq optimize`) is served as it now is: its ETag
+    /// becomes the stored file's hash, so a browser's cached copy under the old one is not
+    /// confirmed (200, not 304), and the length is the new file's, though the server had the
+    /// row cached from before.
+    @Test func anOptimisedOriginalIsServedWithItsNewHashAsETag() async throws {
+        try await ServedLibrary.with { library, client in
+            // A screenshot-like PNG saved without compression: the optimiser surely shrinks it.
+            let file = library.folder.path + "/screen.png"
+            let common = ["--library-root", library.root, "--database-url", library.url.urlString]
+            let ingested = try await onOwnThread { () throws -> ChildProcess.Outcome in
+                try SampleMedia.make([
+                    SampleMedia.convert, "-size", "480x270", "gradient:white-navy", "-define", "png:compression-level=0", file,
+                ])
+                return try Executables.mediaq(["ingest", file, "--tags", "screen", "--json"] + common)
+            }
+            #expect(ingested.status == 0, "\(ingested.transcript)")
+            let object = try JSONSerialization.jsonObject(with: Data(ingested.standardOutput.utf8)) as? [String: Any]
+            let id = try #require((object?["files"] as? [[String: Any]])?.first?["id"] as? Int)
+            let download = try Data(contentsOf: URL(fileURLWithPath: file))
+            let identity = try ContentStore.sha256(ofFileAt: file)
+            try await client.execute(uri: "/assets/\(id)/original", method: .get) { response in
+                #expect(response.headers[.eTag] == "\"\(identity)\"" && response.data == download)
+            }
+
+            let optimized = try await onOwnThread { try Executables.mediaq(["optimize", "--json"] + common) }
+            #expect(optimized.status == 0, "\(optimized.transcript)")
+            let detailsData = try await client.execute(uri: "/api/assets/\(id)", method: .get) { $0.data }
+            let details = try JSONSerialization.jsonObject(with: detailsData) as? [String: Any]
+            #expect((details?["stored"] as? [String: Any])?["method"] as? String == "png-lossless", "\(details ?? [:])")
+            #expect(details?["downloadBytes"] as? Int == download.count)
+            // What /api/assets answers for an optimised original is in the OpenAPI document too.
+            try await ServePureTests.checkAgainstOpenAPI(
+                [["method": "GET", "path": "/api/assets/{id}", "status": 200, "body": details ?? [:]]], library: library,
+                client: client)
+            let path = try #require(details?["path"] as? String)
+            let stored = try Data(contentsOf: URL(fileURLWithPath: library.root + "/" + path))
+            #expect(stored.count < download.count, "the PNG was optimised: \(optimized.standardOutput)")
+            let storedHash = try ContentStore.sha256(ofFileAt: library.root + "/" + path)
+            try await client.execute(uri: "/assets/\(id)/original", method: .get, headers: [.ifNoneMatch: "\"\(identity)\""]) {
+                response in
+                #expect(response.status == .ok, "the old ETag no longer confirms the cached copy")
+                #expect(response.headers[.eTag] == "\"\(storedHash)\"")
+                #expect(response.headers[.contentLength] == String(stored.count) && response.data == stored)
+            }
+            try await client.execute(uri: "/assets/\(id)/original", method: .get, headers: [.ifNoneMatch: "\"\(storedHash)\""]) {
+                #expect($0.status == .notModified)
+            }
+        }
+    }
+
     @Test func hostileRequestsGetCleanRefusalsAndTouchNothing() async throws {
         try await ServedLibrary.with { library, client in
             let before = try await library.fingerprint()
@@ -275,9 +325,6 @@ import Testing
     /// describes what the API really answers, strictly: every field sent is in the document.
     /// Checked by `Resources/check-openapi.py` with Debian's python3-jsonschema.
     @Test func theOpenAPIDocumentIsValidAndDescribesEveryAnswer() async throws {
-        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "Resources/check-openapi.py"
-        ).path
         try await ServedLibrary.with { library, client in
             let bearer: HTTPFields = [.authorization: "Bearer \(ServedLibrary.token)"]
             let calls: [(method: HTTPRequest.Method, uri: String, template: String, body: String?)] = [
@@ -307,18 +354,31 @@ import Testing
             }
             // Both kinds of success and of failure are among them.
             #expect(Set(answers.map { $0["status"] as? Int ?? 0 }) == [200, 400, 404])
-            let document = try await client.execute(uri: "/openapi.json", method: .get) { $0.data }
-            let documentPath = library.folder.path + "/openapi.json"
-            let answersPath = library.folder.path + "/answers.json"
-            try document.write(to: URL(fileURLWithPath: documentPath))
-            try JSONSerialization.data(withJSONObject: answers).write(to: URL(fileURLWithPath: answersPath))
-            let check = try await onOwnThread { () throws -> ChildProcess.Outcome in
-                try ChildProcess.run(
-                    ["/usr/bin/python3", checker, documentPath, answersPath], environment: ProcessInfo.processInfo.environment)
-            }
-            #expect(check.status == 0, "\(check.transcript)")
-            #expect(check.standardOutput.contains("document valid; \(calls.count) answers valid"), "\(check.transcript)")
+            try await Self.checkAgainstOpenAPI(answers, library: library, client: client)
         }
+    }
+
+    /// Runs `Resources/check-openapi.py` on the served /openapi.json and `answers` (method, the
+    /// document's path template, status, decoded body): the document valid, each answer too.
+    static func checkAgainstOpenAPI(
+        _ answers: [[String: Any]], library: ServedLibrary, client: any TestClientProtocol
+    )
+        async throws
+    {
+        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Resources/check-openapi.py"
+        ).path
+        let document = try await client.execute(uri: "/openapi.json", method: .get) { $0.data }
+        let documentPath = library.folder.path + "/openapi.json"
+        let answersPath = library.folder.path + "/answers.json"
+        try document.write(to: URL(fileURLWithPath: documentPath))
+        try JSONSerialization.data(withJSONObject: answers).write(to: URL(fileURLWithPath: answersPath))
+        let check = try await onOwnThread { () throws -> ChildProcess.Outcome in
+            try ChildProcess.run(
+                ["/usr/bin/python3", checker, documentPath, answersPath], environment: ProcessInfo.processInfo.environment)
+        }
+        #expect(check.status == 0, "\(check.transcript)")
+        #expect(check.standardOutput.contains("document valid; \(answers.count) answers valid"), "\(check.transcript)")
     }
 
     @Test func byteRanges() {

@@ -64,8 +64,12 @@ public struct BrowsedAsset: Sendable, Encodable, Equatable {
 public struct AssetFiles: Sendable, Equatable {
     public let id: Int64
     public let kind: MediaFormat.Kind
+    /// The asset's identity: the SHA-256 of the download.
     public let sha256: String
+    /// The SHA-256 of the file on disk: `sha256` unless the original was optimised.
+    public let storedSha256: String
     public let mimeType: String
+    /// The size of the file on disk.
     public let bytes: Int64
     /// Relative to LIBRARY_ROOT; as recorded, never from a request.
     public let path: String
@@ -125,16 +129,16 @@ extension AssetRepository {
         do {
             let rows = try await connection.query(
                 """
-                SELECT a.kind::text, a.sha256, a.mime_type, a.bytes, a.path, a.state::text,
-                       CASE WHEN t.status = 'ok' THEN t.path END
+                SELECT a.kind::text, a.sha256, coalesce(a.stored_sha256, a.sha256), a.mime_type, a.bytes, a.path,
+                       a.state::text, CASE WHEN t.status = 'ok' THEN t.path END
                 FROM asset a LEFT JOIN thumbnail t ON t.asset_id = a.id WHERE a.id = \(id)
                 """, logger: logger)
-            for try await (kind, sha, mime, bytes, path, state, thumb) in rows.decode(
-                (String, String, String, Int64, String, String, String?).self)
+            for try await (kind, sha, stored, mime, bytes, path, state, thumb) in rows.decode(
+                (String, String, String, String, Int64, String, String, String?).self)
             {
                 return AssetFiles(
-                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, mimeType: mime, bytes: bytes,
-                    path: path, state: state, thumbnailPath: thumb)
+                    id: id, kind: MediaFormat.Kind(rawValue: kind) ?? .image, sha256: sha, storedSha256: stored, mimeType: mime,
+                    bytes: bytes, path: path, state: state, thumbnailPath: thumb)
             }
             return nil
         } catch {

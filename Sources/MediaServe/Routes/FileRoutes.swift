@@ -16,13 +16,16 @@ extension LibraryServer {
         for variant in ["original", "thumbnail"] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 guard let id = assetId(context) else { return plain(.notFound, "no asset has that id") }
-                var files = cache.get(id)
+                var files: AssetFiles?
+                if let cached = cache.get(id), variant == "thumbnail" || cached.originalInode == inode(of: cached.files.path) {
+                    files = cached.files
+                }
                 do {
                     if files == nil {
                         files = try await withConnection("cannot read asset \(id)") { connection in
                             try await AssetRepository(connection: connection, logger: logger).files(id: id)
                         }
-                        if let files { cache.put(files) }
+                        if let files { cache.put(files, originalInode: originalInode(matching: files)) }
                     }
                 } catch {
                     let error = MediaError.from(error)
@@ -37,12 +40,31 @@ extension LibraryServer {
                 }
                 return try await serve(
                     path: path, type: variant == "original" ? files.mimeType : "image/jpeg",
-                    etag: "\"\(files.sha256)\(variant == "original" ? "" : "-thumbnail")\"", request: request, context: context,
+                    // The original's ETag is the hash of the file served (its stored hash once
+                    // optimised); the thumbnail's follows the identity.
+                    etag: variant == "original" ? "\"\(files.storedSha256)\"" : "\"\(files.sha256)-thumbnail\"", request: request,
+                    context: context,
                     fileIO: fileIO)
             }
             router.get("/assets/:id/\(variant)", use: handler)
             router.head("/assets/:id/\(variant)", use: handler)
         }
+    }
+
+    /// The inode of a library file, nil when it cannot be examined.
+    func inode(of relative: String) -> UInt64? {
+        guard let path = containedPath(relative) else { return nil }
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+    }
+
+    /// The original's inode, when the file on disk has the row's size: a replacement renamed in
+    /// after the row was read (a different size) leaves nil, so the row is read again next time.
+    func originalInode(matching files: AssetFiles) -> UInt64? {
+        guard let path = containedPath(files.path) else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, Int64(info.st_size) == files.bytes else { return nil }
+        return UInt64(info.st_ino)
     }
 
     /// `relative` under the root, refused if it would leave it (a row is trusted, but a file
@@ -52,8 +74,8 @@ extension LibraryServer {
         return root + "/" + relative
     }
 
-    /// A file with its validators: `ETag` (the content's SHA-256: it never changes under one
-    /// id), 304 on a matching `If-None-Match`, one byte range (206) or 416.
+    /// A file with its validators: `ETag` (the served content's SHA-256), 304 on a matching
+    /// `If-None-Match`, one byte range (206) or 416.
     func serve(
         path: String, type: String, etag: String, request: Request, context: BasicRequestContext, fileIO: Hummingbird.FileIO
     ) async throws -> Response {

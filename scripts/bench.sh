@@ -12,22 +12,26 @@
 #      exact p95 at 100k;
 #   7. serve: mediaq serve on a synthetic library (scripts/serve-bench.sh): the grid's server time,
 #      thumbnails per second with wrk; its own table (not yet in bench/results.json);
-#   8. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
+#   8. media-bench optimize: the original optimiser on a corpus it makes (camera-like baseline JPEGs,
+#      PNG screenshots at zlib level 1, MP4s with a trailing index): bytes saved and seconds per GB
+#      beside jpegtran -copy all -optimize -progressive, optipng -o2, ffmpeg -c copy -movflags +faststart;
+#   9. media-bench report: one table, and bench/results.json (name, value, unit, baseline, goal).
 # Each step writes its own bench/*-results.json; the report gathers those that exist.
 #
-# Knobs (environment): BENCH_ONLY="ingest daemon scale related serve" picks steps; BENCH_SERVE_SIZE (default 100000); BENCH_SIZES (default
+# Knobs (environment): BENCH_ONLY="ingest daemon scale related serve optimize" picks steps; BENCH_SERVE_SIZE (default 100000); BENCH_SIZES (default
 # 10000,100000,1000000), BENCH_IMAGES, BENCH_VIDEOS, BENCH_BIG_VIDEO_MB (default 1000),
 # BENCH_BURST (default 10000), BENCH_LATENCY (default 100), BENCH_KEEP=1 (keep the scale library), BENCH_ROOT=DIR (grow the
 # scale library there, or reuse the one there, and keep it), BENCH_SLOWEST=N (slowest searches shown),
 # BENCH_RELATED_SIZES (default 2000,100000; BENCH_RELATED_QUICK=1: 2000,10000 and 100 searches),
 # BENCH_RELATED_SEARCHES (default 300), BENCH_RELATED_RELATIONS (default wordnet; wordnet,library
 # also runs `mediaq tags learn`), BENCH_RELATED_ROOT=DIR (grow or reuse that library and keep it),
-# BENCH_EXPLAIN=1 (EXPLAIN ANALYZE of the slowest fallback search).
+# BENCH_EXPLAIN=1 (EXPLAIN ANALYZE of the slowest fallback search), BENCH_OPTIMIZE_PHOTOS,
+# BENCH_OPTIMIZE_SCREENS, BENCH_OPTIMIZE_VIDEOS (defaults 12, 12, 4).
 # Benchmarks never run in `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-ingest daemon scale related serve}
+only=${BENCH_ONLY:-ingest daemon scale related serve optimize}
 scripts/install-deps.sh
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
@@ -46,8 +50,11 @@ for step in $only; do
       "$bin/media-bench" related "${sizing[@]}" --relations "${BENCH_RELATED_RELATIONS:-wordnet}" \
         --out bench/related-results.json ;;
     serve)  MEDIAQ="$bin/mediaq" scripts/serve-bench.sh "${BENCH_SERVE_SIZE:-100000}" | tee bench/serve-results.md ;;
-    *) echo "bench: unknown step $step (ingest, daemon, scale, related, serve)" >&2; exit 2 ;;
+    optimize) "$bin/media-bench" optimize --photos "${BENCH_OPTIMIZE_PHOTOS:-12}" --screens "${BENCH_OPTIMIZE_SCREENS:-12}" \
+                --videos "${BENCH_OPTIMIZE_VIDEOS:-4}" --out bench/optimize-results.json ;;
+    *) echo "bench: unknown step $step (ingest, daemon, scale, related, serve, optimize)" >&2; exit 2 ;;
   esac
 done
 "$bin/media-bench" report --out bench/results.json \
-  bench/ingest-results.json bench/daemon-results.json bench/scale-results.json bench/related-results.json
+  bench/ingest-results.json bench/daemon-results.json bench/scale-results.json bench/related-results.json \
+  bench/optimize-results.json

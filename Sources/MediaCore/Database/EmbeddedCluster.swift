@@ -75,17 +75,23 @@ public struct EmbeddedCluster: Sendable {
         let lock = try await acquireLock(timeout: timeout)
         defer { releaseLock(lock) }
 
-        if !isInitialized {
-            try initialize(as: account)
-        }
-        if try isRunning(as: account), !FileManager.default.fileExists(atPath: hbaPath) {
-            logger.event(
-                .databaseStarted, "restarting the embedded PostgreSQL with the library's access settings",
-                metadata: ["directory": "\(dataDirectory)"], level: .notice)
-            try stop()
-        }
-        if try !isRunning(as: account) {
-            try start(as: account)
+        // initdb and `pg_ctl start -w` take seconds (tens on a loaded machine) and wait for
+        // their processes: on a thread of their own, never on the cooperative pool, whose few
+        // threads every other task of the process (a daemon's services, a test run's other
+        // tests) needs meanwhile.
+        try await onOwnThread { () throws(MediaError) in
+            if !isInitialized {
+                try initialize(as: account)
+            }
+            if try isRunning(as: account), !FileManager.default.fileExists(atPath: hbaPath) {
+                logger.event(
+                    .databaseStarted, "restarting the embedded PostgreSQL with the library's access settings",
+                    metadata: ["directory": "\(dataDirectory)"], level: .notice)
+                try stop()
+            }
+            if try !isRunning(as: account) {
+                try start(as: account)
+            }
         }
         if !FileManager.default.fileExists(atPath: readyMarkerPath) {
             try await createLibraryDatabase()

@@ -72,13 +72,13 @@ public struct LibraryBackup: Sendable {
         defer { if !finished { try? FileManager.default.removeItem(atPath: staging) } }
 
         let dump = staging + "/" + Self.dumpName
-        try run(
+        try await run(
             "pg_dump", ["--format=custom", "--no-owner", "--no-privileges", "--file=" + dump], what: "pg_dump could not dump the database")
         try Self.syncFile(dump)
         let (schema, assets) = try await facts(on: connection)
         let manifest = Manifest(
             libraryId: libraryId.lowercased, createdAt: Date(), schema: schema, assets: assets,
-            dumpBytes: FileIO.size(of: dump) ?? 0, postgres: try run("pg_dump", ["--version"], what: "pg_dump --version failed"))
+            dumpBytes: FileIO.size(of: dump) ?? 0, postgres: try await run("pg_dump", ["--version"], what: "pg_dump --version failed"))
         guard let encoded = try? Self.encoder.encode(manifest) else {
             throw MediaError(.outputNotWritten, "cannot encode the backup manifest")
         }
@@ -189,7 +189,7 @@ public struct LibraryBackup: Sendable {
         }
         defer { try? FileManager.default.removeItem(atPath: work) }
         let script = work + "/restore.sql"
-        try run(
+        try await run(
             "pg_restore", ["--no-owner", "--no-privileges", "--file=" + script, backup + "/" + Self.dumpName],
             what: "pg_restore could not read the backup")
         let before = work + "/before.sql", after = work + "/after.sql"
@@ -207,7 +207,7 @@ public struct LibraryBackup: Sendable {
         } catch {
             throw MediaError(.outputNotWritten, "cannot write the restore script in \(work): \(error.localizedDescription)")
         }
-        try run(
+        try await run(
             "psql",
             ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", before, "-f", script, "-f", after],
             what: "the restore failed and was rolled back; the database is as it was")
@@ -230,14 +230,19 @@ public struct LibraryBackup: Sendable {
     // MARK: - PostgreSQL's programs
 
     /// Runs a PostgreSQL client program against the library's database; returns its output.
+    /// A dump or a restore takes minutes: it is waited for on a thread of its own, not the
+    /// cooperative pool.
     @discardableResult
-    private func run(_ program: String, _ arguments: [String], what: String) throws(MediaError) -> String {
+    private func run(_ program: String, _ arguments: [String], what: String) async throws(MediaError) -> String {
         let binary = try EmbeddedCluster.postgresBinary(program)
+        let environment = Self.libpqEnvironment(url)
         let outcome: ChildProcess.Outcome
         do {
-            outcome = try ChildProcess.run([binary] + arguments, environment: Self.libpqEnvironment(url))
+            outcome = try await onOwnThread { () throws -> ChildProcess.Outcome in
+                try ChildProcess.run([binary] + arguments, environment: environment)
+            }
         } catch {
-            throw MediaError(.databaseError, "\(what): \(error.description)")
+            throw MediaError(.databaseError, "\(what): \(error)")
         }
         guard outcome.status == 0 else {
             let detail = outcome.standardError.trimmingCharacters(in: .whitespacesAndNewlines)

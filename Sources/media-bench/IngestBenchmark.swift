@@ -240,7 +240,9 @@ struct IngestBenchmark {
             var line =
                 figure.name.padding(toLength: 50, withPad: " ", startingAt: 0) + value.padding(toLength: 16, withPad: " ", startingAt: 0)
             if let baseline = figure.baseline, let name = figure.baselineName {
-                line += "\(round2(baseline)) \(figure.unit) (\(name)); ratio \(round2(figure.value / baseline))"
+                // A zero baseline (a remux that saves nothing either way) has no ratio.
+                let ratio = baseline == 0 ? "none (baseline 0)" : "\(round2(figure.value / baseline))"
+                line += "\(round2(baseline)) \(figure.unit) (\(name)); ratio \(ratio)"
             }
             print(line)
         }

@@ -30,6 +30,12 @@ public struct MetadataRepository: Sendable {
         return try await connection.transaction("cannot write the assets' metadata files", logger: logger) { connection in
             let claimed = try await Self.claim(assets, limit: limit, on: connection, logger: logger)
             guard !claimed.isEmpty else { return 0 }
+            // A drive unmounted under a running daemon leaves a bare mount point at the root:
+            // nothing is written there (the marks stay, for when the library is back).
+            guard FileManager.default.fileExists(atPath: LibraryRoot(path: store.root).markerPath) else {
+                throw MediaError(
+                    .libraryRootUnmarked, "\(store.root) no longer holds the library (no \(LibraryRoot.markerName)): metadata files wait")
+            }
             for document in try await Self.documents(claimed, on: connection, logger: logger) {
                 try document.write(in: store, durable: false)
             }

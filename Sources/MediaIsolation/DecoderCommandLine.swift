@@ -10,9 +10,14 @@ public enum DecoderCommandLine {
     /// Overrides where `mediaq` finds `mediad` (an absolute path).
     public static let executableVariable = "MEDIAQ_MEDIAD"
 
+    /// Makes the worker lower its own CPU priority to the lowest (nice 19) before it serves:
+    /// for the daemon's background optimiser, whose rewrites and pixel comparisons must not take
+    /// the cores from drops or from the pipeline.
+    public static let lowPriorityFlag = "--low-priority"
+
     /// `executable` in worker mode.
-    public static func arguments(executable: String, memoryLimit: Int64) -> [String] {
-        [executable, flag, "--memory-limit", String(memoryLimit)]
+    public static func arguments(executable: String, memoryLimit: Int64, lowPriority: Bool = false) -> [String] {
+        [executable, flag, "--memory-limit", String(memoryLimit)] + (lowPriority ? [lowPriorityFlag] : [])
     }
 
     /// The memory limit a worker was started with.

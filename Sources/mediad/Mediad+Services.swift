@@ -61,11 +61,19 @@ extension Mediad {
                     idle: { await drops.totals().queued == 0 }, logger: logger))
         }
         if configuration.optimize == .lossless {
+            // Workers of its own, at the lowest CPU priority: an optimisation in progress takes
+            // neither a drop's worker nor the cores the drops and the pipeline need.
+            var optimizerSettings = DecoderPool.Settings(
+                command: DecoderCommandLine.arguments(
+                    executable: "/proc/self/exe", memoryLimit: configuration.daemon.decoderMemoryBytes, lowPriority: true))
+            optimizerSettings.keptIdle = 1
+            let optimizer = DecoderPool(settings: optimizerSettings)
+            services.append(DecoderPoolService(decoder: optimizer))
             services.append(
                 BackgroundOptimizer(
                     connector: DatabaseConnector(url: opened.databaseURL, logger: logger),
                     optimization: OriginalOptimization(
-                        root: opened.root.path, optimizer: decoder, request: .lossless,
+                        root: opened.root.path, optimizer: optimizer, request: .lossless,
                         minimumSaving: configuration.optimizeMinSaving, logger: logger),
                     idle: { await drops.totals().queued == 0 }, ingestedCount: { await drops.totals().ingested },
                     logger: logger))

@@ -22,7 +22,9 @@ struct Mediad: AsyncParsableCommand {
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.first == DecoderCommandLine.flag {
             if arguments.contains(DecoderCommandLine.versionsFlag) { DecoderServer.printVersions() }
-            DecoderServer.serve(memoryLimit: DecoderCommandLine.memoryLimit(in: Array(arguments)))
+            DecoderServer.serve(
+                memoryLimit: DecoderCommandLine.memoryLimit(in: Array(arguments)),
+                lowPriority: arguments.contains(DecoderCommandLine.lowPriorityFlag))
         }
         await mainWithDocumentedExitCodes()
     }

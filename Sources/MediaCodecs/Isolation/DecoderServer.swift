@@ -19,7 +19,11 @@ public enum DecoderServer {
     /// Serves requests until standard input ends (the daemon closed it or died). Never returns.
     /// `memoryLimit` caps the address space (RLIMIT_AS): a decoder that runs away fails its
     /// allocation or dies here rather than pushing the daemon's host into swap.
-    public static func serve(memoryLimit: Int64?) -> Never {
+    /// `lowPriority`: the worker runs at nice 19 (the background optimiser's workers).
+    public static func serve(memoryLimit: Int64?, lowPriority: Bool = false) -> Never {
+        if lowPriority && setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19) != 0 {
+            report("cannot lower the worker's priority: \(String(cString: strerror(errno)))")
+        }
         if let memoryLimit {
             var limit = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
             if setrlimit(Int32(RLIMIT_AS.rawValue), &limit) != 0 {

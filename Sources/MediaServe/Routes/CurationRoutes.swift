@@ -93,14 +93,17 @@ extension LibraryServer {
         _ action: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(MediaError) -> T {
         let (root, logger) = (root, logger)
-        return try await withConnection(action) { connection in
-            let value = try await body(connection)
-            do {
-                _ = try await MetadataRepository(connection: connection, logger: logger).flushAll(in: ContentStore(root: root))
-            } catch {
-                logger.debug("the metadata files are left to mediad: \(String(reflecting: error))")
+        let value = try await withConnection(action, body)
+        // The change is committed: the files follow outside the request's query limit, since
+        // their syncfs can take seconds on a busy disk, and a slow flush must not report a
+        // change that was made as one that failed. A failure leaves the marks to mediad.
+        do {
+            _ = try await pool.withConnection("writing metadata files", within: .seconds(120)) { connection in
+                try await MetadataRepository(connection: connection, logger: logger).flushAll(in: ContentStore(root: root))
             }
-            return value
+        } catch {
+            logger.debug("the metadata files are left to mediad: \(error.message)")
         }
+        return value
     }
 }

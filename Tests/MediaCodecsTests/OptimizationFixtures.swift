@@ -6,18 +6,7 @@ import MediaCore
 /// tooling only; the optimiser links the libraries).
 enum OptimizationFixtures {
     static func convert(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/convert")
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FFmpegToolError(description: "convert \(arguments.joined(separator: " ")) failed: \(errorText)")
-        }
+        try FixtureTool.run("/usr/bin/convert", arguments)
     }
 
     /// A photo-like picture (a seeded plasma: smooth gradients and fine noise, as a camera

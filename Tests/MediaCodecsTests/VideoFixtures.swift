@@ -51,9 +51,16 @@ struct FFmpegToolError: Error, CustomStringConvertible {
 
 enum FFmpegTool {
     static func run(_ arguments: [String]) throws {
+        try FixtureTool.run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"] + arguments)
+    }
+}
+
+/// Runs a command-line tool that makes a test's files; its standard error becomes the error.
+enum FixtureTool {
+    static func run(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"] + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -61,7 +68,8 @@ enum FFmpegTool {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw FFmpegToolError(description: "ffmpeg \(arguments.joined(separator: " ")) failed: \(errorText)")
+            let name = (executable as NSString).lastPathComponent
+            throw FFmpegToolError(description: "\(name) \(arguments.joined(separator: " ")) failed: \(errorText)")
         }
     }
 }

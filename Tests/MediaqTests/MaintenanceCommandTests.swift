@@ -117,9 +117,10 @@ struct DoctorOutput: Decodable {
             let originals = try await library.strings("SELECT path FROM asset ORDER BY id")
             let gc = try ChildProcess.spawn(
                 [Executables.path("mediaq"), "gc", "--target", "0"] + library.arguments,
-                environment: Executables.cleanEnvironment(["MEDIAQ_GC_PAUSE_AFTER_ORIGINAL_MS": "3000"]))
-            // Kill it while it pauses between an original and its thumbnail and row (3 s: the
-            // window must outlast this poll on a loaded machine).
+                environment: Executables.cleanEnvironment(["MEDIAQ_GC_PAUSE_AFTER_ORIGINAL_MS": "120000"]))
+            // Kill it while it pauses between the first original and its thumbnail and row. The
+            // pause is far longer than this poll can take, however loaded the machine (CI once saw
+            // a 3 s pause end before the poll noticed it): the kill always lands inside it.
             let gone = try await Drops.waitUntil(30) { originals.contains { !library.exists($0) } }
             try await Task.sleep(for: .milliseconds(150))
             gc.signal(SIGKILL)

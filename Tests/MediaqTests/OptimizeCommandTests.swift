@@ -239,27 +239,31 @@ struct OptimizeOutput: Decodable {
             let rounds = 6
             var insideReplacement = 0
             for round in 0..<rounds {
-                // A pause between each intent and its rename widens the window a kill may land in;
-                // every other round is killed inside it, the others at a random moment.
+                // A pause between each intent and its rename widens the window a kill may land in.
+                // Every other round is killed inside it: there the pause is far longer than the
+                // watch below can take on a loaded machine. The others are killed at a random moment
+                // once the run has replaced one more original, so every round leaves work done and
+                // work still to do (a kill at a fixed time may land before the first or after the last).
+                let inside = round % 2 == 0
+                let optimisedBefore = try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL")[0]
                 let process = try ChildProcess.spawn(
                     [Executables.path("mediaq"), "optimize"] + library.arguments,
-                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": round % 2 == 0 ? "1500" : "300"]))
-                if round % 2 == 0 {
-                    // Watched on one connection: a new one per look may take longer than the window.
-                    let watcher = try await TestDatabase.connect(library.url)
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    var pending = 0
-                    while ContinuousClock.now < deadline, pending == 0 {
-                        let rows = try await watcher.query(
-                            "SELECT count(*)::int FROM file_intent WHERE action = 'replace'", logger: testLogger)
-                        for try await count in rows.decode(Int.self) { pending = count }
-                        if pending == 0 { try await Task.sleep(for: .milliseconds(10)) }
-                    }
-                    try? await watcher.close()
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
-                } else {
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &generator)))
+                    environment: Executables.cleanEnvironment(["MEDIAQ_OPTIMIZE_PAUSE_MS": inside ? "60000" : "300"]))
+                // Watched on one connection: a new one per look may take longer than the window.
+                let watcher = try await TestDatabase.connect(library.url)
+                let deadline = ContinuousClock.now + .seconds(60)
+                var reached = false
+                while ContinuousClock.now < deadline, !reached {
+                    let sql: PostgresQuery =
+                        inside
+                        ? "SELECT count(*)::int FROM file_intent WHERE action = 'replace'"
+                        : "SELECT count(*)::int - \(optimisedBefore) FROM asset WHERE stored_sha256 IS NOT NULL"
+                    for try await count in try await watcher.query(sql, logger: testLogger).decode(Int.self) { reached = count > 0 }
+                    if !reached { try await Task.sleep(for: .milliseconds(10)) }
                 }
+                try? await watcher.close()
+                try #require(reached, "round \(round): the run never reached the point it is to be killed after")
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...(inside ? 200 : 600), using: &generator)))
                 process.signal(SIGKILL)
                 let status = await onOwnThread { process.wait() }.status
                 // Its decoder worker may be writing a copy into .tmp still: it sees its parent gone

@@ -234,4 +234,22 @@ import Testing
         #expect(!inherited.contains(stray), "fd \(stray) leaked into the child: \(inherited)")
         #expect(inherited.filter { $0 > 2 }.count <= 1, "\(inherited)")
     }
+
+    @Test func hasEndedLooksWithoutCollecting() async throws {
+        let child = try ChildProcess.spawn(["/bin/sh", "-c", "read line; echo done; exit 3"], environment: [:])
+        // Its standard input is /dev/null, so `read` returns at once; a long sleep would be slower.
+        let blocked = try ChildProcess.spawn(["/bin/sleep", "30"], environment: [:])
+        #expect(!blocked.hasEnded)
+        var looked = 0
+        while !child.hasEnded, looked < 1_000 {
+            looked += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(child.hasEnded && child.hasEnded, "seen ended, and still so: the look collected nothing")
+        let outcome = await onOwnThread { child.wait() }
+        #expect(outcome.status == 3 && outcome.standardOutput == "done\n")
+        #expect(!blocked.hasEnded)
+        blocked.signal(SIGKILL)
+        #expect(await onOwnThread { blocked.wait() }.status == 128 + SIGKILL)
+    }
 }

@@ -90,6 +90,12 @@ public struct ChildProcess: Sendable {
         return Outcome(status: exitCode, standardOutput: Self.readAll(outputFD), standardError: Self.readAll(errorFD))
     }
 
+    /// Whether the child has ended, without collecting it: `wait()` still returns its outcome.
+    public var hasEnded: Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
+    }
+
     /// Sends `signal` to the child.
     public func signal(_ signal: Int32) {
         kill(pid, signal)

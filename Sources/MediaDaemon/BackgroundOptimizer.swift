@@ -74,6 +74,10 @@ public struct BackgroundOptimizer: Service {
     }
 
     private func workThroughUntried(on connection: PostgresConnection) async throws(MediaError) -> Bool {
+        // A database failure after a rename left that original's intent: finish it now (no
+        // optimisation of ours is in progress), not at the next start.
+        _ = try await IngestRecovery(root: optimization.store.root, logger: logger)
+            .finishReplacementsBetweenOwnOptimisations(on: connection)
         let repository = OptimizationRepository(connection: connection, logger: logger)
         var after: Int64 = 0
         var any = false

@@ -46,7 +46,11 @@ public final class StatusReporter: Sendable {
                 }
                 return (texts, current.stopped)
             }
-            for text in texts { notifier.status(text) }
+            for text in texts where !notifier.status(text) {
+                // Not delivered (a send that timed out on a full queue): the newest is sent again
+                // next time round, so the manager never keeps a stale status.
+                state.withLock { if $0.sent == text { $0.sent = nil } }
+            }
             if stopped { return }
             usleep(microseconds)
         }

@@ -67,6 +67,7 @@ extension Mediad {
                 command: DecoderCommandLine.arguments(
                     executable: "/proc/self/exe", memoryLimit: configuration.daemon.decoderMemoryBytes, lowPriority: true))
             optimizerSettings.keptIdle = 1
+            optimizerSettings.optimizeTimeout = configuration.optimizeTimeout
             let optimizer = DecoderPool(settings: optimizerSettings)
             services.append(DecoderPoolService(decoder: optimizer))
             services.append(

@@ -18,7 +18,10 @@ struct OptimizeCommand: AsyncParsableCommand {
             video, moved its index to the front without growing. The asset keeps its identity (the \
             download's SHA-256: dedupe, known, receipts); its row and metadata file record the stored \
             hash and size. Works through the assets never tried, oldest first; a kill at any point \
-            leaves the old original or the new one, and the next command finishes the step.
+            leaves the old original or the new one, and the next command finishes the step. One \
+            optimisation that takes longer than media.optimizeTimeoutSeconds (600) is stopped and \
+            reported failed, its original untouched; a failed one is not tried again unless \
+            --retry-failed asks.
 
             --reencode-video CRF is lossy and only when asked: videos whose bitrate exceeds \
             --min-bitrate (8000000) are re-encoded with --codec (h264) at that CRF, same \
@@ -43,6 +46,13 @@ struct OptimizeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many originals.", valueName: "n"))
     var limit: Int?
 
+    @Flag(
+        help: """
+            Try again the originals whose optimisation failed before, instead of the untried ones \
+            (after raising media.optimizeTimeoutSeconds, say).
+            """)
+    var retryFailed = false
+
     @Option(help: ArgumentHelp("Re-encode videos at this CRF (0–51): lossy, only when asked.", valueName: "crf"))
     var reencodeVideo: Int?
 
@@ -63,6 +73,9 @@ struct OptimizeCommand: AsyncParsableCommand {
         if let crf = reencodeVideo, !(0...51).contains(crf) { throw ValidationError("--reencode-video takes a CRF from 0 to 51") }
         if reencodeVideo == nil && (codec != nil || minBitrate != nil || qualityFloor != nil) {
             throw ValidationError("--codec, --min-bitrate and --quality-floor go with --reencode-video")
+        }
+        if retryFailed && reencodeVideo != nil {
+            throw ValidationError("--retry-failed retries lossless optimisations; --reencode-video works through every video")
         }
         if let codec, VideoCodecChoice(rawValue: codec) == nil { throw ValidationError("--codec is h264 or hevc") }
         if let minBitrate, minBitrate < 0 { throw ValidationError("--min-bitrate must be 0 or more") }
@@ -86,10 +99,12 @@ struct OptimizeCommand: AsyncParsableCommand {
             let configuration = try await options.library.load()
             let pool = try DecoderPool.forCommands(configuration)
             defer { pool.shutdown() }
+            pool.setOptimizeTimeout(configuration.optimizeTimeout)
             let pause = ProcessInfo.processInfo.environment["MEDIAQ_OPTIMIZE_PAUSE_MS"].flatMap(Int.init)
             let request = request
             let dryRun = dryRun
             let limit = limit
+            let retryFailed = retryFailed
             let json = options.json
             summary = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
                 (library, connection) throws(MediaError) in
@@ -97,6 +112,7 @@ struct OptimizeCommand: AsyncParsableCommand {
                     root: library.root.path, optimizer: pool, request: request,
                     minimumSaving: configuration.optimizeMinSaving, dryRun: dryRun, logger: logger)
                 optimization.pauseBeforeRename = pause.map { .milliseconds($0) }
+                optimization.retryFailed = retryFailed
                 return try await optimization.run(on: connection, limit: limit) { done, total, outcome in
                     bar.show("optimize", done, total)
                     if !bar.enabled && !json {

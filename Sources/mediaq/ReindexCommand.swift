@@ -22,10 +22,11 @@ struct ReindexCommand: AsyncParsableCommand {
             Idempotent and resumable: each original is one transaction, and a second run only \
             compares. Without DATABASE_URL an embedded database is made if the library's is gone. \
             Usage history (last use, use counts, pins) is not in the files and starts afresh. \
-            Blocks (`mediaq block`) come back from <root>/blocked.json.
+            Blocks (`mediaq block`) come back from <root>/blocked.json, the operator's aliases \
+            (`mediaq tags alias`) from <root>/aliases.json.
 
             With --json: {"ok", "originals", "adopted", "adoptedWithoutMetadata", "updated", \
-            "unchanged", "metadataWritten", "blocksRestored", "problems": [{"path", "code", "detail"}], "seconds"}.
+            "unchanged", "metadataWritten", "blocksRestored", "aliasesRestored", "problems": [{"path", "code", "detail"}], "seconds"}.
 
             Exit codes: 0 every original recorded; 1 some were left (listed); 2 usage; 75 the \
             database or the library root is unavailable (run it again: it goes on where it stopped).
@@ -78,6 +79,8 @@ struct ReindexCommand: AsyncParsableCommand {
             }
             summary += ", \(report.updated) updated from their metadata files, \(report.unchanged) unchanged"
             if !report.problems.isEmpty { summary += ", \(report.problems.count) left as they are" }
+            if report.blocksRestored > 0 { summary += ", \(report.blocksRestored) block(s) restored" }
+            if report.aliasesRestored > 0 { summary += ", \(report.aliasesRestored) alias(es) restored" }
             summary += " in \(String(format: "%.1f", report.seconds)) s"
             print(summary)
         }

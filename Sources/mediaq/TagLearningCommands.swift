@@ -107,7 +107,8 @@ struct AliasCommand: AsyncParsableCommand {
         commandName: "alias",
         abstract: "Make two tags aliases of each other: a search for either finds the other.",
         discussion: """
-            Stores the relation `alias` from source `operator`, both ways, weighing 1; both tags \
+            Stores the relation `alias` from source `operator`, both ways, weighing 1, and keeps \
+            every alias in <root>/aliases.json, which a reindex reads; both tags \
             are normalised as tags are. Making an alias that exists changes nothing.
 
             With --json: {"ok", "tag", "alias", "changed"}.
@@ -139,8 +140,11 @@ struct AliasCommand: AsyncParsableCommand {
         do {
             let configuration = try await options.library.load()
             let added = try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) {
-                (_, connection) throws(MediaError) in
-                try await TagRelationRepository(connection: connection, logger: logger).addAlias(tag, alias)
+                (library, connection) throws(MediaError) in
+                let relations = TagRelationRepository(connection: connection, logger: logger)
+                let added = try await relations.addAlias(tag, alias)
+                await relations.writeAliasList(root: library.root.path)
+                return added
             }
             if options.json {
                 JSONOutput.print(Report(tag: tag, alias: alias, changed: added))
@@ -182,10 +186,12 @@ struct UnaliasCommand: AsyncParsableCommand {
         let (tag, alias) = try aliasPair(tag, alias)
         do {
             let configuration = try await options.library.load()
-            try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) { (_, connection) throws(MediaError) in
-                guard try await TagRelationRepository(connection: connection, logger: logger).removeAlias(tag, alias) else {
+            try await withOpenLibrary(configuration, logger: logger, mode: .maintenance) { (library, connection) throws(MediaError) in
+                let relations = TagRelationRepository(connection: connection, logger: logger)
+                guard try await relations.removeAlias(tag, alias) else {
                     throw MediaError(.assetNotFound, "\(tag) and \(alias) are not aliases: nothing removed")
                 }
+                await relations.writeAliasList(root: library.root.path)
             }
             if options.json {
                 JSONOutput.print(AliasCommand.Report(tag: tag, alias: alias, changed: true))

@@ -122,16 +122,24 @@ import Testing
         defer { folder.remove() }
         let defaults = try await LibraryConfiguration.load(environment: [:], workingDirectory: "/")
         #expect(defaults.optimize == .off && defaults.optimizeMinSaving == LibraryConfiguration.defaultOptimizeMinSaving)
-        let file = try writeFile(#"{"media": {"optimize": "lossless", "optimizeMinSaving": 0.05}}"#)
+        #expect(defaults.optimizeTimeout == .seconds(600))
+        let file = try writeFile(#"{"media": {"optimize": "lossless", "optimizeMinSaving": 0.05, "optimizeTimeoutSeconds": 1800}}"#)
         let fromFile = try await LibraryConfiguration.load(configFile: file, environment: [:], workingDirectory: "/")
-        #expect(fromFile.optimize == .lossless && fromFile.optimizeMinSaving == 0.05)
+        #expect(fromFile.optimize == .lossless && fromFile.optimizeMinSaving == 0.05 && fromFile.optimizeTimeout == .seconds(1800))
         let fromEnvironment = try await LibraryConfiguration.load(
-            configFile: file, environment: ["MEDIA_OPTIMIZE": "off", "MEDIA_OPTIMIZE_MIN_SAVING": "0.1"], workingDirectory: "/")
+            configFile: file,
+            environment: ["MEDIA_OPTIMIZE": "off", "MEDIA_OPTIMIZE_MIN_SAVING": "0.1", "MEDIA_OPTIMIZE_TIMEOUT_SECONDS": "30"],
+            workingDirectory: "/")
         #expect(fromEnvironment.optimize == .off && fromEnvironment.optimizeMinSaving == 0.1)
+        #expect(fromEnvironment.optimizeTimeout == .seconds(30))
         #expect(
-            DaemonSettings.restartNeeded(from: fromFile, to: fromEnvironment) == ["media.optimize", "media.optimizeMinSaving"],
+            DaemonSettings.restartNeeded(from: fromFile, to: fromEnvironment)
+                == ["media.optimize", "media.optimizeMinSaving", "media.optimizeTimeoutSeconds"],
             "the background optimiser starts with the daemon")
-        for (variable, value) in [("MEDIA_OPTIMIZE", "lossy"), ("MEDIA_OPTIMIZE_MIN_SAVING", "2%"), ("MEDIA_OPTIMIZE_MIN_SAVING", "0.95")] {
+        for (variable, value) in [
+            ("MEDIA_OPTIMIZE", "lossy"), ("MEDIA_OPTIMIZE_MIN_SAVING", "2%"), ("MEDIA_OPTIMIZE_MIN_SAVING", "0.95"),
+            ("MEDIA_OPTIMIZE_TIMEOUT_SECONDS", "0"), ("MEDIA_OPTIMIZE_TIMEOUT_SECONDS", "86401"), ("MEDIA_OPTIMIZE_TIMEOUT_SECONDS", "10m"),
+        ] {
             await #expect(throws: MediaError.self, "\(variable)=\(value)") {
                 try await LibraryConfiguration.load(environment: [variable: value], workingDirectory: "/")
             }

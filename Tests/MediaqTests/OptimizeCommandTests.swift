@@ -469,4 +469,57 @@ struct OptimizeOutput: Decodable {
             #expect(usage.status == 2, "\(usage.transcript)")
         }
     }
+
+    /// `media.optimizeTimeoutSeconds` stops one optimisation that takes too long; the original is
+    /// left as it was, the failure recorded, and only `--retry-failed` tries it again.
+    @Test func anOptimisationPastTheTimeLimitFailsLeavesTheOriginalAndIsRetriedOnlyWhenAsked() async throws {
+        try await MaintenanceCommandTests.withLibrary { library in
+            // 7.7 megapixels stored uncompressed: re-encoding at zlib 9 with every filter and
+            // comparing every sample takes several seconds, far past a 1 s limit.
+            let png = library.folder + "/large-screen.png"
+            try await onOwnThread {
+                try SampleMedia.make([
+                    SampleMedia.convert, "-seed", "9", "-size", "3200x2400", "plasma:fractal", "-depth", "8",
+                    "-define", "png:compression-level=0", "-define", "png:compression-filter=0", png,
+                ])
+            }
+            let ids = try await Self.ingest(library, [png])
+            try #require(ids.count == 1)
+            let path = try await library.strings("SELECT path FROM asset")[0]
+            let download = try Self.sha256(png)
+
+            let timedOut = try await Self.mediaq(
+                library, ["optimize", "--json"], environment: ["MEDIA_OPTIMIZE_TIMEOUT_SECONDS": "1"])
+            #expect(timedOut.status == 1, "\(timedOut.transcript)")
+            let failed = try TestLibrary.decode(OptimizeOutput.self, timedOut)
+            #expect(failed.failed == 1 && failed.optimized == 0, "\(failed.assets)")
+            let reason = failed.assets.first?.reason ?? ""
+            #expect(reason.contains("hung") && reason.contains("1"), "the reason names the time limit: \(reason)")
+            #expect(try Self.sha256(library.root + "/" + path) == download, "the original is untouched")
+            #expect(try await library.strings("SELECT optimize_outcome FROM asset") == ["failed"])
+            #expect(try await library.integers("SELECT count(*) FROM asset WHERE stored_sha256 IS NOT NULL") == [0])
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: library.root + "/.tmp")) ?? []
+            #expect(leftovers.isEmpty, "the killed worker's copy is gone: \(leftovers)")
+            try await LibraryConsistency.expectConsistent(root: library.root, url: library.url)
+
+            // Not tried again on its own, even with time to spare.
+            let again = try TestLibrary.decode(OptimizeOutput.self, try await Self.mediaq(library, ["optimize", "--json"]))
+            #expect(again.examined == 0, "\(again.assets)")
+
+            let retried = try await Self.mediaq(library, ["optimize", "--json", "--retry-failed"])
+            #expect(retried.status == 0, "\(retried.transcript)")
+            let done = try TestLibrary.decode(OptimizeOutput.self, retried)
+            #expect(done.examined == 1 && done.optimized == 1 && done.image.bytesSaved > 0, "\(done.assets)")
+            #expect(try await library.strings("SELECT optimize_outcome FROM asset") == ["optimized"])
+            try await Self.expectOriginalsMatchRows(library)
+            let doctor = try await Self.mediaq(library, ["doctor", "--json", "--verify", "all"])
+            #expect(doctor.status == 0, "\(doctor.transcript)")
+            let nothingLeft = try TestLibrary.decode(
+                OptimizeOutput.self, try await Self.mediaq(library, ["optimize", "--json", "--retry-failed"]))
+            #expect(nothingLeft.examined == 0)
+
+            let usage = try await Self.mediaq(library, ["optimize", "--retry-failed", "--reencode-video", "23"])
+            #expect(usage.status == 2 && usage.output.contains("--retry-failed"), "\(usage.transcript)")
+        }
+    }
 }

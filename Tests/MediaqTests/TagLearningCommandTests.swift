@@ -156,6 +156,33 @@ import Testing
             let failure = try JSONDecoder().decode(Failure.self, from: Data(nothing.standardOutput.utf8))
             #expect(!failure.ok && failure.error.code == "not_found")
             #expect(try library.json(Aliases.self, ["tags", "aliases"]).aliases == [.init(tag: "new york", alias: "nyc")])
+
+            // The file in the root follows every change, and a database rebuilt from the files
+            // gets the aliases back from it.
+            struct AliasFile: Decodable {
+                let format: String
+                let version: Int
+                let aliases: [Aliases.Pair]
+            }
+            let file = try JSONDecoder().decode(
+                AliasFile.self, from: Data(contentsOf: URL(fileURLWithPath: library.root + "/aliases.json")))
+            #expect(file.format == "media-library/aliases" && file.version == 1)
+            #expect(file.aliases == [.init(tag: "new york", alias: "nyc")])
+            try await TestDatabase.withFresh { lostURL in
+                let rebuilt = try CommandLibrary(url: lostURL, root: library.root)
+                #expect(try rebuilt.json(Aliases.self, ["tags", "aliases"]).aliases.isEmpty, "a new database has none")
+                let reindex = try rebuilt.mediaq(["reindex", "--json"])
+                #expect(
+                    reindex.status == 0 && reindex.standardOutput.contains("\"aliasesRestored\" : 1"), "\(reindex.transcript)")
+                #expect(try rebuilt.json(Aliases.self, ["tags", "aliases"]).aliases == [.init(tag: "new york", alias: "nyc")])
+                #expect(try rebuilt.json(Related.self, ["tags", "related", "nyc"]).related.map(\.tag) == ["new york"])
+                let again = try rebuilt.mediaq(["reindex", "--json"])
+                #expect(again.standardOutput.contains("\"aliasesRestored\" : 0"), "\(again.transcript)")
+            }
+            // A file that is not a list of aliases is reported, not taken.
+            try "[1, 2]".write(toFile: library.root + "/aliases.json", atomically: true, encoding: .utf8)
+            let bad = try library.mediaq(["reindex", "--json"])
+            #expect(bad.status == 1 && bad.standardOutput.contains("aliases.json"), "\(bad.transcript)")
         }
     }
 }

@@ -76,6 +76,7 @@ public struct DaemonSettings: Sendable, Equatable {
         // The background optimiser is started, or not, with the daemon.
         if old.optimize != new.optimize { changed.append(ConfigurationKey.optimize.rawValue) }
         if old.optimizeMinSaving != new.optimizeMinSaving { changed.append(ConfigurationKey.optimizeMinSaving.rawValue) }
+        if old.optimizeTimeout != new.optimizeTimeout { changed.append(ConfigurationKey.optimizeTimeoutSeconds.rawValue) }
         return changed
     }
 }

@@ -149,6 +149,14 @@ extension LibraryConfiguration {
             }
             configuration.optimizeMinSaving = share
         }
+        if let seconds = try count(reader, .optimizeTimeoutSeconds) {
+            guard optimizeTimeoutRange.contains(seconds) else {
+                throw MediaError(
+                    .invalidConfiguration,
+                    "media.optimizeTimeoutSeconds (MEDIA_OPTIMIZE_TIMEOUT_SECONDS) is \(seconds); use 1 to 86400 seconds")
+            }
+            configuration.optimizeTimeout = .seconds(seconds)
+        }
     }
 
     /// The pipeline's stock-assets.json given where the library's file belongs (`plan --config`

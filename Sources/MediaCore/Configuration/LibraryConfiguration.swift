@@ -24,6 +24,7 @@ public enum OptimizeMode: String, Sendable, Equatable, CaseIterable {
 /// | `ingest.fileKeywords` | `MEDIA_INGEST_FILE_KEYWORDS` | none | boolean | `true`: the keywords written into an image (IPTC, XMP, EXIF) become its tags |
 /// | `media.optimize`    | `MEDIA_OPTIMIZE`     | none              | `off`, `lossless` | `off`: with `lossless`, `mediad` rewrites stored originals smaller in the background, same pixels and frames (docs/optimize.md) |
 /// | `media.optimizeMinSaving` | `MEDIA_OPTIMIZE_MIN_SAVING` | none | share 0–0.9 | `0.02`: an optimised original is kept only when it saves at least this share of its bytes |
+/// | `media.optimizeTimeoutSeconds` | `MEDIA_OPTIMIZE_TIMEOUT_SECONDS` | none | seconds 1–86400 | `600`: longest one optimisation may take before its worker is killed and the original left as it was |
 /// | `search.wordnet`    | `MEDIA_WORDNET`      | none              | path or `off` | `/usr/share/wordnet`: WordNet's data, loaded into the database by `mediad` at start and `mediaq db migrate` when present and not loaded yet |
 /// | `daemon.workers`    | `MEDIAD_WORKERS`     | `--workers`       | count | the number of cores |
 /// | `daemon.sidecarGraceMs` | `MEDIAD_SIDECAR_GRACE_MS` | `--sidecar-grace-ms` | ms ≥ 0 | `2000` |
@@ -69,6 +70,11 @@ public struct LibraryConfiguration: Sendable, Equatable {
     /// An optimised original replaces the stored one only when it saves at least this share.
     public var optimizeMinSaving: Double = defaultOptimizeMinSaving
     public static let defaultOptimizeMinSaving = 0.02
+    /// The longest one optimisation (a copy made and compared) may take; the worker is then
+    /// killed and the asset reported failed, its original untouched.
+    public var optimizeTimeout: Duration = defaultOptimizeTimeout
+    public static let defaultOptimizeTimeout: Duration = .seconds(600)
+    public static let optimizeTimeoutRange: ClosedRange<Int64> = 1...86_400
     /// Debian's `wordnet-base`.
     public static let defaultWordNetDirectory = "/usr/share/wordnet"
     /// The embedded cluster's `max_connections`, when configured; see `embeddedMaxConnections`.

@@ -134,24 +134,17 @@ public struct BlockRepository: Sendable {
         }
     }
 
-    /// Writes `blocked.json` from the rows. Not a failure of the caller's change when it cannot:
-    /// the rows hold, and the next block, unblock or reindex writes the file.
+    /// Writes `blocked.json` from the rows (after every block and unblock, and by reindex).
     public func writeList(root: String) async {
-        do {
-            let entries = try await list()
-            // A library that never blocked anything gets no file.
-            if entries.isEmpty && !FileManager.default.fileExists(atPath: root + "/" + BlockList.fileName) { return }
-            try BlockList(entries: entries).write(root: root)
-        } catch {
-            logger.warning("blocked.json was not written yet: \(error.message)")
-        }
+        await BlockList.writeFollowingRows(root: root, logger: logger) { () throws(MediaError) in BlockList(entries: try await list()) }
     }
 }
 
 /// The blocked content as a file in the library root, `blocked.json` (docs/storage.md).
-public struct BlockList: Codable, Equatable, Sendable {
+public struct BlockList: RootListFile {
     public static let formatName = "media-library/blocked"
     public static let fileName = "blocked.json"
+    public static let description = "a block list"
 
     public struct Source: Codable, Equatable, Sendable {
         public var provider: String
@@ -174,31 +167,6 @@ public struct BlockList: Codable, Equatable, Sendable {
         self.entries = entries
     }
 
-    /// The file in `root`; empty when there is none. One that is not a block list throws.
-    public static func read(root: String) throws(MediaError) -> BlockList {
-        let path = root + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else { return BlockList(entries: []) }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            let list = try decoder.decode(BlockList.self, from: data)
-            guard list.format == formatName else { throw MediaError(.badMetadataFile, "its format is \(list.format)") }
-            return list
-        } catch {
-            throw MediaError(.badMetadataFile, "\(path) is not a block list: \(error)")
-        }
-    }
-
-    public func write(root: String) throws(MediaError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        let data: Data
-        do {
-            data = try encoder.encode(self) + Data("\n".utf8)
-        } catch {
-            throw MediaError(.libraryWriteFailed, "cannot encode \(Self.fileName): \(error)")
-        }
-        try AtomicFile.write(data, to: root + "/" + Self.fileName, failure: .libraryWriteFailed)
-    }
+    public static var empty: BlockList { BlockList(entries: []) }
+    public var isEmpty: Bool { entries.isEmpty }
 }

@@ -80,6 +80,11 @@ public struct DatabaseConnector: Sendable {
                     MediaError(
                         .databaseTimeout,
                         "PostgreSQL at \(endpoint) did not answer within \(DatabaseFailure.format(seconds)) s")
+                },
+                discardLate: { connection in
+                    // Held by the callback until it is closed: one released open is a leak, and
+                    // an assertion failure in a debug build.
+                    connection.close().whenComplete { _ in _ = connection }
                 }
             ) {
                 try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)

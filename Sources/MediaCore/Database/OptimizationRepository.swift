@@ -41,6 +41,8 @@ public struct OptimizationRepository: Sendable {
         case untried
         /// Present videos not re-encoded yet (`--reencode-video`), oldest first.
         case videosNotReencoded
+        /// Present assets whose last lossless try failed (`--retry-failed`), oldest first.
+        case failedBefore
     }
 
     /// Up to `limit` candidates after `afterId`, oldest first.
@@ -53,6 +55,7 @@ public struct OptimizationRepository: Sendable {
             switch selection {
             case .untried: "a.optimize_checked_at IS NULL"
             case .videosNotReencoded: "a.kind = 'video' AND coalesce(a.optimization, '') NOT LIKE '%-crf%'"
+            case .failedBefore: "a.optimize_outcome = 'failed'"
             }
         do {
             let rows = try await connection.query(
@@ -92,6 +95,7 @@ public struct OptimizationRepository: Sendable {
             switch selection {
             case .untried: "optimize_checked_at IS NULL"
             case .videosNotReencoded: "kind = 'video' AND coalesce(optimization, '') NOT LIKE '%-crf%'"
+            case .failedBefore: "optimize_outcome = 'failed'"
             }
         do {
             let rows = try await connection.query(

@@ -2,9 +2,11 @@ import Logging
 import PostgresNIO
 
 /// An operator's aliases: two tags that name the same thing in this library, stored both ways
-/// as relation `alias` from source `operator`, weighing 1 (as much as the tag itself).
+/// as relation `alias` from source `operator`, weighing 1 (as much as the tag itself). No
+/// asset's metadata file holds them, so `aliases.json` in the library root follows the rows
+/// (`AliasList`) and a reindex after a lost database reads it.
 extension TagRelationRepository {
-    public struct Alias: Sendable, Encodable, Equatable {
+    public struct Alias: Sendable, Codable, Equatable {
         public let tag: String
         public let alias: String
 
@@ -67,4 +69,40 @@ extension TagRelationRepository {
             throw DatabaseFailure.translate(error, "cannot read the aliases")
         }
     }
+
+    /// Records aliases read from `aliases.json` (reindex); those already there stay. Returns
+    /// how many were new.
+    public func insertAliases(_ aliases: [Alias]) async throws(MediaError) -> Int {
+        var added = 0
+        for alias in aliases where alias.tag != alias.alias {
+            if try await addAlias(alias.tag, alias.alias) { added += 1 }
+        }
+        return added
+    }
+
+    /// Writes `aliases.json` from the rows (after every alias and unalias, and by reindex).
+    public func writeAliasList(root: String) async {
+        await AliasList.writeFollowingRows(root: root, logger: logger) { () throws(MediaError) in
+            AliasList(aliases: try await aliases())
+        }
+    }
+}
+
+/// The operator's aliases as a file in the library root, `aliases.json` (docs/storage.md).
+public struct AliasList: RootListFile {
+    public static let formatName = "media-library/aliases"
+    public static let fileName = "aliases.json"
+    public static let description = "a list of aliases"
+
+    public var format = formatName
+    public var version = 1
+    /// Each pair once, the first tag sorting before the second.
+    public var aliases: [TagRelationRepository.Alias]
+
+    public init(aliases: [TagRelationRepository.Alias]) {
+        self.aliases = aliases
+    }
+
+    public static var empty: AliasList { AliasList(aliases: []) }
+    public var isEmpty: Bool { aliases.isEmpty }
 }

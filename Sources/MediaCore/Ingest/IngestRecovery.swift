@@ -71,6 +71,17 @@ public struct IngestRecovery: Sendable {
         return report
     }
 
+    /// The `replace` intents of this process and of processes that no longer run, finished as
+    /// at an open. For a process that optimises one original at a time (`mediad`'s background
+    /// optimiser) between two of them: a database failure after a rename left its intent, and
+    /// waiting for the next start would leave the row behind the file until then.
+    public func finishReplacementsBetweenOwnOptimisations(on connection: PostgresConnection) async throws(MediaError) -> Report {
+        let me = Int(getpid())
+        var report = Report()
+        try await finishReplacements(on: connection, isLeftover: { !Self.isAlive($0) || $0 == me }, into: &report)
+        return report
+    }
+
     /// GC marked these assets `deleting` and may have removed some of their files: remove the
     /// rest (originals first), then the rows and intents (see `GarbageCollector`).
     private func finishCollections(

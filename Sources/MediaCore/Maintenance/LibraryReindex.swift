@@ -39,6 +39,8 @@ public struct LibraryReindex: Sendable {
         public var metadataWritten = 0
         /// Blocks read from `blocked.json` that the database lacked (`mediaq block`).
         public var blocksRestored = 0
+        /// Aliases read from `aliases.json` that the database lacked (`mediaq tags alias`).
+        public var aliasesRestored = 0
         /// Originals left as they are (corrupt bytes, unreadable metadata, undecodable).
         public var problems: [Problem] = []
         public var seconds = 0.0
@@ -59,6 +61,12 @@ public struct LibraryReindex: Sendable {
             report.blocksRestored = try await blocks.insert(try BlockList.read(root: store.root).entries)
         } catch  where error.code == .badMetadataFile {
             report.problems.append(.init(path: BlockList.fileName, code: error.code.name, detail: error.message))
+        }
+        let relations = TagRelationRepository(connection: connection, logger: logger)
+        do {
+            report.aliasesRestored = try await relations.insertAliases(try AliasList.read(root: store.root).aliases)
+        } catch  where error.code == .badMetadataFile {
+            report.problems.append(.init(path: AliasList.fileName, code: error.code.name, detail: error.message))
         }
         let busy = try await MaintenanceRepository(connection: connection, logger: logger).intentPaths()
         let originals = ["images", "videos"].flatMap { LibraryDoctor.files(under: store.root, $0 + "/original") }
@@ -84,6 +92,7 @@ public struct LibraryReindex: Sendable {
         }
         await adopter.writePendingMetadata(on: connection)
         await blocks.writeList(root: store.root)
+        await relations.writeAliasList(root: store.root)
         progress(originals.count, originals.count)
         report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report

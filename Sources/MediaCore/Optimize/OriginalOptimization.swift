@@ -32,6 +32,9 @@ public struct OriginalOptimization: Sendable {
     /// A pause between the intent's commit and the rename, for tests that kill a run there
     /// (`MEDIAQ_OPTIMIZE_PAUSE_MS`).
     public var pauseBeforeRename: Duration?
+    /// A lossless run works through the assets whose last try failed instead of the untried
+    /// ones (after a crash was fixed, or `media.optimizeTimeoutSeconds` raised).
+    public var retryFailed = false
 
     public init(
         root: String, optimizer: any OriginalOptimizer, request: OptimizationRequest,
@@ -48,7 +51,7 @@ public struct OriginalOptimization: Sendable {
     /// The assets a run with this request works through.
     public var selection: OptimizationRepository.Selection {
         if case .reencodeVideo = request { return .videosNotReencoded }
-        return .untried
+        return retryFailed ? .failedBefore : .untried
     }
 
     /// Works through up to `limit` candidates (all when nil), oldest first. `progress` gets

@@ -7,10 +7,14 @@ import Synchronization
 ///
 /// `abandonWhen`, if given, is raced too: when it returns an error first (say, the database
 /// connection the operation uses was closed by the server), that error is thrown at once.
+///
+/// `discardLate`, if given, receives a value the operation returns after the race was lost,
+/// which no caller will see: a connection that opened just past its deadline must be closed.
 public func withDeadline<Value: Sendable>(
     seconds: Double,
     timeoutError: @escaping @Sendable () -> MediaError,
     abandonWhen: (@Sendable () async -> MediaError?)? = nil,
+    discardLate: (@Sendable (Value) -> Void)? = nil,
     _ operation: @escaping @Sendable () async throws -> Value
 ) async throws -> Value {
     let race = DeadlineRace<Value>()
@@ -20,7 +24,7 @@ public func withDeadline<Value: Sendable>(
         try await withCheckedThrowingContinuation { continuation in
             race.start(
                 continuation: continuation, seconds: seconds, timeoutError: timeoutError, abandonWhen: abandonWhen,
-                operation: operation)
+                discardLate: discardLate, operation: operation)
         }
     } onCancel: {
         race.cancelTasks()
@@ -38,11 +42,17 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
         continuation: CheckedContinuation<Value, any Error>, seconds: Double,
         timeoutError: @escaping @Sendable () -> MediaError,
         abandonWhen: (@Sendable () async -> MediaError?)?,
+        discardLate: (@Sendable (Value) -> Void)?,
         operation: @escaping @Sendable () async throws -> Value
     ) {
         self.continuation.withLock { $0 = continuation }
         let work = Task {
-            do { self.finish(.success(try await operation())) } catch { self.finish(.failure(error)) }
+            do {
+                let value = try await operation()
+                if !self.finish(.success(value)) { discardLate?(value) }
+            } catch {
+                self.finish(.failure(error))
+            }
         }
         let timer = Task {
             // In steps of at most a second: on Linux a cancelled Task.sleep keeps its timer (and
@@ -73,12 +83,15 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
         tasks.withLock { $0 = racing }
     }
 
-    func finish(_ outcome: Result<Value, any Error>) {
+    /// Resumes the caller with `outcome` unless another outcome did first; returns whether it did.
+    @discardableResult
+    func finish(_ outcome: Result<Value, any Error>) -> Bool {
         let waiting = continuation.withLock { current -> CheckedContinuation<Value, any Error>? in
             defer { current = nil }
             return current
         }
         waiting?.resume(with: outcome)
+        return waiting != nil
     }
 
     func cancelTasks() {

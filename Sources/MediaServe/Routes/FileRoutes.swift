@@ -17,8 +17,16 @@ extension LibraryServer {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 guard let id = assetId(context) else { return plain(.notFound, "no asset has that id") }
                 var files: AssetFiles?
-                if let cached = cache.get(id), variant == "thumbnail" || cached.originalInode == inode(of: cached.files.path) {
-                    files = cached.files
+                // An original's cached row holds while the file is the one it was read with; the
+                // one stat() that tells is also the one the response's size comes from.
+                var original: stat?
+                if let cached = cache.get(id) {
+                    if variant == "thumbnail" {
+                        files = cached.files
+                    } else if let info = fileStatus(cached.files.path), UInt64(info.st_ino) == cached.originalInode {
+                        files = cached.files
+                        original = info
+                    }
                 }
                 do {
                     if files == nil {
@@ -42,20 +50,19 @@ extension LibraryServer {
                     path: path, type: variant == "original" ? files.mimeType : "image/jpeg",
                     // The original's ETag is the hash of the file served (its stored hash once
                     // optimised); the thumbnail's follows the identity.
-                    etag: variant == "original" ? "\"\(files.storedSha256)\"" : "\"\(files.sha256)-thumbnail\"", request: request,
-                    context: context,
-                    fileIO: fileIO)
+                    etag: variant == "original" ? "\"\(files.storedSha256)\"" : "\"\(files.sha256)-thumbnail\"", status: original,
+                    request: request, context: context, fileIO: fileIO)
             }
             router.get("/assets/:id/\(variant)", use: handler)
             router.head("/assets/:id/\(variant)", use: handler)
         }
     }
 
-    /// The inode of a library file, nil when it cannot be examined.
-    func inode(of relative: String) -> UInt64? {
+    /// A library file's status, nil when it cannot be examined.
+    func fileStatus(_ relative: String) -> stat? {
         guard let path = containedPath(relative) else { return nil }
         var info = stat()
-        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+        return stat(path, &info) == 0 ? info : nil
     }
 
     /// The original's inode, when the file on disk has the row's size: a replacement renamed in
@@ -75,9 +82,11 @@ extension LibraryServer {
     }
 
     /// A file with its validators: `ETag` (the served content's SHA-256), 304 on a matching
-    /// `If-None-Match`, one byte range (206) or 416.
+    /// `If-None-Match`, one byte range (206) or 416. `status`: the file's, when the caller has
+    /// just read it.
     func serve(
-        path: String, type: String, etag: String, request: Request, context: BasicRequestContext, fileIO: Hummingbird.FileIO
+        path: String, type: String, etag: String, status known: stat? = nil, request: Request, context: BasicRequestContext,
+        fileIO: Hummingbird.FileIO
     ) async throws -> Response {
         var headers: HTTPFields = [
             .eTag: etag, .cacheControl: "private, max-age=86400", .acceptRanges: "bytes",
@@ -90,8 +99,10 @@ extension LibraryServer {
         {
             return Response(status: .notModified, headers: headers)
         }
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return plain(.notFound, "the file is not on disk") }
+        var info = known ?? stat()
+        guard known != nil || stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            return plain(.notFound, "the file is not on disk")
+        }
         let size = Int64(info.st_size)
         headers[.contentType] = type
         var range = ByteRange.parse(request.headers[.range], size: size)

@@ -115,7 +115,12 @@ public final class DecoderPool: MediaDecoder, OriginalOptimizer, Sendable {
         case .died(let how) where request.operation == .optimize, .hung(let how) where request.operation == .optimize:
             // An optimisation is optional work on a file already stored: a crash or hang says
             // nothing the library should quarantine the file for, so it is not counted.
-            if case .hung = outcome { throw DecodeFailure(.hung, "the optimiser \(how) while optimising it") }
+            if case .hung = outcome {
+                throw DecodeFailure(
+                    .hung,
+                    "the optimiser \(how) while optimising it: stopped at the time limit, media.optimizeTimeoutSeconds "
+                        + "(MEDIA_OPTIMIZE_TIMEOUT_SECONDS); raise it and run `mediaq optimize --retry-failed`")
+            }
             throw DecodeFailure(.crashed, "the optimiser \(how) while optimising it")
         case .died(let how), .hung(let how):
             let count =

@@ -25,10 +25,12 @@ import Glibc
                 for (index, colour) in ["red", "blue"].enumerated() {
                     let sample = library.sample("screen-\(index).png")
                     // RGB stored uncompressed: the real optimiser's PNG rewrite saves most of it.
-                    try SampleMedia.make([
-                        SampleMedia.convert, "-size", "800x600", "xc:\(colour)", "-define", "png:compression-level=0",
-                        "-define", "png:compression-filter=0", "PNG24:" + sample,
-                    ])
+                    try await onOwnThread {
+                        try SampleMedia.make([
+                            SampleMedia.convert, "-size", "800x600", "xc:\(colour)", "-define", "png:compression-level=0",
+                            "-define", "png:compression-filter=0", "PNG24:" + sample,
+                        ])
+                    }
                     let result = try await library.ingest(sample)
                     ids.append(try #require(result.id))
                     paths.append(try #require(result.path))

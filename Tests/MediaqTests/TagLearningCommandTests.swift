@@ -169,19 +169,31 @@ import Testing
             #expect(file.format == "media-library/aliases" && file.version == 1)
             #expect(file.aliases == [.init(tag: "new york", alias: "nyc")])
             try await TestDatabase.withFresh { lostURL in
-                let rebuilt = try CommandLibrary(url: lostURL, root: library.root)
-                #expect(try rebuilt.json(Aliases.self, ["tags", "aliases"]).aliases.isEmpty, "a new database has none")
-                let reindex = try rebuilt.mediaq(["reindex", "--json"])
+                // Each command on a thread of its own: a reindex must not hold one of the
+                // cooperative pool's threads, which the suites running beside this one need.
+                let common = ["--library-root", library.root, "--database-url", lostURL.urlString]
+                func run(_ arguments: [String]) async throws -> ChildProcess.Outcome {
+                    try await onOwnThread { try Executables.mediaq(arguments + common) }
+                }
+                func aliases() async throws -> [Aliases.Pair] {
+                    let listed = try await run(["tags", "aliases", "--json"])
+                    return try JSONDecoder().decode(Aliases.self, from: Data(listed.standardOutput.utf8)).aliases
+                }
+                #expect(try await run(["db", "migrate"]).status == 0)
+                #expect(try await aliases().isEmpty, "a new database has none")
+                let reindex = try await run(["reindex", "--json"])
                 #expect(
                     reindex.status == 0 && reindex.standardOutput.contains("\"aliasesRestored\" : 1"), "\(reindex.transcript)")
-                #expect(try rebuilt.json(Aliases.self, ["tags", "aliases"]).aliases == [.init(tag: "new york", alias: "nyc")])
-                #expect(try rebuilt.json(Related.self, ["tags", "related", "nyc"]).related.map(\.tag) == ["new york"])
-                let again = try rebuilt.mediaq(["reindex", "--json"])
+                #expect(try await aliases() == [.init(tag: "new york", alias: "nyc")])
+                let related = try await run(["tags", "related", "nyc", "--json"])
+                #expect(try JSONDecoder().decode(Related.self, from: Data(related.standardOutput.utf8)).related.map(\.tag) == ["new york"])
+                let again = try await run(["reindex", "--json"])
                 #expect(again.standardOutput.contains("\"aliasesRestored\" : 0"), "\(again.transcript)")
             }
             // A file that is not a list of aliases is reported, not taken.
             try "[1, 2]".write(toFile: library.root + "/aliases.json", atomically: true, encoding: .utf8)
-            let bad = try library.mediaq(["reindex", "--json"])
+            let badArguments = ["reindex", "--json"] + library.common
+            let bad = try await onOwnThread { try Executables.mediaq(badArguments) }
             #expect(bad.status == 1 && bad.standardOutput.contains("aliases.json"), "\(bad.transcript)")
         }
     }

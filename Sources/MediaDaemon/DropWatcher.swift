@@ -141,8 +141,12 @@ public final class DropWatcher: Sendable {
                 if (info.st_mode & S_IFMT) == S_IFDIR {
                     pending.append(path)
                 } else if reportFiles && (info.st_mode & S_IFMT) == S_IFREG {
-                    // Written before the new folder's watch existed: report it, or it is missed.
-                    continuation.yield(.fileReady(path))
+                    // Made before the new folder's watch existed: report it, or it is missed. As
+                    // created, not ready: it may still be being written in place (its close then
+                    // comes as an event of the new watch); otherwise it is taken once unchanged
+                    // for the quiet period. Taken at once, a file ffmpeg was still writing was
+                    // moved into the library under the writer and counted twice (CI, 2026-12-06).
+                    continuation.yield(.fileCreated(path))
                 }
             }
         }

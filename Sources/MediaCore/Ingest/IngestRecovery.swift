@@ -35,8 +35,7 @@ public struct IngestRecovery: Sendable {
     /// - Parameter ownWorkIsOver: this process has stopped ingesting (a daemon at its end): its
     ///   own intents and temporary files, left by a drop it gave up on, are leftovers too.
     public func run(on connection: PostgresConnection, ownWorkIsOver: Bool = false) async throws(MediaError) -> Report {
-        let me = Int(getpid())
-        func isLeftover(_ pid: Int?) -> Bool { !Self.isAlive(pid) || (ownWorkIsOver && pid == me) }
+        let isLeftover = Self.leftovers(includingOwn: ownWorkIsOver)
         var report = Report()
         let repository = MaintenanceRepository(connection: connection, logger: logger)
         var done: [String] = []
@@ -76,10 +75,16 @@ public struct IngestRecovery: Sendable {
     /// optimiser) between two of them: a database failure after a rename left its intent, and
     /// waiting for the next start would leave the row behind the file until then.
     public func finishReplacementsBetweenOwnOptimisations(on connection: PostgresConnection) async throws(MediaError) -> Report {
-        let me = Int(getpid())
         var report = Report()
-        try await finishReplacements(on: connection, isLeftover: { !Self.isAlive($0) || $0 == me }, into: &report)
+        try await finishReplacements(on: connection, isLeftover: Self.leftovers(includingOwn: true), into: &report)
         return report
+    }
+
+    /// Whether an intent or temporary file of process `pid` is a leftover: its process no
+    /// longer runs, or, with `includingOwn`, it is this process's, whose work is over.
+    private static func leftovers(includingOwn: Bool) -> @Sendable (Int?) -> Bool {
+        let me = Int(getpid())
+        return { pid in !isAlive(pid) || (includingOwn && pid == me) }
     }
 
     /// GC marked these assets `deleting` and may have removed some of their files: remove the

@@ -68,9 +68,7 @@ extension LibraryServer {
     /// The original's inode, when the file on disk has the row's size: a replacement renamed in
     /// after the row was read (a different size) leaves nil, so the row is read again next time.
     func originalInode(matching files: AssetFiles) -> UInt64? {
-        guard let path = containedPath(files.path) else { return nil }
-        var info = stat()
-        guard stat(path, &info) == 0, Int64(info.st_size) == files.bytes else { return nil }
+        guard let info = fileStatus(files.path), Int64(info.st_size) == files.bytes else { return nil }
         return UInt64(info.st_ino)
     }
 
